@@ -1,0 +1,37 @@
+# Coffer's entry points. `make demo` and `make test` work on a fresh Debian
+# machine: both install what is missing first (scripts/deps.sh, idempotent).
+JOBS ?= $(shell nproc)
+BUILD ?= build
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build asan test test-unit test-asan demo bench compare clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOFFER_WERROR=ON $(CMAKE_FLAGS) >/dev/null
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+build-asan/CMakeCache.txt:
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCOFFER_WERROR=ON -DCOFFER_SANITIZE=ON \
+	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
+
+asan: deps build-asan/CMakeCache.txt
+	cmake --build build-asan -j$(JOBS)
+
+# The whole suite: the release build, then the same tests under ASan + UBSan.
+test: build asan
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j$(JOBS)
+
+demo: build
+	@bash scripts/demo.sh
+
+clean:
+	rm -rf $(BUILD) build-asan build-bench

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian package Coffer needs to build, test and benchmark.
+# Idempotent and quiet when everything is already there (`make deps` calls it).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libsodium-dev libzstd-dev libssl-dev libcurl4-openssl-dev
+  libcpp-httplib-dev nlohmann-json3-dev libpugixml-dev
+  libsqlite3-dev libpq-dev libpqxx-dev
+  libcli11-dev libspdlog-dev libtomlplusplus-dev libtbb-dev
+  libiscsi-dev libnbd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # Peers and comparison tools used by tests and benchmarks.
+  restic borgbackup b3sum hyperfine python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "make deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,111 @@
+// Errors are values: every fallible function returns Result<T>, which is
+// std::expected<T, Error>. An Error carries a code that says whether a retry
+// can help (only kUnavailable) and a message that names the thing involved:
+// the object key, the volume offset, the file path.
+//
+// Thread safety: plain values, no shared state.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace coffer {
+
+enum class ErrorCode {
+  kNotFound,
+  kAlreadyExists,
+  kInvalidArgument,
+  kCorruption,         // an object failed authentication or is malformed
+  kAuthFailed,         // wrong passphrase, wrong credentials
+  kUnavailable,        // transient: the only code a retry may fix
+  kPermissionDenied,
+  kResourceExhausted,  // disk full, quota
+  kCancelled,
+  kInternal,
+};
+
+std::string_view ErrorCodeName(ErrorCode code);
+
+class Error {
+ public:
+  Error(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  ErrorCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+
+  // Returns a copy whose message is "context: message", for adding the name
+  // of the thing an inner error was about.
+  Error WithContext(std::string_view context) const;
+
+  bool IsRetryable() const { return code_ == ErrorCode::kUnavailable; }
+
+ private:
+  ErrorCode code_;
+  std::string message_;
+};
+
+template <typename T>
+using Result = std::expected<T, Error>;
+
+using Status = Result<void>;
+
+inline std::unexpected<Error> MakeError(ErrorCode code, std::string message) {
+  return std::unexpected<Error>(Error(code, std::move(message)));
+}
+inline std::unexpected<Error> NotFound(std::string m) {
+  return MakeError(ErrorCode::kNotFound, std::move(m));
+}
+inline std::unexpected<Error> AlreadyExists(std::string m) {
+  return MakeError(ErrorCode::kAlreadyExists, std::move(m));
+}
+inline std::unexpected<Error> InvalidArgument(std::string m) {
+  return MakeError(ErrorCode::kInvalidArgument, std::move(m));
+}
+inline std::unexpected<Error> Corruption(std::string m) {
+  return MakeError(ErrorCode::kCorruption, std::move(m));
+}
+inline std::unexpected<Error> AuthFailed(std::string m) {
+  return MakeError(ErrorCode::kAuthFailed, std::move(m));
+}
+inline std::unexpected<Error> Unavailable(std::string m) {
+  return MakeError(ErrorCode::kUnavailable, std::move(m));
+}
+inline std::unexpected<Error> PermissionDenied(std::string m) {
+  return MakeError(ErrorCode::kPermissionDenied, std::move(m));
+}
+inline std::unexpected<Error> ResourceExhausted(std::string m) {
+  return MakeError(ErrorCode::kResourceExhausted, std::move(m));
+}
+inline std::unexpected<Error> Cancelled(std::string m) {
+  return MakeError(ErrorCode::kCancelled, std::move(m));
+}
+inline std::unexpected<Error> Internal(std::string m) {
+  return MakeError(ErrorCode::kInternal, std::move(m));
+}
+
+// Maps an errno value from a failed system call on `what` (a path, a
+// device) to an Error with the matching code and the system's message.
+Error ErrnoError(int err, std::string_view what);
+
+}  // namespace coffer
+
+#define COFFER_CONCAT_INNER(a, b) a##b
+#define COFFER_CONCAT(a, b) COFFER_CONCAT_INNER(a, b)
+
+// Returns early from the enclosing function with the error of a failed Result.
+#define COFFER_RETURN_IF_ERROR(expr)                                   \
+  do {                                                                 \
+    auto&& coffer_status_ = (expr);                                    \
+    if (!coffer_status_) return std::unexpected(coffer_status_.error()); \
+  } while (0)
+
+// `COFFER_ASSIGN_OR_RETURN(auto x, F());` declares x from a successful
+// Result, or returns its error.
+#define COFFER_ASSIGN_OR_RETURN(lhs, expr) \
+  COFFER_ASSIGN_OR_RETURN_IMPL(COFFER_CONCAT(coffer_result_, __LINE__), lhs, expr)
+#define COFFER_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)        \
+  auto tmp = (expr);                                       \
+  if (!tmp) return std::unexpected(std::move(tmp.error())); \
+  lhs = std::move(*tmp)

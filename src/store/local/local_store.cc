@@ -1,0 +1,289 @@
+#include "store/local/local_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/uuid.h"
+
+namespace coffer {
+namespace {
+
+// Closes a file descriptor on scope exit.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_;
+};
+
+bool ValidKey(std::string_view key) {
+  if (key.empty() || key.front() == '/' || key.back() == '/') return false;
+  size_t seg_start = 0;
+  for (size_t i = 0; i <= key.size(); ++i) {
+    if (i == key.size() || key[i] == '/') {
+      std::string_view seg = key.substr(seg_start, i - seg_start);
+      if (seg.empty() || seg == "." || seg == ".." || seg.starts_with(".tmp-")) return false;
+      seg_start = i + 1;
+      continue;
+    }
+    char c = key[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-' || (c >= 'A' && c <= 'Z');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status WriteAll(int fd, ByteView data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(ErrnoError(errno, "writing " + path));
+    }
+    done += size_t(n);
+  }
+  return {};
+}
+
+Status FsyncDir(const std::string& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "opening directory " + dir));
+  if (::fsync(fd.get()) != 0) return std::unexpected(ErrnoError(errno, "syncing directory " + dir));
+  return {};
+}
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LocalStore>> LocalStore::Open(const std::string& root, bool create) {
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  if (r.empty()) return InvalidArgument("empty target directory");
+  struct stat st;
+  if (::stat(r.c_str(), &st) != 0) {
+    if (errno != ENOENT || !create) return std::unexpected(ErrnoError(errno, r));
+    // Create the directory and any missing parents.
+    for (size_t i = 1; i <= r.size(); ++i) {
+      if (i == r.size() || r[i] == '/') {
+        std::string part = r.substr(0, i);
+        if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+          return std::unexpected(ErrnoError(errno, "creating " + part));
+        }
+      }
+    }
+  } else if (!S_ISDIR(st.st_mode)) {
+    return InvalidArgument(r + " is not a directory");
+  }
+  return std::unique_ptr<LocalStore>(new LocalStore(r));
+}
+
+Result<std::string> LocalStore::PathOf(std::string_view key) const {
+  if (!ValidKey(key)) return InvalidArgument("invalid object key '" + std::string(key) + "'");
+  return root_ + "/" + std::string(key);
+}
+
+Status LocalStore::EnsureDir(const std::string& dir) {
+  {
+    std::lock_guard lock(dirs_mu_);
+    if (known_dirs_.contains(dir)) return {};
+  }
+  // Create each missing component below the root, syncing its parent so the
+  // new directory entry is durable before anything is published inside it.
+  std::vector<std::string> missing;
+  for (std::string d = dir; d.size() > root_.size(); d = DirName(d)) {
+    struct stat st;
+    if (::stat(d.c_str(), &st) == 0) break;
+    missing.push_back(d);
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST) {
+      return std::unexpected(ErrnoError(errno, "creating " + *it));
+    }
+    COFFER_RETURN_IF_ERROR(FsyncDir(DirName(*it)));
+  }
+  std::lock_guard lock(dirs_mu_);
+  known_dirs_.insert(dir);
+  return {};
+}
+
+Status LocalStore::Put(std::string_view key, ByteView data) {
+  COFFER_ASSIGN_OR_RETURN(std::string path, PathOf(key));
+  std::string dir = DirName(path);
+  COFFER_RETURN_IF_ERROR(EnsureDir(dir));
+  uint8_t rnd[8];
+  FillRandom(rnd, sizeof rnd);
+  std::string tmp = dir + "/" + std::string(kTempPrefix) + HexEncode(rnd);
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "creating " + tmp));
+  Status st = WriteAll(fd.get(), data, tmp);
+  if (st && ::fdatasync(fd.get()) != 0) st = std::unexpected(ErrnoError(errno, "syncing " + tmp));
+  if (st && ::close(fd.release()) != 0) st = std::unexpected(ErrnoError(errno, "closing " + tmp));
+  if (st && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    st = std::unexpected(ErrnoError(errno, "renaming " + tmp + " to " + path));
+  }
+  if (!st) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return FsyncDir(dir);
+}
+
+Status LocalStore::Get(std::string_view key, Buffer* out, std::optional<ByteRange> range) {
+  COFFER_ASSIGN_OR_RETURN(std::string path, PathOf(key));
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) return NotFound("no object " + std::string(key) + " in " + root_);
+    return std::unexpected(ErrnoError(errno, path));
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return std::unexpected(ErrnoError(errno, path));
+  uint64_t size = uint64_t(st.st_size);
+  uint64_t offset = 0, length = size;
+  if (range) {
+    if (range->offset >= size && !(size == 0 && range->offset == 0 && range->length == 0)) {
+      return InvalidArgument("range starts at " + std::to_string(range->offset) +
+                             ", past the end of " + std::string(key) + " (" +
+                             std::to_string(size) + " bytes)");
+    }
+    offset = range->offset;
+    length = std::min(range->length, size - offset);
+  }
+  out->set_size(0);
+  out->Reserve(length);
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n = ::pread(fd.get(), out->data() + done, length - done, off_t(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(ErrnoError(errno, "reading " + path));
+    }
+    if (n == 0) return Corruption(path + " shrank while being read");
+    done += size_t(n);
+  }
+  out->set_size(length);
+  return {};
+}
+
+Result<ObjectInfo> LocalStore::Head(std::string_view key) {
+  COFFER_ASSIGN_OR_RETURN(std::string path, PathOf(key));
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return NotFound("no object " + std::string(key) + " in " + root_);
+    return std::unexpected(ErrnoError(errno, path));
+  }
+  if (!S_ISREG(st.st_mode)) return NotFound(path + " is not an object");
+  return ObjectInfo{std::string(key), uint64_t(st.st_size), int64_t(st.st_mtim.tv_sec)};
+}
+
+namespace {
+
+// Walks `dir` (whose key is `dir_key`, "" for the root) depth first, calling
+// visit(key, stat) for every regular file except temporaries.
+Status Walk(const std::string& dir, const std::string& dir_key,
+            const std::function<Status(const std::string&, const struct stat&)>& visit,
+            bool include_temporaries) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return {};
+    return std::unexpected(ErrnoError(errno, "listing " + dir));
+  }
+  std::vector<std::pair<std::string, bool>> entries;  // name, is directory
+  while (true) {
+    errno = 0;
+    struct dirent* e = ::readdir(d);
+    if (e == nullptr) break;
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    entries.emplace_back(name, false);
+  }
+  int read_err = errno;
+  ::closedir(d);
+  if (read_err != 0) return std::unexpected(ErrnoError(read_err, "listing " + dir));
+  for (auto& [name, is_dir] : entries) {
+    std::string path = dir + "/" + name;
+    std::string key = dir_key.empty() ? name : dir_key + "/" + name;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;  // deleted meanwhile
+      return std::unexpected(ErrnoError(errno, path));
+    }
+    if (S_ISDIR(st.st_mode)) {
+      COFFER_RETURN_IF_ERROR(Walk(path, key, visit, include_temporaries));
+    } else if (S_ISREG(st.st_mode)) {
+      bool temp = name.starts_with(LocalStore::kTempPrefix);
+      if (temp == include_temporaries) COFFER_RETURN_IF_ERROR(visit(key, st));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Status LocalStore::List(std::string_view prefix,
+                        const std::function<Status(const ObjectInfo&)>& fn) {
+  // Start at the deepest directory the prefix names in full.
+  std::string dir_key(prefix.substr(0, prefix.rfind('/') == std::string_view::npos
+                                           ? 0
+                                           : prefix.rfind('/')));
+  std::string dir = dir_key.empty() ? root_ : root_ + "/" + dir_key;
+  return Walk(
+      dir, dir_key,
+      [&](const std::string& key, const struct stat& st) -> Status {
+        if (!key.starts_with(prefix)) return {};
+        return fn(ObjectInfo{key, uint64_t(st.st_size), int64_t(st.st_mtim.tv_sec)});
+      },
+      false);
+}
+
+Status LocalStore::Delete(std::string_view key) {
+  COFFER_ASSIGN_OR_RETURN(std::string path, PathOf(key));
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return std::unexpected(ErrnoError(errno, "deleting " + path));
+  }
+  return {};
+}
+
+Result<uint64_t> LocalStore::RemoveStaleTemporaries(int64_t min_age_seconds) {
+  int64_t now = int64_t(::time(nullptr));
+  uint64_t removed = 0;
+  COFFER_RETURN_IF_ERROR(Walk(
+      root_, "",
+      [&](const std::string& key, const struct stat& st) -> Status {
+        if (now - int64_t(st.st_mtim.tv_sec) < min_age_seconds) return {};
+        std::string path = root_ + "/" + key;
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+          return std::unexpected(ErrnoError(errno, "deleting " + path));
+        }
+        ++removed;
+        return {};
+      },
+      true));
+  return removed;
+}
+
+}  // namespace coffer

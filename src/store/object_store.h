@@ -1,0 +1,71 @@
+// ObjectStore: the one interface between Coffer and where a target lives.
+//
+// A store holds opaque objects under keys relative to the target's root, such
+// as "config" or "chunks/ab/ab12…". Keys use only [0-9a-z/._-]. Every
+// implementation (local directory, S3, in memory) and every wrapper (retry,
+// limit, fault) passes the same conformance suite (store_conformance_test.cc).
+//
+// Thread safety: all methods may be called concurrently from many threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/bytes.h"
+#include "base/error.h"
+
+namespace coffer {
+
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+  int64_t mtime = 0;  // last modification, seconds since the epoch
+};
+
+struct ByteRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // Where the store is, for messages: a directory path, "s3://bucket/prefix".
+  virtual std::string Describe() const = 0;
+
+  // Stores `data` under `key`, replacing any object there. Atomic: a reader
+  // sees the whole old object, the whole new one, or none, never a part.
+  // Durable when it returns successfully.
+  virtual Status Put(std::string_view key, ByteView data) = 0;
+
+  // Reads the object, or `range` of it, into *out (its size set to what was
+  // read). A range that runs past the end is cut at the end; one that starts
+  // at or past the end is kInvalidArgument. kNotFound if there is no object.
+  virtual Status Get(std::string_view key, Buffer* out,
+                     std::optional<ByteRange> range = std::nullopt) = 0;
+
+  // Size and modification time of an object; kNotFound if there is none.
+  virtual Result<ObjectInfo> Head(std::string_view key) = 0;
+
+  // Calls `fn` for every object whose key starts with `prefix`, in no
+  // promised order, and stops at the first error `fn` returns (which List
+  // then returns).
+  virtual Status List(std::string_view prefix,
+                      const std::function<Status(const ObjectInfo&)>& fn) = 0;
+
+  // Deletes the object; deleting one that does not exist succeeds.
+  virtual Status Delete(std::string_view key) = 0;
+
+  // Deletes many objects (S3 batches them); same contract as Delete for each.
+  virtual Status DeleteMany(std::span<const std::string> keys);
+};
+
+// Convenience for small objects: Get into a fresh Bytes.
+Result<Bytes> GetAll(ObjectStore& store, std::string_view key);
+
+}  // namespace coffer
