@@ -85,6 +85,14 @@ inline std::unexpected<Error> Internal(std::string m) {
   return MakeError(ErrorCode::kInternal, std::move(m));
 }
 
+// Prefixes the error of a failed Result with `context` ("context: message");
+// passes a success through. (GCC 12's std::expected has no transform_error.)
+template <typename T>
+Result<T> AddContext(Result<T> r, std::string_view context) {
+  if (!r) return std::unexpected(r.error().WithContext(context));
+  return r;
+}
+
 // Maps an errno value from a failed system call on `what` (a path, a
 // device) to an Error with the matching code and the system's message.
 Error ErrnoError(int err, std::string_view what);

@@ -1,0 +1,77 @@
+#include "core/compress/zstd_codec.h"
+
+#include <zstd.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace coffer {
+namespace {
+
+struct CCtxDeleter {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DCtxDeleter {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+ZSTD_CCtx* ThreadCCtx() {
+  thread_local std::unique_ptr<ZSTD_CCtx, CCtxDeleter> ctx(ZSTD_createCCtx());
+  return ctx.get();
+}
+ZSTD_DCtx* ThreadDCtx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, DCtxDeleter> ctx(ZSTD_createDCtx());
+  return ctx.get();
+}
+
+}  // namespace
+
+size_t CompressIfSmaller(ByteView in, uint8_t* out, int level) {
+  if (in.size() < 64) return 0;  // a frame header alone eats the gain
+  ZSTD_CCtx* cctx = ThreadCCtx();
+  ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 0);  // the AEAD authenticates
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
+  // A destination one byte smaller than the input makes zstd stop as soon as
+  // the output cannot be smaller, so incompressible chunks cost little.
+  size_t n = ZSTD_compress2(cctx, out, in.size() - 1, in.data(), in.size());
+  if (ZSTD_isError(n)) return 0;
+  return n;
+}
+
+Bytes CompressFrame(ByteView in, int level) {
+  Bytes out(ZSTD_compressBound(in.size()));
+  ZSTD_CCtx* cctx = ThreadCCtx();
+  ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
+  size_t n = ZSTD_compress2(cctx, out.data(), out.size(), in.data(), in.size());
+  if (ZSTD_isError(n)) std::abort();  // cannot happen with a compressBound-sized output
+  out.resize(n);
+  return out;
+}
+
+Status Decompress(ByteView in, size_t max_size, Buffer* out) {
+  unsigned long long content = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (content == ZSTD_CONTENTSIZE_ERROR) return Corruption("not a zstd frame");
+  size_t cap = max_size;
+  if (content != ZSTD_CONTENTSIZE_UNKNOWN) {
+    if (content > max_size) {
+      return Corruption("zstd frame declares " + std::to_string(content) +
+                        " bytes, more than the limit of " + std::to_string(max_size));
+    }
+    cap = size_t(content);
+  }
+  out->set_size(0);
+  out->Reserve(cap);
+  size_t n = ZSTD_decompressDCtx(ThreadDCtx(), out->data(), cap, in.data(), in.size());
+  if (ZSTD_isError(n)) return Corruption(std::string("zstd: ") + ZSTD_getErrorName(n));
+  if (content != ZSTD_CONTENTSIZE_UNKNOWN && n != content) {
+    return Corruption("zstd frame decompressed to fewer bytes than it declares");
+  }
+  out->set_size(n);
+  return {};
+}
+
+}  // namespace coffer

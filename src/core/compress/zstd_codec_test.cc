@@ -1,0 +1,68 @@
+#include "core/compress/zstd_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+namespace coffer {
+namespace {
+
+Bytes Text(size_t n) {
+  std::string s;
+  for (int i = 0; s.size() < n; ++i) {
+    s += "2026-11-24T04:20:" + std::to_string(i % 60) + " host-" + std::to_string(i % 7) +
+         " INFO request served in " + std::to_string(i * 13 % 997) + " ms\n";
+  }
+  s.resize(n);
+  return Bytes(s.begin(), s.end());
+}
+
+Bytes Random(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Bytes b(n);
+  for (auto& x : b) x = uint8_t(rng());
+  return b;
+}
+
+TEST(ZstdCodecTest, TextCompressesAndRoundTrips) {
+  Bytes in = Text(1 << 20);
+  Bytes out(in.size());
+  size_t n = CompressIfSmaller(in, out.data());
+  ASSERT_GT(n, 0u);
+  EXPECT_LT(n, in.size() / 3);
+  Buffer back;
+  ASSERT_TRUE(Decompress(ByteView(out.data(), n), in.size(), &back).has_value());
+  ASSERT_EQ(back.size(), in.size());
+  EXPECT_TRUE(std::equal(in.begin(), in.end(), back.data()));
+}
+
+TEST(ZstdCodecTest, RandomDataIsLeftUncompressed) {
+  Bytes in = Random(1 << 20, 7);
+  Bytes out(in.size());
+  EXPECT_EQ(CompressIfSmaller(in, out.data()), 0u);
+}
+
+TEST(ZstdCodecTest, TinyInputIsLeftUncompressed) {
+  Bytes in(10, 0);
+  Bytes out(10);
+  EXPECT_EQ(CompressIfSmaller(in, out.data()), 0u);
+}
+
+TEST(ZstdCodecTest, DecompressRejectsGarbageAndBombs) {
+  Buffer out;
+  Bytes garbage = Random(1000, 3);
+  auto st = Decompress(garbage, 1 << 20, &out);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code(), ErrorCode::kCorruption);
+
+  Bytes zeros(4 << 20, 0), comp(zeros.size());
+  size_t n = CompressIfSmaller(zeros, comp.data());
+  ASSERT_GT(n, 0u);
+  auto bomb = Decompress(ByteView(comp.data(), n), 1 << 20, &out);
+  ASSERT_FALSE(bomb.has_value());
+  EXPECT_EQ(bomb.error().code(), ErrorCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace coffer

@@ -1,0 +1,44 @@
+// Secret key material that is wiped (sodium_memzero) when released, and the
+// one-time libsodium initialisation every crypto entry point relies on.
+//
+// Thread safety: a SecretKey is a value; InitCrypto may be called from any
+// thread, any number of times.
+#pragma once
+
+#include <array>
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+namespace coffer {
+
+// Initialises libsodium once; aborts if it cannot (no usable randomness).
+void InitCrypto();
+
+// Overwrites n bytes at p with zeros in a way the compiler cannot elide.
+void Wipe(void* p, size_t n);
+
+inline constexpr size_t kKeyLen = 32;
+
+class SecretKey {
+ public:
+  SecretKey() { bytes_.fill(0); }
+  explicit SecretKey(const uint8_t* b) { std::copy(b, b + kKeyLen, bytes_.begin()); }
+  SecretKey(const SecretKey& o) : bytes_(o.bytes_) {}
+  SecretKey& operator=(const SecretKey& o) {
+    bytes_ = o.bytes_;
+    return *this;
+  }
+  ~SecretKey() { Wipe(bytes_.data(), bytes_.size()); }
+
+  static SecretKey Random();
+
+  const uint8_t* data() const { return bytes_.data(); }
+  uint8_t* data() { return bytes_.data(); }
+  bool operator==(const SecretKey& o) const { return bytes_ == o.bytes_; }
+
+ private:
+  std::array<uint8_t, kKeyLen> bytes_;
+};
+
+}  // namespace coffer

@@ -1,0 +1,348 @@
+#include "engine/backup.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "base/text.h"
+#include "core/chunker/fastcdc.h"
+#include "core/chunker/zero.h"
+#include "core/format/chunk_object.h"
+#include "engine/buffer_pool.h"
+
+namespace coffer {
+namespace {
+
+using IdSet = std::unordered_set<ChunkId, ChunkIdHash>;
+
+// Ids claimed by this run, so two workers never store the same new chunk.
+class ClaimSet {
+ public:
+  // True if this call claimed the id; false if it was claimed before.
+  bool Claim(const ChunkId& id) {
+    Shard& s = shards_[id[0] % kShards];
+    std::lock_guard lock(s.mu);
+    return s.ids.insert(id).second;
+  }
+
+ private:
+  static constexpr size_t kShards = 16;
+  struct Shard {
+    std::mutex mu;
+    IdSet ids;
+  };
+  std::array<Shard, kShards> shards_;
+};
+
+struct Upload {
+  std::string key;
+  Buffer object;
+};
+
+class BackupRun {
+ public:
+  BackupRun(Repository& repo, VolumeReader& source, const BackupOptions& options)
+      : repo_(repo),
+        source_(source),
+        options_(options),
+        cdc_(repo.config().chunker, GearTableFor(repo.keys())),
+        workers_(options.workers ? options.workers
+                                 : std::max(1u, std::thread::hardware_concurrency())),
+        uploaders_(options.uploaders ? options.uploaders : 4),
+        pool_(workers_ * 2 + uploaders_) {}
+
+  Result<BackupResult> Run();
+
+ private:
+  // What one worker reuses across segments.
+  struct WorkerState {
+    Buffer window;          // source bytes [window_offset, window_offset + size)
+    uint64_t window_offset = 0;
+    Extent data{0, 0};      // cached data extent: NextData() of the last query
+    bool data_valid = false;
+  };
+
+  Status LoadParent();
+  void Worker();
+  Status ProcessSegment(uint64_t start, uint64_t end, std::vector<ManifestEntry>* out,
+                        WorkerState& w);
+  Result<Extent> DataAt(uint64_t offset, WorkerState& w);
+  Status Fill(uint64_t offset, uint8_t* dst, size_t len, WorkerState& w);
+  Status HandleChunk(uint64_t offset, ByteView data, std::vector<ManifestEntry>* out);
+  void Uploader();
+  void Fail(Error e);
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+
+  Repository& repo_;
+  VolumeReader& source_;
+  const BackupOptions& options_;
+  FastCdc cdc_;
+  const unsigned workers_, uploaders_;
+
+  Uuid parent_id_;
+  IdSet parent_ids_;
+  ClaimSet claimed_;
+
+  BufferPool pool_;
+  WorkQueue<Upload> uploads_;
+
+  std::vector<uint64_t> segment_starts_;
+  std::vector<std::vector<ManifestEntry>> segments_;
+  std::atomic<size_t> next_segment_{0};
+
+  std::atomic<uint64_t> zero_bytes_{0}, zero_chunks_{0}, new_bytes_{0}, new_chunks_{0},
+      stored_bytes_{0};
+
+  std::atomic<bool> failed_{false};
+  std::mutex error_mu_;
+  std::optional<Error> error_;
+};
+
+void BackupRun::Fail(Error e) {
+  {
+    std::lock_guard lock(error_mu_);
+    if (!error_) error_ = std::move(e);
+  }
+  failed_ = true;
+  pool_.Close();
+  uploads_.Close();
+}
+
+Status BackupRun::LoadParent() {
+  COFFER_ASSIGN_OR_RETURN(std::vector<ManifestSummary> summaries, repo_.ListSummaries());
+  const ManifestSummary* parent = nullptr;
+  for (const ManifestSummary& s : summaries) {
+    if (s.volume_name == options_.volume_name) parent = &s;  // oldest first: keeps the newest
+  }
+  if (parent == nullptr) return {};
+  COFFER_ASSIGN_OR_RETURN(Manifest m, repo_.LoadManifest(parent->backup_id));
+  parent_id_ = parent->backup_id;
+  parent_ids_.reserve(m.entries.size());
+  for (const ManifestEntry& e : m.entries) {
+    if (!e.zero) parent_ids_.insert(e.id);
+  }
+  return {};
+}
+
+Result<Extent> BackupRun::DataAt(uint64_t offset, WorkerState& w) {
+  // The cached extent answers while `offset` is before its end.
+  if (w.data_valid && offset < w.data.offset + w.data.length) return w.data;
+  if (w.data_valid && w.data.length == 0 && offset >= w.data.offset) return w.data;
+  COFFER_ASSIGN_OR_RETURN(w.data, source_.NextData(offset));
+  w.data_valid = true;
+  return w.data;
+}
+
+// Fills dst with the source bytes [offset, offset+len): holes as zeros
+// without reading them.
+Status BackupRun::Fill(uint64_t offset, uint8_t* dst, size_t len, WorkerState& w) {
+  while (len > 0) {
+    COFFER_ASSIGN_OR_RETURN(Extent data, DataAt(offset, w));
+    if (data.length == 0 || data.offset > offset) {
+      uint64_t hole_end = data.length == 0 ? offset + len : data.offset;
+      size_t n = size_t(std::min<uint64_t>(len, hole_end - offset));
+      std::memset(dst, 0, n);
+      offset += n, dst += n, len -= n;
+      continue;
+    }
+    size_t n = size_t(std::min<uint64_t>(len, data.offset + data.length - offset));
+    COFFER_RETURN_IF_ERROR(source_.ReadAt(offset, dst, n));
+    offset += n, dst += n, len -= n;
+  }
+  return {};
+}
+
+Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<ManifestEntry>* out,
+                                 WorkerState& w) {
+  const size_t max_size = cdc_.params().max_size;
+  const uint64_t zero_chunk = cdc_.zero_chunk_size();
+  Buffer& win = w.window;
+  win.set_size(0);
+  w.window_offset = start;
+  uint64_t pos = start;
+  while (pos < end) {
+    if (failed()) return {};
+    uint64_t remaining = end - pos;
+    uint64_t zc = std::min(zero_chunk, remaining);  // a zero run up to the end cuts there
+
+    // A chunk that starts in a hole long enough is a zero chunk: no read, no scan.
+    COFFER_ASSIGN_OR_RETURN(Extent data, DataAt(pos, w));
+    if (data.length == 0 || data.offset >= pos + zc) {
+      out->push_back(ManifestEntry{{}, uint32_t(zc), true});
+      zero_bytes_ += zc;
+      ++zero_chunks_;
+      if (options_.progress) options_.progress->done += zc;
+      pos += zc;
+      continue;
+    }
+
+    // Make the window hold [pos, pos + need).
+    size_t need = size_t(std::min<uint64_t>(max_size, remaining));
+    uint64_t win_end = w.window_offset + win.size();
+    if (pos < w.window_offset || pos >= win_end) {
+      w.window_offset = pos;
+      win.set_size(0);
+    } else if (win_end < pos + need) {
+      size_t keep = size_t(win_end - pos);
+      std::memmove(win.data(), win.data() + (pos - w.window_offset), keep);
+      w.window_offset = pos;
+      win.set_size(keep);
+    }
+    win_end = w.window_offset + win.size();
+    if (win_end < pos + need) {
+      size_t room = win.capacity() - win.size();
+      size_t n = size_t(std::min<uint64_t>(room, end - win_end));
+      COFFER_RETURN_IF_ERROR(Fill(win_end, win.data() + win.size(), n, w));
+      win.set_size(win.size() + n);
+    }
+    const uint8_t* p = win.data() + (pos - w.window_offset);
+    size_t avail = size_t(std::min<uint64_t>(w.window_offset + win.size() - pos, remaining));
+
+    size_t len;
+    if (avail >= zc && IsAllZero(p, size_t(zc))) {
+      len = size_t(zc);  // written zeros cut exactly like a hole
+    } else {
+      len = cdc_.NextCut(p, avail, avail == remaining);
+    }
+    COFFER_RETURN_IF_ERROR(HandleChunk(pos, ByteView(p, len), out));
+    pos += len;
+  }
+  return {};
+}
+
+Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<ManifestEntry>* out) {
+  ManifestEntry entry;
+  entry.length = uint32_t(data.size());
+  if (options_.progress) options_.progress->done += data.size();
+  if (IsAllZero(data.data(), data.size())) {
+    entry.zero = true;
+    out->push_back(entry);
+    zero_bytes_ += data.size();
+    ++zero_chunks_;
+    return {};
+  }
+  entry.id = ComputeChunkId(repo_.keys(), data);
+  out->push_back(entry);
+  if (parent_ids_.contains(entry.id) || !claimed_.Claim(entry.id)) return {};
+
+  std::string key = ChunkKey(entry.id);
+  if (options_.head_unknown_chunks) {
+    auto head = repo_.store().Head(key);
+    if (head) return {};  // stored by an earlier backup
+    if (head.error().code() != ErrorCode::kNotFound) {
+      return std::unexpected(head.error().WithContext(
+          "checking chunk " + HexEncode(entry.id) + " (volume offset " + std::to_string(offset) +
+          ")"));
+    }
+  }
+  std::optional<Buffer> buf = pool_.Acquire(data.size() + kChunkOverhead);
+  if (!buf) return {};  // the run failed meanwhile
+  SealedChunk sealed = SealChunk(repo_.keys(), entry.id, data, buf->data(), options_.zstd_level);
+  buf->set_size(sealed.size);
+  new_bytes_ += data.size();
+  ++new_chunks_;
+  stored_bytes_ += sealed.size;
+  if (options_.progress) options_.progress->new_bytes += data.size();
+  uploads_.Push(Upload{std::move(key), std::move(*buf)});
+  return {};
+}
+
+void BackupRun::Worker() {
+  WorkerState w;
+  w.window = Buffer(cdc_.params().max_size + (size_t(4) << 20));
+  while (!failed()) {
+    size_t i = next_segment_++;
+    if (i >= segments_.size()) return;
+    uint64_t start = segment_starts_[i];
+    uint64_t end = i + 1 < segment_starts_.size() ? segment_starts_[i + 1] : source_.size();
+    if (auto st = ProcessSegment(start, end, &segments_[i], w); !st) {
+      Fail(st.error());
+      return;
+    }
+  }
+}
+
+void BackupRun::Uploader() {
+  while (std::optional<Upload> u = uploads_.Pop()) {
+    if (failed()) return;
+    if (auto st = repo_.store().Put(u->key, u->object.view()); !st) {
+      Fail(st.error().WithContext("storing " + u->key));
+      return;
+    }
+    pool_.Release(std::move(u->object));
+  }
+}
+
+Result<BackupResult> BackupRun::Run() {
+  auto started = std::chrono::steady_clock::now();
+  if (options_.volume_name.empty()) return InvalidArgument("the volume needs a name");
+  COFFER_RETURN_IF_ERROR(LoadParent());
+
+  uint64_t size = source_.size();
+  uint64_t seg = repo_.config().segment_size ? repo_.config().segment_size : std::max<uint64_t>(size, 1);
+  for (uint64_t s = 0; s < size; s += seg) segment_starts_.push_back(s);
+  segments_.resize(segment_starts_.size());
+  if (options_.progress) options_.progress->total = size;
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < uploaders_; ++i) threads.emplace_back([this] { Uploader(); });
+  std::vector<std::thread> workers;
+  unsigned n = unsigned(std::min<size_t>(workers_, std::max<size_t>(segments_.size(), 1)));
+  for (unsigned i = 0; i < n; ++i) workers.emplace_back([this] { Worker(); });
+  for (auto& t : workers) t.join();
+  uploads_.Close();
+  for (auto& t : threads) t.join();
+  if (error_) return std::unexpected(*error_);
+
+  Manifest m;
+  ManifestSummary& s = m.summary;
+  s.backup_id = Uuid::Random();
+  s.target_id = repo_.config().target_id;
+  s.parent_id = parent_id_;
+  s.created_at = UnixNow();
+  s.volume_id = options_.volume_id.empty() ? options_.volume_name : options_.volume_id;
+  s.volume_name = options_.volume_name;
+  s.source_size = size;
+  s.chunker = repo_.config().chunker;
+  s.segment_size = repo_.config().segment_size;
+  size_t total = 0;
+  for (const auto& v : segments_) total += v.size();
+  m.entries.reserve(total);
+  for (auto& v : segments_) {
+    m.entries.insert(m.entries.end(), v.begin(), v.end());
+    std::vector<ManifestEntry>().swap(v);
+  }
+  s.zero_bytes = zero_bytes_;
+  s.new_bytes = new_bytes_;
+  s.new_chunks = new_chunks_;
+  s.chunk_count = m.entries.size();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  s.duration_ms = uint64_t(seconds * 1000);
+  s.stored_bytes = stored_bytes_;
+  // The manifest goes last: the chunks above are durable (each Put is), so
+  // a backup exists only once everything it names does.
+  Bytes sealed = SealManifest(repo_.keys(), m);
+  COFFER_RETURN_IF_ERROR(AddContext(repo_.store().Put(ManifestKey(s.backup_id), sealed),
+                                    "storing manifest " + s.backup_id.ToString()));
+  BackupResult result;
+  result.summary = s;
+  result.zero_chunks = zero_chunks_;
+  result.manifest_bytes = sealed.size();
+  result.seconds = seconds;
+  return result;
+}
+
+}  // namespace
+
+Result<BackupResult> RunBackup(Repository& repo, VolumeReader& source,
+                               const BackupOptions& options) {
+  BackupRun run(repo, source, options);
+  return run.Run();
+}
+
+}  // namespace coffer

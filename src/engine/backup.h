@@ -1,0 +1,48 @@
+// The backup pipeline (DESIGN §1): read a volume, cut it with FastCDC,
+// record zero chunks, hash, compress and seal the rest, store the chunks the
+// target does not have yet, and write the manifest last.
+//
+// The volume is split into the target's segments (a cut is forced at each
+// segment boundary); each worker thread takes whole segments and does
+// reading, cutting, hashing, compression and sealing of a chunk in one pass
+// while the chunk is hot in cache. Sealed chunks go to uploader threads
+// through a fixed pool of buffers, so memory stays bounded whatever the
+// volume size, and the durable writes of the store overlap the CPU work.
+//
+// Thread safety: one RunBackup per Repository at a time is the intended use;
+// concurrent backups of one target are safe but may both store a chunk.
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+#include "core/compress/zstd_codec.h"
+#include "engine/progress.h"
+#include "engine/repository.h"
+#include "volume/volume.h"
+
+namespace coffer {
+
+struct BackupOptions {
+  std::string volume_id;    // empty: the name
+  std::string volume_name;  // the parent is the newest backup with this name
+  int zstd_level = kDefaultZstdLevel;
+  unsigned workers = 0;     // CPU threads; 0: one per core
+  unsigned uploaders = 0;   // concurrent Puts; 0: 4
+  // Ask the store (Head) about ids not known from the parent before storing
+  // them: cheap on a local directory, and it keeps new_bytes exact.
+  bool head_unknown_chunks = true;
+  Progress* progress = nullptr;
+};
+
+struct BackupResult {
+  ManifestSummary summary;  // backup id, sizes, counts, parent; stored_bytes = chunks
+  uint64_t zero_chunks = 0;
+  uint64_t manifest_bytes = 0;  // the sealed manifest, also written to the target
+  double seconds = 0;
+};
+
+Result<BackupResult> RunBackup(Repository& repo, VolumeReader& source,
+                               const BackupOptions& options);
+
+}  // namespace coffer

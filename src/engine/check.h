@@ -1,0 +1,39 @@
+// check: is the target whole? Without --read-data it checks structure: every
+// manifest opens and every chunk a manifest names is stored. With
+// --read-data it also fetches every referenced chunk once and verifies it
+// (AEAD tag and id). Problems are collected, not stopped at, and each names
+// the object by full id and, for a chunk, a backup and volume offset that
+// use it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "engine/progress.h"
+#include "engine/repository.h"
+
+namespace coffer {
+
+struct CheckOptions {
+  bool read_data = false;
+  unsigned threads = 0;
+  Progress* progress = nullptr;
+};
+
+struct CheckReport {
+  uint64_t backups = 0;
+  uint64_t chunks_stored = 0;
+  uint64_t bytes_stored = 0;
+  uint64_t chunks_referenced = 0;    // distinct
+  uint64_t chunks_unreferenced = 0;  // stored but named by no manifest (garbage for gc)
+  uint64_t chunks_read = 0;          // with read_data
+  std::vector<std::string> errors;   // each a full sentence
+  bool integrity_error = false;      // a corrupt or missing object (exit code 4)
+};
+
+// Returns an error only when the check itself could not run (store
+// unreachable); what it finds wrong is in the report.
+Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& options);
+
+}  // namespace coffer

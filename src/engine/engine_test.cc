@@ -1,0 +1,209 @@
+// Engine tests on an in-memory store and real files: round trips, dedup,
+// gc and check. The CLI-level behaviour is covered in tests/.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "engine/backup.h"
+#include "engine/check.h"
+#include "engine/gc.h"
+#include "engine/lock.h"
+#include "engine/restore.h"
+#include "store/mem/mem_store.h"
+#include "volume/file_volume.h"
+
+namespace coffer {
+namespace {
+
+class EngineTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("coffer-engine-test-" + std::to_string(::getpid()) + "-" +
+            testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto store = std::make_unique<MemStore>();
+    mem_ = store.get();
+    InitOptions opts;
+    // Small chunks and segments so small test volumes exercise every path.
+    opts.chunker = {4096, 16384, 65536};
+    opts.segment_size = 1 << 20;
+    opts.argon2 = DefaultArgon2Params();
+    auto repo = Repository::Init(std::move(store), "pw", opts);
+    ASSERT_TRUE(repo.has_value()) << repo.error().message();
+    repo_ = std::move(*repo);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const Bytes& data) {
+    std::string p = (dir_ / name).string();
+    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(data.data()),
+                                             std::streamsize(data.size()));
+    return p;
+  }
+  Bytes Read(const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(in), {});
+  }
+  BackupResult Backup(const std::string& path, const std::string& name) {
+    auto src = OpenFileVolume(path);
+    EXPECT_TRUE(src.has_value());
+    BackupOptions o;
+    o.volume_name = name;
+    auto r = RunBackup(*repo_, **src, o);
+    EXPECT_TRUE(r.has_value()) << r.error().message();
+    return *r;
+  }
+  Bytes Restore(const Uuid& id) {
+    auto m = repo_->LoadManifest(id);
+    EXPECT_TRUE(m.has_value());
+    std::string out = (dir_ / ("restore-" + id.ToString())).string();
+    auto w = CreateFileVolume(out, m->summary.source_size, {});
+    EXPECT_TRUE(w.has_value());
+    auto r = RunRestore(*repo_, *m, **w, {});
+    EXPECT_TRUE(r.has_value()) << r.error().message();
+    return Read(out);
+  }
+
+  static Bytes Mixed(size_t n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    Bytes b(n, 0);
+    for (size_t i = 0; i < n; i += 8192) {
+      int kind = int(rng() % 3);
+      size_t end = std::min(n, i + 8192);
+      for (size_t j = i; j < end; ++j) {
+        b[j] = kind == 0 ? 0 : (kind == 1 ? uint8_t(rng()) : uint8_t('a' + j % 13));
+      }
+    }
+    return b;
+  }
+
+  std::filesystem::path dir_;
+  MemStore* mem_ = nullptr;
+  std::unique_ptr<Repository> repo_;
+};
+
+TEST_F(EngineTest, RoundTripsBitExact) {
+  for (size_t size : {size_t(0), size_t(1), size_t(4095), size_t(3 << 20) + 17}) {
+    Bytes data = Mixed(size, size);
+    auto r = Backup(Write("v" + std::to_string(size), data), "v" + std::to_string(size));
+    EXPECT_EQ(r.summary.source_size, size);
+    EXPECT_EQ(Restore(r.summary.backup_id), data) << size;
+  }
+}
+
+TEST_F(EngineTest, SecondBackupStoresOnlyChangedChunks) {
+  Bytes data = Mixed(4 << 20, 1);
+  std::string p = Write("img", data);
+  auto first = Backup(p, "img");
+  EXPECT_GT(first.summary.new_bytes, 0u);
+  for (size_t i = 0; i < 3000; ++i) data[2000000 + i] ^= 0x5a;
+  Write("img", data);
+  auto second = Backup(p, "img");
+  EXPECT_EQ(second.summary.parent_id, first.summary.backup_id);
+  EXPECT_GT(second.summary.new_bytes, 0u);
+  EXPECT_LE(second.summary.new_bytes, 4u * 65536);  // only the chunks around the change
+  EXPECT_EQ(Restore(second.summary.backup_id), data);
+  EXPECT_NE(Restore(first.summary.backup_id), data);
+}
+
+TEST_F(EngineTest, TwoVolumesSharingDataStoreItOnce) {
+  Bytes data = Mixed(2 << 20, 9);
+  auto a = Backup(Write("a", data), "a");
+  auto b = Backup(Write("b", data), "b");
+  EXPECT_EQ(b.summary.parent_id, Uuid());
+  EXPECT_EQ(b.summary.new_bytes, 0u);
+  EXPECT_EQ(b.summary.stored_bytes, 0u);
+  EXPECT_EQ(Restore(b.summary.backup_id), data);
+}
+
+TEST_F(EngineTest, ForgetAndGcFreeExactlyWhatIsUnreferenced) {
+  auto a = Backup(Write("a", Mixed(1 << 20, 3)), "a");
+  auto b = Backup(Write("b", Mixed(1 << 20, 4)), "b");
+  auto before = RunCheck(*repo_, {});
+  ASSERT_TRUE(before.has_value());
+  uint64_t chunks_a_only = before->chunks_stored;
+  ASSERT_TRUE(repo_->DeleteManifest(a.summary.backup_id).has_value());
+  auto young = RunGc(*repo_, {.grace = std::chrono::hours(1)});
+  ASSERT_TRUE(young.has_value());
+  EXPECT_EQ(young->chunks_deleted, 0u);
+  EXPECT_GT(young->chunks_young, 0u);
+  auto gc = RunGc(*repo_, {.grace = std::chrono::seconds(0)});
+  ASSERT_TRUE(gc.has_value());
+  EXPECT_EQ(gc->chunks_deleted, young->chunks_young);
+  EXPECT_EQ(gc->generation, 1u);
+  auto after = RunCheck(*repo_, {.read_data = true});
+  ASSERT_TRUE(after.has_value());
+  EXPECT_TRUE(after->errors.empty());
+  EXPECT_EQ(after->chunks_unreferenced, 0u);
+  EXPECT_EQ(after->chunks_stored, chunks_a_only - gc->chunks_deleted);
+  EXPECT_EQ(Restore(b.summary.backup_id), Mixed(1 << 20, 4));
+}
+
+TEST_F(EngineTest, CheckReadDataFindsATamperedChunk) {
+  auto r = Backup(Write("a", Mixed(1 << 20, 5)), "a");
+  std::string victim;
+  ASSERT_TRUE(mem_->List("chunks/", [&](const ObjectInfo& i) -> Status {
+    victim = i.key;
+    return {};
+  }).has_value());
+  auto obj = GetAll(*mem_, victim);
+  ASSERT_TRUE(obj.has_value());
+  (*obj)[obj->size() / 2] ^= 1;
+  ASSERT_TRUE(mem_->Put(victim, *obj).has_value());
+  auto structural = RunCheck(*repo_, {});
+  ASSERT_TRUE(structural.has_value());
+  EXPECT_TRUE(structural->errors.empty());
+  auto deep = RunCheck(*repo_, {.read_data = true});
+  ASSERT_TRUE(deep.has_value());
+  ASSERT_EQ(deep->errors.size(), 1u);
+  EXPECT_TRUE(deep->integrity_error);
+  EXPECT_NE(deep->errors[0].find(victim.substr(10)), std::string::npos);
+  EXPECT_NE(deep->errors[0].find("offset"), std::string::npos);
+}
+
+TEST_F(EngineTest, WrongPassphraseIsAuthFailed) {
+  auto store = std::make_unique<MemStore>();
+  auto repo = Repository::Init(std::move(store), "right", {});
+  ASSERT_TRUE(repo.has_value());
+  // Move the objects into a fresh store and reopen with the wrong passphrase.
+  auto copy = std::make_unique<MemStore>();
+  ASSERT_TRUE((*repo)->store().List("", [&](const ObjectInfo& i) -> Status {
+    COFFER_ASSIGN_OR_RETURN(Bytes b, GetAll((*repo)->store(), i.key));
+    return copy->Put(i.key, b);
+  }).has_value());
+  auto wrong = Repository::Open(std::move(copy), "wrong");
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_EQ(wrong.error().code(), ErrorCode::kAuthFailed);
+}
+
+TEST_F(EngineTest, ExclusiveLockExcludesSharedAndStaleLocksAreIgnored) {
+  auto shared = TargetLock::Acquire(*mem_, false, "backup");
+  ASSERT_TRUE(shared.has_value());
+  auto shared2 = TargetLock::Acquire(*mem_, false, "backup");
+  ASSERT_TRUE(shared2.has_value());
+  auto excl = TargetLock::Acquire(*mem_, true, "gc");
+  ASSERT_FALSE(excl.has_value());
+  EXPECT_EQ(excl.error().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(excl.error().message().find("backup"), std::string::npos);
+  shared->reset();
+  shared2->reset();
+  // A lock left by a process that no longer exists is stale.
+  ASSERT_TRUE(mem_->Put("locks/dead", AsBytes(R"({"exclusive":true,"purpose":"gc","host":")" +
+                                              [] {
+                                                char h[256] = {};
+                                                gethostname(h, 255);
+                                                return std::string(h);
+                                              }() +
+                                              R"(","pid":999999999,"created_at":1})"))
+                  .has_value());
+  auto after = TargetLock::Acquire(*mem_, true, "gc");
+  ASSERT_TRUE(after.has_value()) << after.error().message();
+}
+
+}  // namespace
+}  // namespace coffer

@@ -1,0 +1,68 @@
+#include "engine/gc.h"
+
+#include <unordered_set>
+#include <vector>
+
+#include "base/text.h"
+#include "core/format/chunk_object.h"
+
+namespace coffer {
+
+Result<GcReport> RunGc(Repository& repo, const GcOptions& options) {
+  GcReport report;
+  // Mark. Every manifest must open: a backup whose chunks we cannot see
+  // would lose them.
+  std::unordered_set<ChunkId, ChunkIdHash> live;
+  COFFER_ASSIGN_OR_RETURN(std::vector<Uuid> ids, repo.ListBackupIds());
+  for (const Uuid& id : ids) {
+    auto m = repo.LoadManifest(id);
+    if (!m) {
+      if (m.error().code() == ErrorCode::kNotFound) continue;
+      return std::unexpected(m.error().WithContext(
+          "gc stopped before deleting anything: it cannot know which chunks backup " +
+          id.ToString() + " needs"));
+    }
+    ++report.backups;
+    for (const ManifestEntry& e : m->entries) {
+      if (!e.zero) live.insert(e.id);
+    }
+  }
+
+  // Sweep candidates: not live, older than the grace period.
+  int64_t now = UnixNow();
+  std::vector<std::string> doomed;
+  COFFER_RETURN_IF_ERROR(repo.store().List("chunks/", [&](const ObjectInfo& info) -> Status {
+    auto id = ParseChunkKey(info.key);
+    if (!id) return {};  // not ours to delete
+    ++report.chunks_total;
+    if (live.contains(*id)) {
+      ++report.chunks_live;
+    } else if (now - info.mtime < options.grace.count()) {
+      ++report.chunks_young;
+      report.bytes_young += info.size;
+    } else {
+      doomed.push_back(info.key);
+      ++report.chunks_deleted;
+      report.bytes_deleted += info.size;
+    }
+    return {};
+  }));
+
+  if (options.dry_run) {
+    COFFER_ASSIGN_OR_RETURN(report.generation, repo.GcGeneration());
+    return report;
+  }
+  if (doomed.empty()) {
+    COFFER_ASSIGN_OR_RETURN(report.generation, repo.GcGeneration());
+  } else {
+    COFFER_ASSIGN_OR_RETURN(report.generation, repo.RaiseGcGeneration());
+    constexpr size_t kBatch = 1000;
+    for (size_t i = 0; i < doomed.size(); i += kBatch) {
+      size_t n = std::min(kBatch, doomed.size() - i);
+      COFFER_RETURN_IF_ERROR(repo.store().DeleteMany(std::span(doomed).subspan(i, n)));
+    }
+  }
+  return report;
+}
+
+}  // namespace coffer

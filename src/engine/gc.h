@@ -1,0 +1,35 @@
+// Garbage collection (DESIGN §5): mark every chunk any manifest names, then
+// sweep chunks that are not live and older than the grace period. The sweep
+// raises the target's GC generation before it deletes anything, so caches of
+// "known chunks" tagged with the old generation are dropped.
+//
+// The caller holds the target's exclusive lock. GC refuses to run when any
+// manifest cannot be read: it could not know which chunks that backup needs.
+#pragma once
+
+#include <chrono>
+
+#include "base/error.h"
+#include "engine/repository.h"
+
+namespace coffer {
+
+struct GcOptions {
+  std::chrono::seconds grace{24 * 3600};
+  bool dry_run = false;
+};
+
+struct GcReport {
+  uint64_t backups = 0;
+  uint64_t chunks_total = 0;
+  uint64_t chunks_live = 0;
+  uint64_t chunks_deleted = 0;  // with dry_run: would be deleted
+  uint64_t bytes_deleted = 0;
+  uint64_t chunks_young = 0;    // unreferenced but within the grace period: kept
+  uint64_t bytes_young = 0;
+  uint64_t generation = 0;      // the GC generation after the run
+};
+
+Result<GcReport> RunGc(Repository& repo, const GcOptions& options);
+
+}  // namespace coffer

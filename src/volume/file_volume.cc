@@ -1,0 +1,226 @@
+#include "volume/file_volume.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "base/uuid.h"
+
+namespace coffer {
+namespace {
+
+std::string At(const std::string& path, uint64_t offset) {
+  return path + " at offset " + std::to_string(offset);
+}
+
+class FileReader final : public VolumeReader {
+ public:
+  FileReader(std::string path, int fd, uint64_t size, bool seek_data)
+      : path_(std::move(path)), fd_(fd), size_(size), seek_data_(seek_data) {}
+  ~FileReader() override { ::close(fd_); }
+
+  const std::string& name() const override { return path_; }
+  uint64_t size() const override { return size_; }
+
+  Status ReadAt(uint64_t offset, uint8_t* out, size_t len) override {
+    size_t done = 0;
+    while (done < len) {
+      ssize_t n = ::pread(fd_, out + done, len - done, off_t(offset + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return std::unexpected(ErrnoError(errno, "reading " + At(path_, offset + done)));
+      }
+      if (n == 0) {
+        return MakeError(ErrorCode::kInternal,
+                         "reading " + At(path_, offset + done) + ": the source shrank");
+      }
+      done += size_t(n);
+    }
+    return {};
+  }
+
+  Result<Extent> NextData(uint64_t offset) override {
+    if (offset >= size_) return Extent{size_, 0};
+    if (!seek_data_) return Extent{offset, size_ - offset};
+    off_t data = ::lseek(fd_, off_t(offset), SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) return Extent{size_, 0};  // only a hole remains
+      if (errno == EINVAL || errno == EOPNOTSUPP) {
+        seek_data_ = false;
+        return Extent{offset, size_ - offset};
+      }
+      return std::unexpected(ErrnoError(errno, "seeking data in " + At(path_, offset)));
+    }
+    off_t hole = ::lseek(fd_, data, SEEK_HOLE);
+    if (hole < 0) return std::unexpected(ErrnoError(errno, "seeking a hole in " + path_));
+    uint64_t start = std::min<uint64_t>(uint64_t(data), size_);
+    uint64_t end = std::min<uint64_t>(uint64_t(hole), size_);
+    return Extent{start, end - start};
+  }
+
+ private:
+  std::string path_;
+  int fd_;
+  uint64_t size_;
+  bool seek_data_;
+};
+
+Status WriteFully(int fd, const std::string& name, uint64_t offset, ByteView data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, off_t(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(ErrnoError(errno, "writing " + At(name, offset + done)));
+    }
+    done += size_t(n);
+  }
+  return {};
+}
+
+// Restores into a new regular file, published by rename on Commit.
+class FileWriter final : public VolumeWriter {
+ public:
+  FileWriter(std::string path, std::string temp, int fd)
+      : path_(std::move(path)), temp_(std::move(temp)), fd_(fd) {}
+  ~FileWriter() override {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(temp_.c_str());
+  }
+
+  const std::string& name() const override { return path_; }
+
+  Status WriteAt(uint64_t offset, ByteView data) override {
+    return WriteFully(fd_, path_, offset, data);
+  }
+  Status WriteZeros(uint64_t, uint64_t) override { return {}; }  // a hole already
+
+  Status Commit() override {
+    if (::fsync(fd_) != 0) return std::unexpected(ErrnoError(errno, "syncing " + temp_));
+    if (::close(fd_) != 0) {
+      fd_ = -1;
+      return std::unexpected(ErrnoError(errno, "closing " + temp_));
+    }
+    fd_ = -1;
+    if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+      return std::unexpected(ErrnoError(errno, "renaming " + temp_ + " to " + path_));
+    }
+    committed_ = true;
+    size_t slash = path_.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+    return {};
+  }
+
+ private:
+  std::string path_, temp_;
+  int fd_;
+  bool committed_ = false;
+};
+
+// Restores in place into a block device.
+class DeviceWriter final : public VolumeWriter {
+ public:
+  DeviceWriter(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~DeviceWriter() override { ::close(fd_); }
+  const std::string& name() const override { return path_; }
+
+  Status WriteAt(uint64_t offset, ByteView data) override {
+    return WriteFully(fd_, path_, offset, data);
+  }
+  Status WriteZeros(uint64_t offset, uint64_t len) override {
+    uint64_t range[2] = {offset, len};
+    if (::ioctl(fd_, BLKZEROOUT, range) == 0) return {};
+    static const std::vector<uint8_t> zeros(1 << 20, 0);
+    for (uint64_t done = 0; done < len;) {
+      size_t n = size_t(std::min<uint64_t>(len - done, zeros.size()));
+      COFFER_RETURN_IF_ERROR(WriteFully(fd_, path_, offset + done, ByteView(zeros.data(), n)));
+      done += n;
+    }
+    return {};
+  }
+  Status Commit() override {
+    if (::fsync(fd_) != 0) return std::unexpected(ErrnoError(errno, "syncing " + path_));
+    return {};
+  }
+
+ private:
+  std::string path_;
+  int fd_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<VolumeReader>> OpenFileVolume(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(ErrnoError(errno, "cannot open source " + path));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return std::unexpected(ErrnoError(err, path));
+  }
+  uint64_t size = 0;
+  bool seek_data = false;
+  if (S_ISREG(st.st_mode)) {
+    size = uint64_t(st.st_size);
+    seek_data = true;
+  } else if (S_ISBLK(st.st_mode)) {
+    if (::ioctl(fd, BLKGETSIZE64, &size) != 0) {
+      int err = errno;
+      ::close(fd);
+      return std::unexpected(ErrnoError(err, "reading the size of device " + path));
+    }
+  } else {
+    ::close(fd);
+    return InvalidArgument(path + " is neither a regular file nor a block device");
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return std::unique_ptr<VolumeReader>(new FileReader(path, fd, size, seek_data));
+}
+
+Result<std::unique_ptr<VolumeWriter>> CreateFileVolume(const std::string& path, uint64_t size,
+                                                       const FileWriteOptions& options) {
+  struct stat st;
+  bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && !options.force) {
+    return AlreadyExists(path + " already exists (use --force to overwrite it)");
+  }
+  if (exists && S_ISBLK(st.st_mode)) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return std::unexpected(ErrnoError(errno, "opening device " + path));
+    uint64_t dev_size = 0;
+    if (::ioctl(fd, BLKGETSIZE64, &dev_size) != 0 || dev_size < size) {
+      ::close(fd);
+      return InvalidArgument("device " + path + " is smaller than the backup (" +
+                             std::to_string(size) + " bytes)");
+    }
+    return std::unique_ptr<VolumeWriter>(new DeviceWriter(path, fd));
+  }
+  if (exists && !S_ISREG(st.st_mode)) {
+    return InvalidArgument(path + " is neither a regular file nor a block device");
+  }
+  uint8_t rnd[6];
+  FillRandom(rnd, sizeof rnd);
+  std::string temp = path + ".coffer-partial-" + HexEncode(rnd);
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return std::unexpected(ErrnoError(errno, "cannot create " + temp));
+  if (::ftruncate(fd, off_t(size)) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return std::unexpected(ErrnoError(err, "sizing " + temp));
+  }
+  return std::unique_ptr<VolumeWriter>(new FileWriter(path, temp, fd));
+}
+
+}  // namespace coffer

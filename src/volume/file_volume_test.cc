@@ -1,0 +1,113 @@
+#include "volume/file_volume.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace coffer {
+namespace {
+
+class FileVolumeTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("coffer-volume-test-" + std::to_string(::getpid()) + "-" +
+            testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Path(const std::string& name) { return (dir_ / name).string(); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(FileVolumeTest, ReadsBytesAndReportsHolesOfASparseFile) {
+  std::string p = Path("sparse.img");
+  int fd = ::open(p.c_str(), O_CREAT | O_WRONLY, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, 64 << 20), 0);
+  std::string data(1 << 20, 'x');
+  ASSERT_EQ(::pwrite(fd, data.data(), data.size(), 32 << 20), ssize_t(data.size()));
+  ::close(fd);
+
+  auto r = OpenFileVolume(p);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ((*r)->size(), uint64_t(64) << 20);
+  auto ext = (*r)->NextData(0);
+  ASSERT_TRUE(ext.has_value());
+  // File systems may round extents; the data must be inside what is reported.
+  EXPECT_LE(ext->offset, uint64_t(32) << 20);
+  EXPECT_GE(ext->offset + ext->length, uint64_t(33) << 20);
+  EXPECT_GT(ext->offset, 0u) << "the leading 32 MiB hole was not reported";
+  auto tail = (*r)->NextData(ext->offset + ext->length);
+  ASSERT_TRUE(tail.has_value());
+  EXPECT_EQ(tail->length, 0u);
+  Bytes got(16);
+  ASSERT_TRUE((*r)->ReadAt((32 << 20) + 5, got.data(), got.size()).has_value());
+  EXPECT_EQ(got, Bytes(16, 'x'));
+}
+
+TEST_F(FileVolumeTest, MissingOrUnreadableSourceIsAClearError) {
+  auto r = OpenFileVolume(Path("nope.img"));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kNotFound);
+  EXPECT_NE(r.error().message().find("nope.img"), std::string::npos);
+  auto d = OpenFileVolume(dir_.string());
+  ASSERT_FALSE(d.has_value());
+  EXPECT_NE(d.error().message().find("neither a regular file"), std::string::npos);
+}
+
+TEST_F(FileVolumeTest, WriterPublishesOnlyOnCommitAndKeepsZerosSparse) {
+  std::string p = Path("out.img");
+  {
+    auto w = CreateFileVolume(p, 8 << 20, {});
+    ASSERT_TRUE(w.has_value());
+    ASSERT_TRUE((*w)->WriteAt(4096, AsBytes("hello")).has_value());
+    ASSERT_TRUE((*w)->WriteZeros(1 << 20, 6 << 20).has_value());
+    EXPECT_FALSE(std::filesystem::exists(p));
+    ASSERT_TRUE((*w)->Commit().has_value());
+  }
+  ASSERT_TRUE(std::filesystem::exists(p));
+  struct stat st;
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 8 << 20);
+  EXPECT_LT(st.st_blocks * 512, 1 << 20) << "zero ranges were not left as holes";
+  // Nothing else is left in the directory.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), {}), 1);
+}
+
+TEST_F(FileVolumeTest, AnAbandonedWriterLeavesNothingBehind) {
+  std::string p = Path("out.img");
+  {
+    auto w = CreateFileVolume(p, 1 << 20, {});
+    ASSERT_TRUE(w.has_value());
+    ASSERT_TRUE((*w)->WriteAt(0, AsBytes("partial")).has_value());
+  }
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), {}), 0);
+}
+
+TEST_F(FileVolumeTest, AnExistingDestinationNeedsForce) {
+  std::string p = Path("exists.img");
+  std::ofstream(p) << "precious";
+  auto w = CreateFileVolume(p, 10, {});
+  ASSERT_FALSE(w.has_value());
+  EXPECT_EQ(w.error().code(), ErrorCode::kAlreadyExists);
+  EXPECT_NE(w.error().message().find("--force"), std::string::npos);
+  std::ifstream in(p);
+  std::string content;
+  in >> content;
+  EXPECT_EQ(content, "precious");
+  auto forced = CreateFileVolume(p, 10, {.force = true});
+  ASSERT_TRUE(forced.has_value());
+  ASSERT_TRUE((*forced)->WriteAt(0, AsBytes("0123456789")).has_value());
+  ASSERT_TRUE((*forced)->Commit().has_value());
+  EXPECT_EQ(std::filesystem::file_size(p), 10u);
+}
+
+}  // namespace
+}  // namespace coffer
