@@ -20,8 +20,8 @@ namespace coffer::tools {
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: coffer-mkimage create --size SIZE [--seed N] [--sparse] OUT\n"
-    "       coffer-mkimage mutate --percent P [--seed N] FILE\n"
+    "usage: coffer-mkimage create --size SIZE [--seed N] [--sparse] [--list] OUT\n"
+    "       coffer-mkimage mutate --percent P [--seed N] [--list] FILE\n"
     "\n"
     "create  writes a VM-disk-like image of exactly SIZE bytes (4096, 256K, 1M, 2G):\n"
     "        extents of 64 KiB-64 MiB, about 30 % random, 25 % log-like text, 30 % zeros\n"
@@ -32,6 +32,9 @@ constexpr std::string_view kUsage =
     "        prints what it changed on stderr.\n"
     "--seed  any unsigned 64-bit number (default 1); the same seed and size give the\n"
     "        same bytes on every machine.\n"
+    "--list  also print what was written on stdout, one extent per line:\n"
+    "        OFFSET LENGTH KIND (create: random, text, zeros, repeated;\n"
+    "        mutate: random or text, then 'extent' or 'scattered')\n"
     "\n"
     "exit codes: 0 success, 1 I/O error, 2 usage error\n";
 
@@ -86,6 +89,10 @@ std::optional<std::string> ParseArgs(int argc, char** argv, int first,
   return std::nullopt;
 }
 
+bool HasFlag(const Args& args, const std::string& flag) {
+  return std::find(args.flags.begin(), args.flags.end(), flag) != args.flags.end();
+}
+
 std::optional<uint64_t> ParseSeed(const std::string& s) {
   uint64_t v = 0;
   int base = 10;
@@ -107,7 +114,7 @@ std::string Percent(uint64_t part, uint64_t whole) {
 
 int Create(int argc, char** argv) {
   Args args;
-  if (auto err = ParseArgs(argc, argv, 2, {"--size", "--seed"}, {"--sparse"}, &args)) {
+  if (auto err = ParseArgs(argc, argv, 2, {"--size", "--seed"}, {"--sparse", "--list"}, &args)) {
     return Usage(*err);
   }
   if (!args.options.contains("--size")) return Usage("create needs --size");
@@ -120,12 +127,18 @@ int Create(int argc, char** argv) {
     if (!s) return Usage("--seed '" + args.options["--seed"] + "' is not an unsigned number");
     seed = *s;
   }
-  const bool sparse = !args.flags.empty();
+  const bool sparse = HasFlag(args, "--sparse");
   const std::string& out = args.positional[0];
   auto stats = CreateImage(out, *size, seed, sparse);
   if (!stats) {
     std::fprintf(stderr, "coffer-mkimage: %s\n", stats.error().message().c_str());
     return 1;
+  }
+  if (HasFlag(args, "--list")) {
+    for (const Extent& e : PlanImage(*size, seed)) {
+      std::printf("%llu %llu %s\n", (unsigned long long)e.offset, (unsigned long long)e.length,
+                  ExtentKindName(e.kind));
+    }
   }
   std::string kinds;
   for (size_t k = 0; k < kExtentKinds; ++k) {
@@ -143,7 +156,7 @@ int Create(int argc, char** argv) {
 
 int Mutate(int argc, char** argv) {
   Args args;
-  if (auto err = ParseArgs(argc, argv, 2, {"--percent", "--seed"}, {}, &args)) {
+  if (auto err = ParseArgs(argc, argv, 2, {"--percent", "--seed"}, {"--list"}, &args)) {
     return Usage(*err);
   }
   if (!args.options.contains("--percent")) return Usage("mutate needs --percent");
@@ -165,6 +178,12 @@ int Mutate(int argc, char** argv) {
   if (!plan) {
     std::fprintf(stderr, "coffer-mkimage: %s\n", plan.error().message().c_str());
     return 1;
+  }
+  if (HasFlag(args, "--list")) {
+    for (const MutationWrite& w : plan->writes) {
+      std::printf("%llu %llu %s %s\n", (unsigned long long)w.offset, (unsigned long long)w.length,
+                  w.text ? "text" : "random", w.scattered ? "scattered" : "extent");
+    }
   }
   std::fprintf(stderr,
                "coffer-mkimage: mutated %s: changed %s (%llu bytes) in %zu extents of "

@@ -235,7 +235,9 @@ TEST_F(MkimageTest, MutateNamesAMissingFile) {
 }
 
 int RunMkimage(const std::string& args) {
-  std::string cmd = std::string(COFFER_MKIMAGE) + " " + args + " >/dev/null 2>&1";
+  // Callers may redirect stdout themselves; the first redirection wins.
+  std::string cmd = std::string(COFFER_MKIMAGE) + " " + args + " 2>/dev/null";
+  if (args.find('>') == std::string::npos) cmd += " >/dev/null";
   int status = std::system(cmd.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -258,6 +260,27 @@ TEST_F(MkimageTest, CommandLineExitCodes) {
   EXPECT_EQ(RunMkimage("mutate --percent abc " + Path("x")), 2);
   EXPECT_EQ(RunMkimage("mutate --percent 1 " + Path("missing")), 1);
   EXPECT_EQ(RunMkimage("mutate --percent 0.5 " + Path("x")), 0);
+}
+
+TEST_F(MkimageTest, ListPrintsExtentsThatCoverTheImage) {
+  ASSERT_EQ(RunMkimage("create --size 3M --list " + Path("x") + " >" + Path("list")), 0);
+  std::ifstream in(Path("list"));
+  uint64_t offset, length, at = 0;
+  std::string kind;
+  size_t lines = 0;
+  while (in >> offset >> length >> kind) {
+    EXPECT_EQ(offset, at);
+    at += length;
+    ++lines;
+  }
+  EXPECT_EQ(at, 3 * kMiB);
+  EXPECT_GT(lines, 4u);
+  ASSERT_EQ(RunMkimage("mutate --percent 10 --list " + Path("x") + " >" + Path("list")), 0);
+  std::ifstream in2(Path("list"));
+  std::string where;
+  uint64_t changed = 0;
+  while (in2 >> offset >> length >> kind >> where) changed += length;
+  EXPECT_EQ(changed, 77u * kBlock);  // 10 % of 768 blocks
 }
 
 }  // namespace
