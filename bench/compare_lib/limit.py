@@ -1,0 +1,146 @@
+"""The machine's limit for this work (issue 3): the per-byte CPU cost of every
+primitive a backup or restore must apply, measured single-threaded on this
+machine and this image, summed over the bytes each one touches, divided by the
+cores. No real tool can beat it; how close one gets is the figure of merit.
+
+Rates are single-thread: bytes per CPU-second (user + system) for the command
+line tools, so that a busy neighbour on a shared machine inflates them less,
+and the tools' own in-memory benchmarks for zstd and OpenSSL."""
+
+import os
+import re
+import shutil
+import subprocess
+
+from . import measure
+
+GB = 1e9
+MiB = 1 << 20
+
+
+def _extract(image, layout, kind, out_path, limit):
+    """Copies up to `limit` bytes of the extents of one kind into out_path."""
+    total = 0
+    with open(image, "rb", buffering=0) as src, open(out_path, "wb") as dst:
+        for offset, length, k in layout:
+            if k != kind or total >= limit:
+                continue
+            n = min(length, limit - total)
+            src.seek(offset)
+            while n > 0:
+                chunk = src.read(min(n, 8 * MiB))
+                dst.write(chunk)
+                n -= len(chunk)
+                total += len(chunk)
+    return total
+
+
+def _best_rate(nbytes, argv, log, repeat=3, **kw):
+    """Bytes per CPU-second of the fastest of `repeat` runs: the limit is about what
+    the machine can do, so the least disturbed run is the right one."""
+    cpu = min(measure.run(argv, log_path=log, **kw).cpu for _ in range(repeat))
+    return nbytes / max(cpu, 1e-3)
+
+
+def _zstd_bench(path, log):
+    """`zstd -b1` (in-memory, one thread, no file I/O): compress and decompress
+    rates in bytes per second and the ratio."""
+    out = subprocess.run(["zstd", "-b1", "-i3", path], capture_output=True, text=True,
+                         check=True)
+    text = (out.stdout + out.stderr).replace("\r", "\n")
+    with open(log, "a") as f:
+        f.write(f"$ zstd -b1 -i3 {path}\n{text.splitlines()[-1]}\n")
+    m = re.findall(r"\(x?([\d.]+)\),\s*([\d.]+) MB/s,\s*([\d.]+) MB/s", text)
+    if not m:
+        raise RuntimeError("cannot parse `zstd -b1` output:\n" + text[-500:])
+    ratio, comp, decomp = (float(x) for x in m[-1])
+    return comp * 1e6, decomp * 1e6, ratio  # zstd's MB is 10^6 bytes
+
+
+def _openssl_chacha():
+    out = subprocess.run(["openssl", "speed", "-evp", "chacha20-poly1305", "-seconds", "2",
+                          "-bytes", "16384"], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"(?im)^chacha20-poly1305\s+([\d.]+)k\s*$", out)
+    if not m:
+        raise RuntimeError("cannot parse `openssl speed` output:\n" + out)
+    return float(m.group(1)) * 1000  # openssl reports 1000s of bytes per second
+
+
+def measure_rates(image, layout, scratch, log):
+    """Measures the primitives on this image; returns {name: bytes per second} plus
+    the zstd -1 ratio of the text. b3sum, dd: per CPU-second, best of 3; zstd and
+    openssl: their own single-thread benchmarks."""
+    size = os.path.getsize(image)
+    rates = {}
+    rates["read"] = _best_rate(size, ["dd", f"if={image}", "of=/dev/null", "bs=1M"], log)
+    if shutil.which("b3sum"):
+        rates["blake3"] = _best_rate(size, ["b3sum", "--num-threads", "1", image], log,
+                                     stdout_path=os.devnull)
+    for kind in ("text", "random"):
+        part = os.path.join(scratch, f"limit-{kind}.bin")
+        if _extract(image, layout, kind, part, 256 * MiB):
+            comp, decomp, ratio = _zstd_bench(part, log)
+            rates[f"zstd1_{kind}"] = comp
+            if kind == "text":
+                rates["unzstd_text"], rates["text_ratio"] = decomp, ratio
+        os.remove(part)
+    rates["chacha20poly1305"] = _openssl_chacha()
+    wfile = os.path.join(scratch, "limit-write.bin")
+    count = max(1, min(size, 1 << 30) // MiB)
+    rates["write"] = _best_rate(count * MiB, ["dd", "if=/dev/zero", f"of={wfile}", "bs=1M",
+                                              f"count={count}"], log)
+    os.remove(wfile)
+    return rates
+
+
+def estimate(rates, layout, mutation, cores, fastcdc_rate):
+    """Lower bounds on the wall time of the three steps. Returns
+    {step: (seconds, [(term, bytes, rate), ...])}."""
+    by_kind = {}
+    for _, length, kind in layout:
+        by_kind[kind] = by_kind.get(kind, 0) + length
+    size = sum(by_kind.values())
+    zeros, text = by_kind.get("zeros", 0), by_kind.get("text", 0)
+    rand, rep = by_kind.get("random", 0), by_kind.get("repeated", 0)
+    data = size - zeros
+    ratio = rates.get("text_ratio", 1.0)
+    stored = text / ratio + rand  # repeats are deduplicated
+    stored_fraction = stored / max(text + rand, 1)
+    text_fraction = text / max(text + rand, 1)
+    # Changed chunks of a second backup: 1 MiB windows touched by the mutation
+    # (the average chunk size; a rough proxy for the cut points CDC finds).
+    windows = set()
+    for offset, length in mutation:
+        windows.update(range(offset // MiB, (offset + length - 1) // MiB + 1))
+    new = min(len(windows) * MiB, data)
+
+    def compress_terms(nbytes):
+        return [("zstd -1 (text share)", nbytes * text_fraction, rates.get("zstd1_text")),
+                ("zstd -1 (random share)", nbytes * (1 - text_fraction),
+                 rates.get("zstd1_random")),
+                ("ChaCha20-Poly1305", nbytes * stored_fraction, rates.get("chacha20poly1305"))]
+
+    scan = [("read (cached)", size, rates.get("read")),
+            ("FastCDC (assumed rate)", data, fastcdc_rate),
+            ("BLAKE3", data, rates.get("blake3"))]
+    steps = {
+        "first backup": scan + compress_terms(text + rand),
+        "second backup": scan + compress_terms(new),
+        "restore": [
+            ("read objects (cached)", data * stored_fraction, rates.get("read")),
+            ("ChaCha20-Poly1305", data * stored_fraction, rates.get("chacha20poly1305")),
+            ("zstd -d (text share)", data * text_fraction, rates.get("unzstd_text")),
+            ("BLAKE3 (verify)", data, rates.get("blake3")),
+            ("write (page cache; zeros as holes)", data, rates.get("write")),
+        ],
+    }
+    result = {}
+    for step, terms in steps.items():
+        terms = [t for t in terms if t[2]]
+        cpu = sum(nbytes / rate for _, nbytes, rate in terms)
+        result[step] = (cpu / cores, terms)
+    result["_assumptions"] = {
+        "new_bytes_second_backup": new, "stored_fraction": stored_fraction,
+        "text_fraction": text_fraction, "repeated_bytes": rep, "zero_bytes": zeros,
+    }
+    return result
