@@ -113,7 +113,9 @@ def limit_section(limit, rates, results, image_bytes, cores, fastcdc_gbps):
             wall, tool = min(walls)
             line += f"; fastest measured: {tool} {wall:.2f} s, {wall / seconds:.1f}x the limit"
         out.append(line)
-    r = lambda k: rates.get(k, 0) / 1e9  # noqa: E731
+    def r(key):
+        return rates.get(key, 0) / 1e9
+
     out.append(
         f"rates, one thread: read {r('read'):.2f} GB/s (dd bs=1M, per CPU-s), BLAKE3 "
         f"{r('blake3'):.2f} GB/s (b3sum --num-threads 1, per CPU-s), zstd -1 (zstd -b1) text "
