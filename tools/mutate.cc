@@ -63,71 +63,95 @@ class Occupancy {
   std::map<uint64_t, uint64_t> taken_;
 };
 
+// Places writes of block ranges without overlaps, from one random stream.
+class Placer {
+ public:
+  Placer(uint64_t blocks, uint64_t seed)
+      : blocks_(blocks), rng_(SubSeed(seed, kMutatePlan, 0)), occ_(blocks) {}
+
+  // Contiguous rewrites, log-uniform 64 KiB ... 2 MiB, anywhere in the image.
+  void PlaceExtents(uint64_t budget) {
+    const double lo = std::log(double(kMinRewrite)), hi = std::log(double(kMaxRewrite));
+    while (budget > 0) {
+      uint64_t len = uint64_t(std::exp(lo + (hi - lo) * rng_.Unit()));
+      len = std::clamp<uint64_t>(len, 1, std::min(budget, blocks_));
+      uint64_t start = 0;
+      bool placed = false;
+      for (int attempt = 0; attempt < 32 && !placed; ++attempt) {
+        start = rng_.Below(blocks_ - len + 1);
+        placed = occ_.TryTake(start, len);
+      }
+      if (!placed) std::tie(start, len) = occ_.TakeFirstFree(rng_.Below(blocks_), len);
+      if (len == 0) return;  // the whole image is taken
+      writes_.push_back({start, len, false});
+      budget -= len;
+    }
+  }
+
+  // Single blocks in 3-5 hot zones of 1/64 of the image (1 MiB ... 64 MiB)
+  // each, taking turns. Returns the number of zones.
+  size_t PlaceScattered(uint64_t budget) {
+    if (budget == 0) return 0;
+    const uint64_t zone_len = std::min(std::clamp<uint64_t>(blocks_ / 64, 256, 16384), blocks_);
+    std::vector<uint64_t> zones(3 + rng_.Below(3));
+    for (auto& z : zones) z = rng_.Below(blocks_ - zone_len + 1);
+    for (uint64_t i = 0; i < budget; ++i) {
+      const uint64_t base = zones[i % zones.size()];
+      uint64_t start = 0, len = 1;
+      bool placed = false;
+      for (int attempt = 0; attempt < 32 && !placed; ++attempt) {
+        start = base + rng_.Below(zone_len);
+        placed = occ_.TryTake(start, 1);
+      }
+      if (!placed) std::tie(start, len) = occ_.TakeFirstFree(base, 1);
+      if (len == 0) break;
+      writes_.push_back({start, 1, true});
+    }
+    return zones.size();
+  }
+
+  // The writes in bytes (the last block clipped to `size`), in offset order.
+  MutationPlan Finish(uint64_t size, size_t hot_zones) {
+    MutationPlan plan;
+    plan.hot_zones = hot_zones;
+    for (const BlockWrite& b : writes_) {
+      MutationWrite w;
+      w.offset = b.start * kBlock;
+      w.length = std::min(b.len * kBlock, size - w.offset);
+      w.text = rng_.Below(2) == 0;
+      w.scattered = b.scattered;
+      plan.writes.push_back(w);
+      plan.bytes += w.length;
+      (w.scattered ? plan.scattered_blocks : plan.extents) += 1;
+    }
+    std::sort(plan.writes.begin(), plan.writes.end(),
+              [](const MutationWrite& a, const MutationWrite& b) { return a.offset < b.offset; });
+    return plan;
+  }
+
+ private:
+  struct BlockWrite {
+    uint64_t start, len;
+    bool scattered;
+  };
+  uint64_t blocks_;
+  Xoshiro256 rng_;
+  Occupancy occ_;
+  std::vector<BlockWrite> writes_;
+};
+
 }  // namespace
 
 MutationPlan PlanMutation(uint64_t size, double percent, uint64_t seed) {
-  MutationPlan plan;
   const uint64_t blocks = (size + kBlock - 1) / kBlock;
-  if (blocks == 0 || !(percent > 0)) return plan;
+  if (blocks == 0 || !(percent > 0)) return {};
   uint64_t budget = uint64_t(std::llround(double(blocks) * std::min(percent, 100.0) / 100.0));
   budget = std::clamp<uint64_t>(budget, 1, blocks);
-  const uint64_t scattered_budget = budget / 4;
-  uint64_t extent_budget = budget - scattered_budget;
-
-  Xoshiro256 rng(SubSeed(seed, kMutatePlan, 0));
-  Occupancy occ(blocks);
-  std::vector<std::pair<uint64_t, uint64_t>> ranges;  // (start, len) in blocks
-  std::vector<bool> scattered;
-  const double lo = std::log(double(kMinRewrite)), hi = std::log(double(kMaxRewrite));
-  while (extent_budget > 0) {
-    uint64_t len = uint64_t(std::exp(lo + (hi - lo) * rng.Unit()));
-    len = std::clamp<uint64_t>(len, 1, std::min(extent_budget, blocks));
-    uint64_t start = 0;
-    bool placed = false;
-    for (int attempt = 0; attempt < 32 && !placed; ++attempt) {
-      start = rng.Below(blocks - len + 1);
-      placed = occ.TryTake(start, len);
-    }
-    if (!placed) std::tie(start, len) = occ.TakeFirstFree(rng.Below(blocks), len);
-    if (len == 0) break;  // the whole image is taken
-    ranges.emplace_back(start, len);
-    scattered.push_back(false);
-    extent_budget -= len;
-  }
-
-  // Hot zones: a few windows of 1/64 of the image (1 MiB ... 64 MiB).
-  const uint64_t zone = std::clamp<uint64_t>(blocks / 64, 256, 16384);
-  const uint64_t zone_len = std::min(zone, blocks);
-  plan.hot_zones = scattered_budget > 0 ? size_t(3 + rng.Below(3)) : 0;
-  std::vector<uint64_t> zones;
-  for (size_t z = 0; z < plan.hot_zones; ++z) zones.push_back(rng.Below(blocks - zone_len + 1));
-  for (uint64_t i = 0; i < scattered_budget; ++i) {
-    const uint64_t base = zones[i % zones.size()];
-    uint64_t start = 0, len = 1;
-    bool placed = false;
-    for (int attempt = 0; attempt < 32 && !placed; ++attempt) {
-      start = base + rng.Below(zone_len);
-      placed = occ.TryTake(start, 1);
-    }
-    if (!placed) std::tie(start, len) = occ.TakeFirstFree(base, 1);
-    if (len == 0) break;
-    ranges.emplace_back(start, 1);
-    scattered.push_back(true);
-  }
-
-  for (size_t i = 0; i < ranges.size(); ++i) {
-    MutationWrite w;
-    w.offset = ranges[i].first * kBlock;
-    w.length = std::min(ranges[i].second * kBlock, size - w.offset);
-    w.text = rng.Below(2) == 0;
-    w.scattered = scattered[i];
-    plan.writes.push_back(w);
-    plan.bytes += w.length;
-    (w.scattered ? plan.scattered_blocks : plan.extents) += 1;
-  }
-  std::sort(plan.writes.begin(), plan.writes.end(),
-            [](const MutationWrite& a, const MutationWrite& b) { return a.offset < b.offset; });
-  return plan;
+  const uint64_t scattered = budget / 4;
+  Placer placer(blocks, seed);
+  placer.PlaceExtents(budget - scattered);
+  const size_t zones = placer.PlaceScattered(scattered);
+  return placer.Finish(size, zones);
 }
 
 Result<MutationPlan> MutateImage(const std::string& path, double percent, uint64_t seed) {
