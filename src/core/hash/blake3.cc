@@ -41,31 +41,36 @@ void BytesFromWords(const uint32_t* words, uint8_t* out, int n) {
   for (int i = 0; i < n; ++i) PutLe32(out + 4 * i, words[i]);
 }
 
-// Writes the chaining value of the complete subtree of `n` (a power of two)
-// chunks at `in`, whose first chunk has index `index`, to out[32].
-void CompressSubtree(const Kernels& k, const uint8_t* in, uint64_t n, uint64_t index,
-                     const uint32_t key[8], uint8_t flags, uint8_t out[32]) {
-  if (n > kBatchChunks) {
-    uint8_t children[64];
-    CompressSubtree(k, in, n / 2, index, key, flags, children);
-    CompressSubtree(k, in + n / 2 * kChunkLen, n / 2, index + n / 2, key, flags, children + 32);
-    k.hash_many(children, 64, 1, 1, key, 0, 0, flags | blake3::kParent, 0, 0, out);
-    return;
-  }
-  // Chunk values, then each level of parents, alternating between buffers:
-  // adjacent pairs of values are exactly the parent blocks of the next level.
+// Hashes the n (a power of two, at most kBatchChunks) chunks at `in`, the
+// first with index `index`, in one kernel call, then reduces their chaining
+// values level by level until `keep` (1 or 2) remain, written to out.
+void HashBatch(const Kernels& k, const uint8_t* in, uint64_t n, uint64_t index,
+               const uint32_t key[8], uint8_t flags, uint64_t keep, uint8_t* out) {
+  // Adjacent pairs of values are exactly the parent blocks of the next
+  // level; the levels alternate between two buffers.
   alignas(64) uint8_t a[kBatchChunks * 32];
   alignas(64) uint8_t b[kBatchChunks / 2 * 32];
   k.hash_many(in, kChunkLen, n, blake3::kBlocksPerChunk, key, index, 1, flags, blake3::kChunkStart,
               blake3::kChunkEnd, a);
   uint8_t* cur = a;
   uint8_t* next = b;
-  while (n > 1) {
+  while (n > keep) {
     n /= 2;
     k.hash_many(cur, 64, n, 1, key, 0, 0, flags | blake3::kParent, 0, 0, next);
     std::swap(cur, next);
   }
-  std::memcpy(out, cur, 32);
+  std::memcpy(out, cur, n * 32);
+}
+
+// Writes the chaining value of the complete subtree of `n` (a power of two)
+// chunks at `in`, whose first chunk has index `index`, to out[32].
+void CompressSubtree(const Kernels& k, const uint8_t* in, uint64_t n, uint64_t index,
+                     const uint32_t key[8], uint8_t flags, uint8_t out[32]) {
+  if (n <= kBatchChunks) return HashBatch(k, in, n, index, key, flags, 1, out);
+  uint8_t children[64];
+  CompressSubtree(k, in, n / 2, index, key, flags, children);
+  CompressSubtree(k, in + n / 2 * kChunkLen, n / 2, index + n / 2, key, flags, children + 32);
+  k.hash_many(children, 64, 1, 1, key, 0, 0, flags | blake3::kParent, 0, 0, out);
 }
 
 // A node not yet compressed: the root, or a node whose chaining value is
@@ -194,8 +199,13 @@ void Blake3::HashSubtrees(const uint8_t* data, size_t num_chunks) {
   const Kernels& k = blake3::ActiveKernels();
   uint64_t half = num_chunks / 2;
   uint8_t cvs[64];
-  CompressSubtree(k, data, half, chunk_index_, key_, flags_, cvs);
-  CompressSubtree(k, data + half * kChunkLen, half, chunk_index_ + half, key_, flags_, cvs + 32);
+  if (num_chunks <= kBatchChunks) {
+    // One kernel call for all of them: small runs need every lane.
+    HashBatch(k, data, num_chunks, chunk_index_, key_, flags_, 2, cvs);
+  } else {
+    CompressSubtree(k, data, half, chunk_index_, key_, flags_, cvs);
+    CompressSubtree(k, data + half * kChunkLen, half, chunk_index_ + half, key_, flags_, cvs + 32);
+  }
   uint32_t cv[8];
   WordsFromBytes(cvs, cv, 8);
   PushCv(cv, chunk_index_);

@@ -21,7 +21,8 @@ inline void Store32(uint8_t* p, uint32_t v) {
   std::memcpy(p, &v, 4);
 }
 
-inline void G(uint32_t* v, int a, int b, int c, int d, uint32_t x, uint32_t y) {
+inline __attribute__((always_inline)) void G(uint32_t* v, int a, int b, int c, int d, uint32_t x,
+                                             uint32_t y) {
   v[a] = v[a] + v[b] + x;
   v[d] = std::rotr(v[d] ^ v[a], 16);
   v[c] = v[c] + v[d];
@@ -32,8 +33,9 @@ inline void G(uint32_t* v, int a, int b, int c, int d, uint32_t x, uint32_t y) {
   v[b] = std::rotr(v[b] ^ v[c], 7);
 }
 
-inline void Round(uint32_t* v, const uint32_t* m, int r) {
-  const uint8_t* s = kSchedule.word[r];
+template <int r>
+inline __attribute__((always_inline)) void Round(uint32_t* v, const uint32_t* m) {
+  constexpr const uint8_t* s = kSchedule.word[r];
   // Columns, then diagonals.
   G(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
   G(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
@@ -57,7 +59,13 @@ inline void CompressRounds(uint32_t v[16], const uint32_t cv[8], const uint8_t b
   v[13] = uint32_t(counter >> 32);
   v[14] = block_len;
   v[15] = flags;
-  for (int r = 0; r < kRounds; ++r) Round(v, m, r);
+  Round<0>(v, m);
+  Round<1>(v, m);
+  Round<2>(v, m);
+  Round<3>(v, m);
+  Round<4>(v, m);
+  Round<5>(v, m);
+  Round<6>(v, m);
 }
 
 }  // namespace

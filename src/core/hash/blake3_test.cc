@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -290,6 +291,16 @@ TEST(Blake3DispatchTest, ResetReturnsToTheDefault) {
   Blake3ResetImpl();
   EXPECT_EQ(Blake3ActiveImpl(), initial);
   EXPECT_STREQ(Blake3ImplName(Blake3Impl::kAvx512), "avx512");
+}
+
+// The variable is read once, at first use, so the check runs in a freshly
+// started copy of this binary ("threadsafe" death tests re-execute it).
+TEST(Blake3DispatchDeathTest, EnvironmentForcesThePortableKernel) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  setenv("COFFER_BLAKE3_PORTABLE", "1", 1);
+  EXPECT_EXIT(std::exit(Blake3ActiveImpl() == Blake3Impl::kPortable ? 0 : 1),
+              testing::ExitedWithCode(0), "");
+  unsetenv("COFFER_BLAKE3_PORTABLE");
 }
 
 }  // namespace
