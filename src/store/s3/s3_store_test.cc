@@ -472,3 +472,31 @@ TEST(S3StoreTest, VirtualHostedAddressingWorks) {
 
 }  // namespace
 }  // namespace coffer
+
+namespace coffer {
+namespace {
+
+TEST(S3StoreTest, HttpsWithATrustedCertificate) {
+  auto moto = MotoServer::Start(/*tls=*/true);
+  ASSERT_TRUE(moto.has_value()) << moto.error().message();
+  ASSERT_TRUE((*moto)->CreateBucket("tls").has_value());
+  S3StoreOptions o = Options("tls", "p", (*moto)->endpoint());
+  EXPECT_TRUE(o.client.endpoint.starts_with("https://"));
+  o.client.http.ca_file = (*moto)->ca_file();
+  auto store = Open(o);
+  ASSERT_TRUE(store->Put("config", AsBytes("over tls")).has_value());
+  auto got = GetAll(*store, "config");
+  ASSERT_TRUE(got.has_value()) << got.error().message();
+  EXPECT_EQ(std::string(got->begin(), got->end()), "over tls");
+
+  // Without the certificate trusted, TLS fails for good, not retried.
+  o.client.http.ca_file.clear();
+  auto untrusting = Open(o);
+  auto st = untrusting->Put("config", AsBytes("x"));
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code(), ErrorCode::kInvalidArgument) << st.error().message();
+  EXPECT_NE(st.error().message().find("s3://tls/p/config"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace coffer

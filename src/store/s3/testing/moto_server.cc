@@ -41,26 +41,28 @@ std::string Between(const std::string& s, const std::string& open, const std::st
 }
 
 // Waits until the server answers an HTTP request, or it exits, or 60 s pass.
-Status WaitUntilUp(pid_t pid, int port, const std::string& log) {
-  HttpClient http(HttpOptions{1, std::chrono::milliseconds(1000), std::chrono::milliseconds(5000)});
+Status WaitUntilUp(pid_t pid, const std::string& endpoint, const std::string& ca_file,
+                   const std::string& log) {
+  HttpClient http(
+      HttpOptions{1, std::chrono::milliseconds(1000), std::chrono::milliseconds(5000), ca_file});
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
-      return Unavailable("moto_server exited before answering (port " + std::to_string(port) +
-                         "); its log:\n" + ReadFile(log));
+      return Unavailable("moto_server exited before answering (" + endpoint + "); its log:\n" +
+                         ReadFile(log));
     }
-    auto r = http.Send(
-        HttpRequest{"GET", "http://127.0.0.1:" + std::to_string(port) + "/moto-api/data.json"});
+    auto r = http.Send(HttpRequest{"GET", endpoint + "/moto-api/data.json"});
     if (r && r->status == 200) return {};
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return Unavailable("moto_server did not answer within 60 s on port " + std::to_string(port) +
-                     "; its log:\n" + ReadFile(log));
+  return Unavailable("moto_server did not answer within 60 s at " + endpoint + "; its log:\n" +
+                     ReadFile(log));
 }
 
 // One IAM query-API call, signed as the aws CLI would sign it.
-Result<std::string> IamCall(const std::string& endpoint, const std::string& form) {
+Result<std::string> IamCall(const std::string& endpoint, const std::string& ca_file,
+                            const std::string& form) {
   std::string host = endpoint.substr(endpoint.find("://") + 3);
   std::string hash = Sha256Hex(AsBytes(form));
   HeaderList headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
@@ -68,7 +70,9 @@ Result<std::string> IamCall(const std::string& endpoint, const std::string& form
   AwsCredentials creds{"AKIAMOTOSETUP", "setup-secret", ""};
   SignedRequest s = SignV4(sreq, creds, "us-east-1", "iam", UnixNow());
   for (auto& h : s.headers) headers.push_back(std::move(h));
-  HttpClient http(HttpOptions{});
+  HttpOptions options;
+  options.ca_file = ca_file;
+  HttpClient http(options);
   COFFER_ASSIGN_OR_RETURN(HttpResponse resp,
                           http.Send(HttpRequest{"POST", endpoint + "/", headers, AsBytes(form)}));
   if (resp.status != 200) {
@@ -98,15 +102,30 @@ Result<int> FreeLoopbackPort() {
   return int(ntohs(addr.sin_port));
 }
 
-Result<std::unique_ptr<MotoServer>> MotoServer::Start() {
+Result<std::unique_ptr<MotoServer>> MotoServer::Start(bool tls) {
   COFFER_ASSIGN_OR_RETURN(std::string moto, FindExecutable("moto_server"));
   Error last(ErrorCode::kUnavailable, "moto_server did not start");
   static std::atomic<int> counter{0};
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string base = std::string(tmp ? tmp : "/tmp") + "/coffer-moto-" +
+                           std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  std::string cert, key;
+  if (tls) {
+    cert = base + ".crt";
+    key = base + ".key";
+    COFFER_ASSIGN_OR_RETURN(std::string openssl, FindExecutable("openssl"));
+    COFFER_ASSIGN_OR_RETURN(
+        CommandResult made,
+        RunCommand({openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key,
+                    "-out", cert},
+                   ""));
+    if (made.exit_code != 0)
+      return Internal("openssl could not make a certificate: " + made.output);
+  }
   for (int attempt = 0; attempt < 3; ++attempt) {
     COFFER_ASSIGN_OR_RETURN(int port, FreeLoopbackPort());
-    const char* tmp = std::getenv("TMPDIR");
-    std::string log = std::string(tmp ? tmp : "/tmp") + "/coffer-moto-" +
-                      std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".log";
+    std::string log = base + "-" + std::to_string(attempt) + ".log";
     std::string port_s = std::to_string(port);
     pid_t pid = ::fork();
     if (pid < 0) return std::unexpected(ErrnoError(errno, "fork"));
@@ -120,13 +139,21 @@ Result<std::unique_ptr<MotoServer>> MotoServer::Start() {
       }
       int devnull = ::open("/dev/null", O_RDONLY);
       if (devnull >= 0) ::dup2(devnull, 0);
-      ::execl(moto.c_str(), moto.c_str(), "-H", "127.0.0.1", "-p", port_s.c_str(),
-              static_cast<char*>(nullptr));
+      if (tls) {
+        ::execl(moto.c_str(), moto.c_str(), "-H", "127.0.0.1", "-p", port_s.c_str(), "-c",
+                cert.c_str(), "-k", key.c_str(), static_cast<char*>(nullptr));
+      } else {
+        ::execl(moto.c_str(), moto.c_str(), "-H", "127.0.0.1", "-p", port_s.c_str(),
+                static_cast<char*>(nullptr));
+      }
       _exit(127);
     }
-    std::unique_ptr<MotoServer> server(new MotoServer(pid, port, log));
-    Status up = WaitUntilUp(pid, port, log);
+    std::unique_ptr<MotoServer> server(new MotoServer(pid, port, log, cert));
+    server->key_file_ = key;
+    Status up = WaitUntilUp(pid, server->endpoint(), cert, log);
     if (up) return server;
+    server->ca_file_.clear();  // still needed by the next attempt
+    server->key_file_.clear();
     last = up.error();  // most likely the port was taken meanwhile: try another
   }
   return std::unexpected(last);
@@ -137,14 +164,20 @@ MotoServer::~MotoServer() {
   for (int i = 0; i < 50; ++i) {
     if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
       ::kill(-pid_, SIGKILL);  // any child left in its group
-      ::unlink(log_.c_str());
+      RemoveFiles();
       return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ::kill(-pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
-  ::unlink(log_.c_str());
+  RemoveFiles();
+}
+
+void MotoServer::RemoveFiles() {
+  for (const std::string* f : {&log_, &ca_file_, &key_file_}) {
+    if (!f->empty()) ::unlink(f->c_str());
+  }
 }
 
 Status MotoServer::CreateBucket(const std::string& bucket) {
@@ -153,6 +186,7 @@ Status MotoServer::CreateBucket(const std::string& bucket) {
   config.endpoint = endpoint();
   config.region = "us-east-1";
   config.credentials = {"AKIAMOTOSETUP", "setup-secret", ""};
+  config.http.ca_file = ca_file_;
   COFFER_ASSIGN_OR_RETURN(auto client, S3Client::Create(config, nullptr));
   COFFER_RETURN_IF_ERROR(client->Call(S3Call{"PUT", RequestKind::kPut, ""}));
   return {};
@@ -160,21 +194,24 @@ Status MotoServer::CreateBucket(const std::string& bucket) {
 
 Result<MotoServer::Keys> MotoServer::EnableAuthentication() {
   const std::string v = "&Version=2010-05-08";
-  COFFER_RETURN_IF_ERROR(IamCall(endpoint(), "Action=CreateUser&UserName=coffer" + v));
+  COFFER_RETURN_IF_ERROR(IamCall(endpoint(), ca_file_, "Action=CreateUser&UserName=coffer" + v));
   const std::string policy =
       R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]})";
-  COFFER_RETURN_IF_ERROR(IamCall(endpoint(),
+  COFFER_RETURN_IF_ERROR(IamCall(endpoint(), ca_file_,
                                  "Action=PutUserPolicy&UserName=coffer&PolicyName=all"
                                  "&PolicyDocument=" +
                                      UriEncode(policy, false) + v));
-  COFFER_ASSIGN_OR_RETURN(std::string created,
-                          IamCall(endpoint(), "Action=CreateAccessKey&UserName=coffer" + v));
+  COFFER_ASSIGN_OR_RETURN(
+      std::string created,
+      IamCall(endpoint(), ca_file_, "Action=CreateAccessKey&UserName=coffer" + v));
   Keys keys{Between(created, "<AccessKeyId>", "</AccessKeyId>"),
             Between(created, "<SecretAccessKey>", "</SecretAccessKey>")};
   if (keys.access_key_id.empty() || keys.secret_access_key.empty()) {
     return Internal("moto's CreateAccessKey answer has no key: " + created);
   }
-  HttpClient http(HttpOptions{});
+  HttpOptions options;
+  options.ca_file = ca_file_;
+  HttpClient http(options);
   COFFER_ASSIGN_OR_RETURN(
       HttpResponse resp,
       http.Send(HttpRequest{"POST", endpoint() + "/moto-api/reset-auth", {}, AsBytes("0")}));

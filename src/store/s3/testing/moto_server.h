@@ -25,13 +25,18 @@ namespace coffer::testing_tools {
 class MotoServer {
  public:
   // Starts moto_server (found on PATH or in ~/.pyenv/shims) on 127.0.0.1 on
-  // a free port and waits until it answers (at most 60 s).
-  static Result<std::unique_ptr<MotoServer>> Start();
+  // a free port and waits until it answers (at most 60 s). With `tls`, it
+  // serves https with a fresh self-signed certificate for 127.0.0.1 (made
+  // with the openssl command), which ca_file() names.
+  static Result<std::unique_ptr<MotoServer>> Start(bool tls = false);
   ~MotoServer();  // stops the server (SIGTERM, then SIGKILL)
   MotoServer(const MotoServer&) = delete;
   MotoServer& operator=(const MotoServer&) = delete;
 
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string endpoint() const {
+    return (ca_file_.empty() ? "http://127.0.0.1:" : "https://127.0.0.1:") + std::to_string(port_);
+  }
+  const std::string& ca_file() const { return ca_file_; }  // "" without TLS
   int port() const { return port_; }
   const std::string& log_path() const { return log_; }
 
@@ -47,10 +52,13 @@ class MotoServer {
   Result<Keys> EnableAuthentication();
 
  private:
-  MotoServer(pid_t pid, int port, std::string log) : pid_(pid), port_(port), log_(std::move(log)) {}
+  MotoServer(pid_t pid, int port, std::string log, std::string ca_file)
+      : pid_(pid), port_(port), log_(std::move(log)), ca_file_(std::move(ca_file)) {}
+  void RemoveFiles();
   pid_t pid_;
   int port_;
   std::string log_;
+  std::string ca_file_, key_file_;
 };
 
 // A free TCP port on 127.0.0.1, found by binding port 0.
