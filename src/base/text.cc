@@ -89,4 +89,10 @@ int64_t UnixNow() {
       .count();
 }
 
+int64_t UnixNowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace coffer

@@ -23,7 +23,8 @@ std::string FormatBytes(uint64_t n);
 // Seconds since the epoch, UTC, as "2026-11-24T04:20:58Z".
 std::string FormatRfc3339(int64_t unix_seconds);
 
-// Current wall-clock time as seconds since the epoch.
+// Current wall-clock time as seconds (and microseconds) since the epoch.
 int64_t UnixNow();
+int64_t UnixNowMicros();
 
 }  // namespace coffer

@@ -11,6 +11,7 @@
 #include "base/text.h"
 #include "core/chunker/fastcdc.h"
 #include "core/chunker/zero.h"
+#include "core/chunker/zero_runs.h"
 #include "core/format/chunk_object.h"
 #include "engine/buffer_pool.h"
 
@@ -73,6 +74,7 @@ class BackupRun {
   Result<Extent> DataAt(uint64_t offset, WorkerState& w);
   Status Fill(uint64_t offset, uint8_t* dst, size_t len, WorkerState& w);
   Status HandleChunk(uint64_t offset, ByteView data, std::vector<ManifestEntry>* out);
+  void AddZero(uint64_t length, std::vector<ManifestEntry>* out);
   void Uploader();
   void Fail(Error e);
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
@@ -159,29 +161,29 @@ Status BackupRun::Fill(uint64_t offset, uint8_t* dst, size_t len, WorkerState& w
 Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<ManifestEntry>* out,
                                  WorkerState& w) {
   const size_t max_size = cdc_.params().max_size;
-  const uint64_t zero_chunk = cdc_.zero_chunk_size();
   Buffer& win = w.window;
   win.set_size(0);
   w.window_offset = start;
   uint64_t pos = start;
   while (pos < end) {
     if (failed()) return {};
-    uint64_t remaining = end - pos;
-    uint64_t zc = std::min(zero_chunk, remaining);  // a zero run up to the end cuts there
+    const uint64_t remaining = end - pos;
+    const size_t span = size_t(std::min<uint64_t>(max_size, remaining));  // longest chunk here
+    const bool aligned = pos % kZeroBlock == 0;
 
-    // A chunk that starts in a hole long enough is a zero chunk: no read, no scan.
-    COFFER_ASSIGN_OR_RETURN(Extent data, DataAt(pos, w));
-    if (data.length == 0 || data.offset >= pos + zc) {
-      out->push_back(ManifestEntry{{}, uint32_t(zc), true});
-      zero_bytes_ += zc;
-      ++zero_chunks_;
-      if (options_.progress) options_.progress->done += zc;
-      pos += zc;
-      continue;
+    // A zero run that lies in a hole needs no read at all.
+    if (aligned && span >= kMinZeroRun) {
+      COFFER_ASSIGN_OR_RETURN(Extent data, DataAt(pos, w));
+      if (data.length == 0 || data.offset >= pos + span) {
+        AddZero(span, out);
+        pos += span;
+        continue;
+      }
     }
 
-    // Make the window hold [pos, pos + need).
-    size_t need = size_t(std::min<uint64_t>(max_size, remaining));
+    // Make the window hold [pos, pos + need): a whole chunk, plus enough to
+    // see whether a zero run starts before the chunk's end.
+    size_t need = size_t(std::min<uint64_t>(max_size + kMinZeroRun, remaining));
     uint64_t win_end = w.window_offset + win.size();
     if (pos < w.window_offset || pos >= win_end) {
       w.window_offset = pos;
@@ -200,31 +202,42 @@ Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<Manif
       win.set_size(win.size() + n);
     }
     const uint8_t* p = win.data() + (pos - w.window_offset);
-    size_t avail = size_t(std::min<uint64_t>(w.window_offset + win.size() - pos, remaining));
+    const size_t avail = size_t(std::min<uint64_t>(w.window_offset + win.size() - pos, remaining));
+    const bool window_ends_segment = avail == remaining;
 
-    size_t len;
-    if (avail >= zc && IsAllZero(p, size_t(zc))) {
-      len = size_t(zc);  // written zeros cut exactly like a hole
-    } else {
-      len = cdc_.NextCut(p, avail, avail == remaining);
+    if (aligned) {
+      size_t zeros = ZeroBlocksPrefix(p, span, span == remaining);
+      if (zeros >= kMinZeroRun) {
+        AddZero(zeros, out);
+        pos += zeros;
+        continue;
+      }
     }
+    // A data chunk: FastCDC's cut, but never past the start of a zero run.
+    size_t limit = FindZeroRun(p, avail, pos, span, window_ends_segment);
+    size_t len = limit < span ? cdc_.NextCut(p, limit, true)
+                              : cdc_.NextCut(p, span, span == remaining);
     COFFER_RETURN_IF_ERROR(HandleChunk(pos, ByteView(p, len), out));
     pos += len;
   }
   return {};
 }
 
+void BackupRun::AddZero(uint64_t length, std::vector<ManifestEntry>* out) {
+  out->push_back(ManifestEntry{{}, uint32_t(length), true});
+  zero_bytes_ += length;
+  ++zero_chunks_;
+  if (options_.progress) options_.progress->done += length;
+}
+
 Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<ManifestEntry>* out) {
-  ManifestEntry entry;
-  entry.length = uint32_t(data.size());
-  if (options_.progress) options_.progress->done += data.size();
   if (IsAllZero(data.data(), data.size())) {
-    entry.zero = true;
-    out->push_back(entry);
-    zero_bytes_ += data.size();
-    ++zero_chunks_;
+    AddZero(data.size(), out);
     return {};
   }
+  if (options_.progress) options_.progress->done += data.size();
+  ManifestEntry entry;
+  entry.length = uint32_t(data.size());
   entry.id = ComputeChunkId(repo_.keys(), data);
   out->push_back(entry);
   if (parent_ids_.contains(entry.id) || !claimed_.Claim(entry.id)) return {};
@@ -253,7 +266,7 @@ Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<Manife
 
 void BackupRun::Worker() {
   WorkerState w;
-  w.window = Buffer(cdc_.params().max_size + (size_t(4) << 20));
+  w.window = Buffer(cdc_.params().max_size + kMinZeroRun + (size_t(4) << 20));
   while (!failed()) {
     size_t i = next_segment_++;
     if (i >= segments_.size()) return;
@@ -303,7 +316,7 @@ Result<BackupResult> BackupRun::Run() {
   s.backup_id = Uuid::Random();
   s.target_id = repo_.config().target_id;
   s.parent_id = parent_id_;
-  s.created_at = UnixNow();
+  s.created_at = UnixNowMicros();
   s.volume_id = options_.volume_id.empty() ? options_.volume_name : options_.volume_id;
   s.volume_name = options_.volume_name;
   s.source_size = size;

@@ -1,0 +1,58 @@
+// coffer check --target T [--read-data]: is the target whole?
+#include "base/text.h"
+#include "cli/common.h"
+#include "cli/verbs.h"
+#include "engine/check.h"
+#include "engine/lock.h"
+
+namespace coffer::cli {
+
+VerbRun AddCheck(CLI::App& app) {
+  struct Flags {
+    TargetFlags target;
+    bool read_data = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("check", "verify the target's structure (and data)");
+  AddTargetFlags(cmd, &f->target);
+  cmd->add_flag("--read-data", f->read_data, "also fetch and verify every chunk");
+  return [f]() -> int {
+    const bool json = f->target.json;
+    auto opened = OpenRepository(f->target);
+    if (auto* failure = std::get_if<Failure>(&opened)) return Report(*failure, json);
+    auto& repo = std::get<std::unique_ptr<Repository>>(opened);
+    auto lock = TargetLock::Acquire(repo->store(), false, "check");
+    if (!lock) return Report(FromError(lock.error()), json);
+    Progress progress;
+    Result<CheckReport> r;
+    {
+      ProgressLine line(progress, "check");
+      r = RunCheck(*repo, {.read_data = f->read_data, .progress = &progress});
+    }
+    if (!r) return Report(FromError(r.error()), json);
+    int code = r->errors.empty() ? kExitOk : (r->integrity_error ? kExitIntegrity : kExitFailure);
+    if (json) {
+      PrintJson({{"ok", r->errors.empty()},
+                 {"read_data", f->read_data},
+                 {"backups", r->backups},
+                 {"chunks_stored", r->chunks_stored},
+                 {"bytes_stored", r->bytes_stored},
+                 {"chunks_referenced", r->chunks_referenced},
+                 {"chunks_unreferenced", r->chunks_unreferenced},
+                 {"chunks_read", r->chunks_read},
+                 {"errors", r->errors}});
+      return code;
+    }
+    for (const std::string& e : r->errors) std::printf("error: %s\n", e.c_str());
+    std::printf("%llu backups, %llu chunks stored (%s), %llu referenced, %llu unreferenced%s\n",
+                (unsigned long long)r->backups, (unsigned long long)r->chunks_stored,
+                FormatBytes(r->bytes_stored).c_str(), (unsigned long long)r->chunks_referenced,
+                (unsigned long long)r->chunks_unreferenced,
+                r->chunks_unreferenced ? " (gc frees them)" : "");
+    if (f->read_data) std::printf("%llu chunks read and verified\n", (unsigned long long)r->chunks_read);
+    std::printf(r->errors.empty() ? "no errors found\n" : "%zu errors found\n", r->errors.size());
+    return code;
+  };
+}
+
+}  // namespace coffer::cli

@@ -1,0 +1,192 @@
+#include "cli/common.h"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "base/text.h"
+#include "core/crypto/secret.h"
+
+namespace coffer::cli {
+
+void AddTargetFlags(CLI::App* cmd, TargetFlags* flags) {
+  cmd->add_option("-t,--target", flags->target,
+                  "where the target is: a directory, file://PATH or s3://BUCKET/PREFIX")
+      ->required()
+      ->envname("COFFER_TARGET");
+  cmd->add_option("--s3-endpoint", flags->s3_endpoint,
+                  "S3 endpoint URL, e.g. http://127.0.0.1:9000 (default: AWS)");
+  cmd->add_option("--s3-region", flags->s3_region, "S3 region (default: AWS_REGION or us-east-1)");
+  cmd->add_option("--passphrase-file", flags->passphrase_file,
+                  "read the passphrase from the first line of this file "
+                  "(else COFFER_PASSPHRASE, else a prompt)");
+  AddJsonFlag(cmd, &flags->json);
+}
+
+void AddJsonFlag(CLI::App* cmd, bool* json) {
+  cmd->add_flag("--json", *json, "print one JSON document on stdout");
+}
+
+Failure FromError(const Error& e) {
+  switch (e.code()) {
+    case ErrorCode::kAuthFailed: return {kExitAuth, e.message()};
+    case ErrorCode::kCorruption: return {kExitIntegrity, e.message()};
+    default: return {kExitFailure, e.message()};
+  }
+}
+
+Failure UsageFailure(std::string message) { return {kExitUsage, std::move(message)}; }
+
+int Report(const Failure& f, bool json) {
+  std::cerr << "coffer: " << f.message << "\n";
+  if (json) {
+    PrintJson({{"error", {{"exit_code", f.exit_code}, {"message", f.message}}}});
+  }
+  return f.exit_code;
+}
+
+namespace {
+
+// Reads one line from the terminal without echo.
+std::optional<std::string> PromptHidden(const std::string& prompt) {
+  FILE* tty = std::fopen("/dev/tty", "r+");
+  if (tty == nullptr) return std::nullopt;
+  int fd = fileno(tty);
+  if (!isatty(fd)) {
+    std::fclose(tty);
+    return std::nullopt;
+  }
+  std::fputs(prompt.c_str(), tty);
+  std::fflush(tty);
+  termios old{};
+  tcgetattr(fd, &old);
+  termios quiet = old;
+  quiet.c_lflag &= ~tcflag_t(ECHO);
+  tcsetattr(fd, TCSAFLUSH, &quiet);
+  std::string line;
+  int c;
+  while ((c = std::fgetc(tty)) != EOF && c != '\n') line.push_back(char(c));
+  tcsetattr(fd, TCSAFLUSH, &old);
+  std::fputs("\n", tty);
+  std::fclose(tty);
+  return line;
+}
+
+}  // namespace
+
+std::optional<std::string> ReadPassphrase(const std::string& file, const char* env_var,
+                                          const std::string& prompt, bool confirm,
+                                          Failure* failure) {
+  if (const char* env = std::getenv(env_var); env != nullptr && *env != '\0') return env;
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) {
+      *failure = {kExitFailure, "cannot read the passphrase file " + file};
+      return std::nullopt;
+    }
+    std::string line;
+    std::getline(in, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) {
+      *failure = {kExitUsage, "the passphrase file " + file + " is empty"};
+      return std::nullopt;
+    }
+    return line;
+  }
+  auto first = PromptHidden(prompt);
+  if (!first) {
+    *failure = UsageFailure(std::string("no passphrase: set ") + env_var +
+                            ", pass --passphrase-file, or run on a terminal");
+    return std::nullopt;
+  }
+  if (first->empty()) {
+    *failure = UsageFailure("the passphrase is empty");
+    return std::nullopt;
+  }
+  if (confirm) {
+    auto second = PromptHidden("Repeat it: ");
+    if (!second || *second != *first) {
+      *failure = UsageFailure("the passphrases do not match");
+      return std::nullopt;
+    }
+  }
+  return first;
+}
+
+StoreOptions MakeStoreOptions(const TargetFlags& flags) {
+  StoreOptions o;
+  o.s3_endpoint = flags.s3_endpoint;
+  o.s3_region = flags.s3_region;
+  return o;
+}
+
+Result<std::unique_ptr<ObjectStore>> OpenTargetStore(const TargetFlags& flags, bool create) {
+  StoreOptions o = MakeStoreOptions(flags);
+  o.create = create;
+  return OpenStore(flags.target, o);
+}
+
+std::variant<std::unique_ptr<Repository>, Failure> OpenRepository(const TargetFlags& flags) {
+  auto store = OpenTargetStore(flags, false);
+  if (!store) return FromError(store.error().WithContext("target " + flags.target));
+  auto config = Repository::Probe(**store);
+  if (!config) return FromError(config.error());
+  Failure failure{kExitFailure, ""};
+  auto passphrase = ReadPassphrase(flags.passphrase_file, "COFFER_PASSPHRASE",
+                                   "Passphrase for " + flags.target + ": ", false, &failure);
+  if (!passphrase) return failure;
+  auto repo = Repository::Open(std::move(*store), *passphrase);
+  Wipe(passphrase->data(), passphrase->size());
+  if (!repo) return FromError(repo.error());
+  return std::move(*repo);
+}
+
+ProgressLine::ProgressLine(const Progress& progress, std::string label)
+    : progress_(progress), label_(std::move(label)) {
+  if (isatty(STDERR_FILENO)) thread_ = std::thread([this] { Loop(); });
+}
+
+ProgressLine::~ProgressLine() {
+  stop_ = true;
+  if (thread_.joinable()) {
+    thread_.join();
+    std::fprintf(stderr, "\r\033[K");
+    std::fflush(stderr);
+  }
+}
+
+void ProgressLine::Loop() {
+  auto start = std::chrono::steady_clock::now();
+  while (!stop_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    uint64_t done = progress_.done, total = progress_.total;
+    std::string line = label_ + " " + FormatBytes(done);
+    if (total > 0) {
+      line += " / " + FormatBytes(total) + " (" + std::to_string(done * 100 / total) + "%)";
+    }
+    line += "  " + FormatRate(done, secs);
+    if (total > done && done > 0 && secs > 0.5) {
+      double eta = secs * double(total - done) / double(done);
+      line += "  ETA " + std::to_string(int64_t(eta + 0.5)) + "s";
+    }
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    std::fflush(stderr);
+  }
+}
+
+void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+
+std::string FormatRate(uint64_t bytes, double seconds) {
+  if (seconds <= 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MB/s", double(bytes) / 1e6 / seconds);
+  return buf;
+}
+
+}  // namespace coffer::cli

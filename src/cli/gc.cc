@@ -1,0 +1,55 @@
+// coffer gc --target T [--grace D] [--dry-run]: sweep unreferenced chunks.
+#include "base/text.h"
+#include "cli/common.h"
+#include "cli/verbs.h"
+#include "engine/gc.h"
+#include "engine/lock.h"
+
+namespace coffer::cli {
+
+VerbRun AddGc(CLI::App& app) {
+  struct Flags {
+    TargetFlags target;
+    std::string grace = "24h";
+    bool dry_run = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("gc", "delete chunks no backup references");
+  AddTargetFlags(cmd, &f->target);
+  cmd->add_option("--grace", f->grace,
+                  "keep unreferenced chunks younger than this: 0, 90s, 30m, 24h, 7d (default 24h)");
+  cmd->add_flag("--dry-run", f->dry_run, "report what would be deleted, delete nothing");
+  return [f]() -> int {
+    const bool json = f->target.json;
+    auto grace = ParseDuration(f->grace);
+    if (!grace) return Report(UsageFailure("--grace: " + grace.error().message()), json);
+    auto opened = OpenRepository(f->target);
+    if (auto* failure = std::get_if<Failure>(&opened)) return Report(*failure, json);
+    auto& repo = std::get<std::unique_ptr<Repository>>(opened);
+    auto lock = TargetLock::Acquire(repo->store(), true, "gc");
+    if (!lock) return Report(FromError(lock.error()), json);
+    auto r = RunGc(*repo, {.grace = *grace, .dry_run = f->dry_run});
+    if (!r) return Report(FromError(r.error()), json);
+    if (json) {
+      PrintJson({{"dry_run", f->dry_run},
+                 {"backups", r->backups},
+                 {"chunks_total", r->chunks_total},
+                 {"chunks_live", r->chunks_live},
+                 {"chunks_deleted", r->chunks_deleted},
+                 {"bytes_deleted", r->bytes_deleted},
+                 {"chunks_in_grace", r->chunks_young},
+                 {"bytes_in_grace", r->bytes_young},
+                 {"generation", r->generation}});
+      return kExitOk;
+    }
+    std::printf("%s %llu unreferenced chunks (%s); kept %llu younger than %s (%s); "
+                "%llu chunks live in %llu backups\n",
+                f->dry_run ? "would delete" : "deleted", (unsigned long long)r->chunks_deleted,
+                FormatBytes(r->bytes_deleted).c_str(), (unsigned long long)r->chunks_young,
+                f->grace.c_str(), FormatBytes(r->bytes_young).c_str(),
+                (unsigned long long)r->chunks_live, (unsigned long long)r->backups);
+    return kExitOk;
+  };
+}
+
+}  // namespace coffer::cli

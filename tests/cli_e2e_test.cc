@@ -1,0 +1,265 @@
+// End to end through build/coffer on a local directory target: round trips,
+// incremental backups, dedup across volumes, sparse files, forget + gc, key
+// slots, JSON output.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "tests/harness.h"
+
+namespace coffer::testing {
+namespace {
+
+using nlohmann::json;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    target_ = dir_ / "target";
+    auto r = Coffer({"init", "--target", target_});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  RunResult Coffer(std::vector<std::string> args, Env env = {}) {
+    args.insert(args.begin(), CofferBin());
+    if (!env.contains("COFFER_PASSPHRASE")) env["COFFER_PASSPHRASE"] = "correct horse";
+    return RunProcess(args, env);
+  }
+  json CofferJson(std::vector<std::string> args, int want_exit = 0) {
+    args.push_back("--json");
+    RunResult r = Coffer(args);
+    EXPECT_EQ(r.exit_code, want_exit) << r.err;
+    auto j = json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.out;
+    return j;
+  }
+  void MakeImage(const std::string& path, const std::string& size, int seed,
+                 bool sparse = false) {
+    std::vector<std::string> args = {MkimageBin(), "create", "--size", size, "--seed",
+                                     std::to_string(seed), path};
+    if (sparse) args.insert(args.begin() + 2, "--sparse");
+    RunResult r = RunProcess(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  void Mutate(const std::string& path, const std::string& percent, int seed) {
+    RunResult r = RunProcess({MkimageBin(), "mutate", "--percent", percent, "--seed",
+                       std::to_string(seed), path});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  json Backup(const std::string& source, const std::string& name = "") {
+    std::vector<std::string> args = {"backup", "--target", target_, source};
+    if (!name.empty()) args.insert(args.end(), {"--name", name});
+    return CofferJson(args);
+  }
+  void ExpectRestoresTo(const std::string& backup_id, const std::string& original) {
+    std::string out = dir_ / ("restored-" + backup_id);
+    RunResult r = Coffer({"restore", "--target", target_, backup_id, out});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(CompareFiles(original, out), "") << "backup " << backup_id;
+    unlink(out.c_str());
+  }
+
+  TempDir dir_;
+  std::string target_;
+};
+
+TEST_F(CliTest, RoundTripsAreBitExactForEverySize) {
+  for (const char* size : {"0", "1", "4095", "1048577"}) {
+    std::string img = dir_ / (std::string("img-") + size);
+    MakeImage(img, size, 7);
+    json b = Backup(img);
+    EXPECT_EQ(b["logical_bytes"].get<uint64_t>(), std::stoull(size));
+    ExpectRestoresTo(b["backup_id"], img);
+  }
+}
+
+TEST_F(CliTest, LargeMixedImageRoundTripsBitExact) {
+  std::string img = dir_ / "big.img";
+  MakeImage(img, "288M", 11);  // random, text, zeros and repeated regions
+  json b = Backup(img);
+  EXPECT_EQ(b["logical_bytes"].get<uint64_t>(), 288ull << 20);
+  EXPECT_GT(b["zero_bytes"].get<uint64_t>(), 50ull << 20);
+  // Repeated regions and compression: less is stored than was read.
+  EXPECT_LT(b["stored_bytes"].get<uint64_t>(), b["logical_bytes"].get<uint64_t>() * 3 / 4);
+  EXPECT_LT(b["new_bytes"].get<uint64_t>(),
+            b["logical_bytes"].get<uint64_t>() - b["zero_bytes"].get<uint64_t>());
+  ExpectRestoresTo(b["backup_id"], img);
+}
+
+TEST_F(CliTest, BackupJsonHasTheDocumentedFields) {
+  std::string img = dir_ / "img";
+  MakeImage(img, "4M", 3);
+  json b = Backup(img, "vm-1");
+  for (const char* k : {"backup_id", "name", "logical_bytes", "zero_bytes", "new_bytes",
+                        "stored_bytes", "chunks", "new_chunks", "seconds"}) {
+    EXPECT_TRUE(b.contains(k)) << k;
+  }
+  EXPECT_EQ(b["name"], "vm-1");
+  EXPECT_EQ(b["backup_id"].get<std::string>().size(), 36u);
+  json ls = CofferJson({"ls", "--target", target_});
+  ASSERT_TRUE(ls.is_array());
+  ASSERT_EQ(ls.size(), 1u);
+  EXPECT_EQ(ls[0]["backup_id"], b["backup_id"]);
+  EXPECT_EQ(ls[0]["name"], "vm-1");
+  EXPECT_EQ(ls[0]["logical_bytes"], 4u << 20);
+  EXPECT_TRUE(std::regex_match(ls[0]["created_at"].get<std::string>(),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
+  // Without --json, backup prints the id alone on stdout.
+  RunResult plain = Coffer({"backup", "--target", target_, img});
+  ASSERT_EQ(plain.exit_code, 0);
+  EXPECT_TRUE(std::regex_match(plain.out, std::regex("[0-9a-f-]{36}\n"))) << plain.out;
+}
+
+TEST_F(CliTest, SecondBackupOfAChangedImageStoresOnlyTheChangedChunks) {
+  std::string img = dir_ / "vm.img";
+  MakeImage(img, "128M", 5);
+  std::string first_copy = dir_ / "vm-first.img";
+  ASSERT_EQ(RunProcess({"/bin/cp", "--sparse=always", img, first_copy}).exit_code, 0);
+  json first = Backup(img, "vm");
+  // Overwrite three 64 KiB regions in place.
+  int fd = open(img.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  std::string noise(65536, 0);
+  for (size_t i = 0; i < noise.size(); ++i) noise[i] = char((i * 2654435761u) >> 13);
+  for (off_t off : {off_t(10 << 20) + 123, off_t(50) << 20, off_t(100 << 20) + 7}) {
+    ASSERT_EQ(pwrite(fd, noise.data(), noise.size(), off), ssize_t(noise.size()));
+  }
+  close(fd);
+  json second = Backup(img, "vm");
+  EXPECT_EQ(second["parent_id"], first["backup_id"]);
+  // Each region touches at most three chunks (the chunks it overlaps, and a
+  // cut that moved); nothing else is new.
+  EXPECT_GE(second["new_chunks"].get<uint64_t>(), 3u);
+  EXPECT_LE(second["new_chunks"].get<uint64_t>(), 9u);
+  EXPECT_LE(second["new_bytes"].get<uint64_t>(), 9ull * (4 << 20));
+  ExpectRestoresTo(second["backup_id"], img);
+  ExpectRestoresTo(first["backup_id"], first_copy);
+}
+
+TEST_F(CliTest, AClusteredOnePercentChangeStoresAFractionOfTheImage) {
+  std::string img = dir_ / "vm.img";
+  MakeImage(img, "256M", 15);
+  json first = Backup(img, "vm");
+  Mutate(img, "1", 16);  // 64 KiB-2 MiB extents and scattered 4 KiB writes
+  json second = Backup(img, "vm");
+  EXPECT_GT(second["new_bytes"].get<uint64_t>(), (256ull << 20) / 100);
+  EXPECT_LT(second["new_bytes"].get<uint64_t>(), first["new_bytes"].get<uint64_t>() / 4);
+  ExpectRestoresTo(second["backup_id"], img);
+}
+
+TEST_F(CliTest, TwoVolumesSharingDataStoreItOnce) {
+  std::string a = dir_ / "a.img", b = dir_ / "b.img";
+  MakeImage(a, "64M", 21);
+  ASSERT_EQ(RunProcess({"/bin/cp", a, b}).exit_code, 0);
+  Mutate(b, "1", 22);
+  json ja = Backup(a, "a");
+  json jb = Backup(b, "b");
+  EXPECT_TRUE(jb["parent_id"].is_null());
+  EXPECT_LT(jb["new_bytes"].get<uint64_t>(), ja["new_bytes"].get<uint64_t>() / 5);
+  ExpectRestoresTo(jb["backup_id"], b);
+  ExpectRestoresTo(ja["backup_id"], a);
+}
+
+TEST_F(CliTest, SparseInputIsSkippedAndOutputIsSparse) {
+  std::string img = dir_ / "sparse.img";
+  int fd = open(img.c_str(), O_CREAT | O_WRONLY, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, 512 << 20), 0);
+  std::string data(1 << 20, 'd');
+  for (uint64_t off : {uint64_t(0), uint64_t(100) << 20, uint64_t(511) << 20}) {
+    ASSERT_EQ(pwrite(fd, data.data(), data.size(), off_t(off)), ssize_t(data.size()));
+  }
+  close(fd);
+  json b = Backup(img);
+  EXPECT_GE(b["zero_bytes"].get<uint64_t>(), 500ull << 20);
+  std::string out = dir_ / "out.img";
+  RunResult r = Coffer({"restore", "--target", target_, b["backup_id"], out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(CompareFiles(img, out), "");
+  EXPECT_LT(AllocatedBytes(out), 16ull << 20) << "zero ranges were written instead of skipped";
+}
+
+TEST_F(CliTest, ForgetAndGcFreeExactlyWhatIsNoLongerReferenced) {
+  std::string a = dir_ / "a.img", b = dir_ / "b.img";
+  MakeImage(a, "32M", 31);
+  MakeImage(b, "32M", 32);
+  json ja = Backup(a, "a");
+  json jb = Backup(b, "b");
+  json before = CofferJson({"check", "--target", target_});
+  EXPECT_EQ(before["chunks_unreferenced"], 0);
+  json forgot = CofferJson({"forget", "--target", target_, ja["backup_id"]});
+  EXPECT_EQ(forgot["forgotten"][0], ja["backup_id"]);
+  json mid = CofferJson({"check", "--target", target_});
+  uint64_t garbage = mid["chunks_unreferenced"];
+  EXPECT_GT(garbage, 0u);
+
+  // Within the grace period nothing is deleted; a dry run deletes nothing.
+  json young = CofferJson({"gc", "--target", target_});
+  EXPECT_EQ(young["chunks_deleted"], 0);
+  EXPECT_EQ(young["chunks_in_grace"], garbage);
+  json dry = CofferJson({"gc", "--target", target_, "--grace", "0", "--dry-run"});
+  EXPECT_EQ(dry["chunks_deleted"], garbage);
+  EXPECT_EQ(CofferJson({"check", "--target", target_})["chunks_unreferenced"], garbage);
+
+  json gc = CofferJson({"gc", "--target", target_, "--grace", "0"});
+  EXPECT_EQ(gc["chunks_deleted"], garbage);
+  EXPECT_EQ(gc["generation"], 1);
+  json after = CofferJson({"check", "--target", target_, "--read-data"});
+  EXPECT_EQ(after["ok"], true);
+  EXPECT_EQ(after["chunks_unreferenced"], 0);
+  EXPECT_EQ(after["chunks_stored"].get<uint64_t>(),
+            before["chunks_stored"].get<uint64_t>() - garbage);
+  EXPECT_EQ(after["chunks_read"], after["chunks_referenced"]);
+  ExpectRestoresTo(jb["backup_id"], b);
+  // The forgotten backup is gone.
+  RunResult r = Coffer({"restore", "--target", target_, ja["backup_id"], dir_ / "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no backup"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, KeySlotsCanBeAddedAndRemovedButNeverTheLast) {
+  // Without a new passphrase and without a terminal, nothing is added.
+  RunResult none = Coffer({"key", "add", "--target", target_});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("COFFER_NEW_PASSPHRASE"), std::string::npos) << none.err;
+  RunResult add = Coffer({"key", "add", "--target", target_},
+                         {{"COFFER_NEW_PASSPHRASE", "battery staple"}});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  json slots = CofferJson({"key", "list", "--target", target_});
+  ASSERT_EQ(slots.size(), 2u);
+  std::string old_slot;
+  for (const auto& s : slots) {
+    if (s["current"]) old_slot = s["slot_id"];
+  }
+  ASSERT_FALSE(old_slot.empty());
+  // The new passphrase opens the target; remove the old slot with it.
+  Env with_new = {{"COFFER_PASSPHRASE", "battery staple"}};
+  RunResult rm = Coffer({"key", "remove", "--target", target_, old_slot}, with_new);
+  ASSERT_EQ(rm.exit_code, 0) << rm.err;
+  RunResult old = Coffer({"ls", "--target", target_});
+  EXPECT_EQ(old.exit_code, 3);
+  EXPECT_NE(old.err.find("wrong passphrase"), std::string::npos) << old.err;
+  EXPECT_EQ(Coffer({"ls", "--target", target_}, with_new).exit_code, 0);
+  RunResult last = Coffer({"key", "list", "--target", target_, "--json"}, with_new);
+  std::string last_slot = json::parse(last.out)[0]["slot_id"];
+  RunResult refuse = Coffer({"key", "remove", "--target", target_, last_slot}, with_new);
+  EXPECT_EQ(refuse.exit_code, 1);
+  EXPECT_NE(refuse.err.find("last"), std::string::npos) << refuse.err;
+}
+
+TEST_F(CliTest, BackupIdPrefixesResolveWhenUnique) {
+  std::string img = dir_ / "img";
+  MakeImage(img, "1M", 1);
+  json b = Backup(img);
+  std::string id = b["backup_id"];
+  std::string out = dir_ / "out";
+  RunResult r = Coffer({"restore", "--target", target_, id.substr(0, 8), out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(CompareFiles(img, out), "");
+}
+
+}  // namespace
+}  // namespace coffer::testing

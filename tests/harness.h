@@ -1,0 +1,53 @@
+// Helpers for end-to-end tests: run the real `coffer` binary (and the image
+// tool) as a child process with a chosen environment, capture its output and
+// exit code, make and compare files.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace coffer::testing {
+
+struct RunResult {
+  int exit_code = -1;  // -1: killed by a signal
+  std::string out, err;
+};
+
+using Env = std::map<std::string, std::string>;
+
+// Runs argv[0] with the arguments, this process's environment plus `env`
+// (an empty value removes a variable), stdin from /dev/null.
+RunResult RunProcess(const std::vector<std::string>& argv, const Env& env = {});
+
+// Starts a child without waiting; its output goes to /dev/null.
+pid_t Spawn(const std::vector<std::string>& argv, const Env& env = {});
+
+std::string CofferBin();
+std::string MkimageBin();
+
+// A fresh directory for one test, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// "" when the files are equal, else where they first differ.
+std::string CompareFiles(const std::string& a, const std::string& b);
+void WriteFile(const std::string& path, const std::string& data);
+std::string ReadFile(const std::string& path);
+// Paths of the chunk objects in a local target.
+std::vector<std::string> ChunkFiles(const std::string& target);
+// Bytes the file occupies on disk (st_blocks * 512).
+uint64_t AllocatedBytes(const std::string& path);
+
+}  // namespace coffer::testing
