@@ -31,7 +31,7 @@ struct ManifestSummary {
   Uuid backup_id;
   Uuid target_id;
   Uuid parent_id;  // nil if the backup had no parent
-  int64_t created_at = 0;
+  int64_t created_at = 0;  // microseconds since the epoch
   std::string volume_id;
   std::string volume_name;
   uint64_t source_size = 0;
