@@ -87,7 +87,7 @@ std::optional<ChunkId> ParseChunkKey(std::string_view key) {
   }
   auto bytes = HexDecode(hex);
   if (!bytes) return std::nullopt;
-  ChunkId id;
+  ChunkId id{};
   std::copy(bytes->begin(), bytes->end(), id.begin());
   return id;
 }

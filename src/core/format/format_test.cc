@@ -144,7 +144,9 @@ TEST_F(FormatTest, ManifestRoundTripsAndItsSummaryOpensAlone) {
   for (size_t i = 0; i < m.entries.size(); ++i) {
     EXPECT_EQ(back->entries[i].length, m.entries[i].length);
     EXPECT_EQ(back->entries[i].zero, m.entries[i].zero);
-    if (!m.entries[i].zero) EXPECT_EQ(back->entries[i].id, m.entries[i].id);
+    if (!m.entries[i].zero) {
+      EXPECT_EQ(back->entries[i].id, m.entries[i].id);
+    }
   }
   auto summary = OpenManifestSummary(
       keys_, m.summary.backup_id, ByteView(obj).first(std::min(obj.size(), kManifestSummaryMaxRead)));

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <array>
+
 #include "core/compress/zstd_codec.h"
 #include "core/crypto/aead.h"
 
@@ -16,12 +18,19 @@ constexpr uint8_t kKindZero = 0;
 constexpr uint8_t kKindData = 1;
 constexpr size_t kEntryLen = 4 + 1 + kChunkIdLen;
 
-Bytes AssociatedData(ByteView header, const Uuid& backup_id, ByteView summary_tag) {
-  Bytes ad(header.begin(), header.end());
-  ad.insert(ad.end(), backup_id.bytes.begin(), backup_id.bytes.end());
-  ad.insert(ad.end(), summary_tag.begin(), summary_tag.end());
-  return ad;
-}
+// header || backup uuid || (for the chunk list) the summary's tag.
+struct AssociatedData {
+  std::array<uint8_t, kHeaderLen + 16 + kAeadTagLen> bytes{};
+  size_t size = 0;
+  AssociatedData(ByteView header, const Uuid& backup_id, ByteView summary_tag) {
+    std::memcpy(bytes.data(), header.data(), kHeaderLen);
+    std::memcpy(bytes.data() + kHeaderLen, backup_id.bytes.data(), 16);
+    if (!summary_tag.empty())
+      std::memcpy(bytes.data() + kHeaderLen + 16, summary_tag.data(), kAeadTagLen);
+    size = kHeaderLen + 16 + summary_tag.size();
+  }
+  ByteView view() const { return ByteView(bytes.data(), size); }
+};
 
 Bytes EncodeSummary(const ManifestSummary& s) {
   Bytes out;
@@ -103,13 +112,13 @@ Bytes SealManifest(const TargetKeys& keys, const Manifest& m) {
 
   uint8_t* p = out.data() + kHeaderLen;
   randombytes_buf(p, kAeadNonceLen);
-  AeadSeal(keys.meta_key, p, AssociatedData(header, m.summary.backup_id, {}), summary,
+  AeadSeal(keys.meta_key, p, AssociatedData(header, m.summary.backup_id, {}).view(), summary,
            p + kAeadNonceLen);
   ByteView summary_tag(p + summary_sealed - kAeadTagLen, kAeadTagLen);
 
   uint8_t* q = p + summary_sealed;
   randombytes_buf(q, kAeadNonceLen);
-  AeadSeal(keys.meta_key, q, AssociatedData(header, m.summary.backup_id, summary_tag),
+  AeadSeal(keys.meta_key, q, AssociatedData(header, m.summary.backup_id, summary_tag).view(),
            ByteView(compressed.data(), n), q + kAeadNonceLen);
   return out;
 }
@@ -132,7 +141,7 @@ Result<ManifestSummary> OpenManifestSummary(const TargetKeys& keys, const Uuid& 
   const uint8_t* p = object.data() + kHeaderLen;
   size_t len = summary_sealed - kAeadNonceLen - kAeadTagLen;
   Bytes summary(len);
-  if (!AeadOpen(keys.meta_key, p, AssociatedData(header, backup_id, {}),
+  if (!AeadOpen(keys.meta_key, p, AssociatedData(header, backup_id, {}).view(),
                 ByteView(p + kAeadNonceLen, len + kAeadTagLen), summary.data())) {
     return Corruption("manifest authentication failed (corrupt, tampered, or not this backup's)");
   }
@@ -151,7 +160,7 @@ Result<Manifest> OpenManifest(const TargetKeys& keys, const Uuid& backup_id, Byt
   ByteView summary_tag = object.subspan(kHeaderLen + summary_sealed - kAeadTagLen, kAeadTagLen);
   size_t len = rest.size() - kAeadNonceLen - kAeadTagLen;
   Bytes compressed(len);
-  if (!AeadOpen(keys.meta_key, rest.data(), AssociatedData(header, backup_id, summary_tag),
+  if (!AeadOpen(keys.meta_key, rest.data(), AssociatedData(header, backup_id, summary_tag).view(),
                 rest.subspan(kAeadNonceLen), compressed.data())) {
     return Corruption("manifest chunk list authentication failed");
   }
