@@ -151,15 +151,29 @@ TEST_F(CliTest, AClusteredOnePercentChangeStoresAFractionOfTheImage) {
 }
 
 TEST_F(CliTest, TwoVolumesSharingDataStoreItOnce) {
-  std::string a = dir_ / "a.img", b = dir_ / "b.img";
+  std::string a = dir_ / "a.img", b = dir_ / "b.img", c = dir_ / "c.img";
   MakeImage(a, "64M", 21);
   ASSERT_EQ(RunProcess({"/bin/cp", a, b}).exit_code, 0);
-  Mutate(b, "1", 22);
+  ASSERT_EQ(RunProcess({"/bin/cp", a, c}).exit_code, 0);
+  int fd = open(c.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  std::string noise(1 << 20, 0);
+  for (size_t i = 0; i < noise.size(); ++i) noise[i] = char((i * 2654435761u) >> 11);
+  ASSERT_EQ(pwrite(fd, noise.data(), noise.size(), 20 << 20), ssize_t(noise.size()));
+  close(fd);
   json ja = Backup(a, "a");
   json jb = Backup(b, "b");
+  json jc = Backup(c, "c");
   EXPECT_TRUE(jb["parent_id"].is_null());
-  EXPECT_LT(jb["new_bytes"].get<uint64_t>(), ja["new_bytes"].get<uint64_t>() / 5);
+  // An identical volume adds nothing but its manifest.
+  EXPECT_EQ(jb["new_bytes"], 0);
+  EXPECT_EQ(jb["new_chunks"], 0);
+  EXPECT_LT(jb["stored_bytes"].get<uint64_t>(), 64u << 10);
+  // One changed MiB adds the chunks around it, nothing else.
+  EXPECT_GT(jc["new_chunks"].get<uint64_t>(), 0u);
+  EXPECT_LE(jc["new_chunks"].get<uint64_t>(), 4u);
   ExpectRestoresTo(jb["backup_id"], b);
+  ExpectRestoresTo(jc["backup_id"], c);
   ExpectRestoresTo(ja["backup_id"], a);
 }
 
