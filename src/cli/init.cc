@@ -70,6 +70,7 @@ VerbRun AddInit(CLI::App& app) {
     } else {
       std::printf("created target %s at %s\n", c.target_id.ToString().c_str(),
                   f->target.target.c_str());
+      std::fflush(stdout);
       std::fprintf(stderr,
                    "Keep the passphrase safe: without it (or another key slot's) the backups "
                    "cannot be restored.\n");

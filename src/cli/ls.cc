@@ -38,6 +38,7 @@ VerbRun AddLs(CLI::App& app) {
                   FormatRfc3339(s.created_at / 1000000).c_str(), FormatBytes(s.source_size).c_str(),
                   s.volume_name.c_str());
     }
+    std::fflush(stdout);
     std::fprintf(stderr, "%zu backup%s\n", list->size(), list->size() == 1 ? "" : "s");
     return kExitOk;
   };
