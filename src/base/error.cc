@@ -9,6 +9,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
   switch (code) {
     case ErrorCode::kNotFound: return "not-found";
     case ErrorCode::kAlreadyExists: return "already-exists";
+    case ErrorCode::kConflict: return "conflict";
     case ErrorCode::kInvalidArgument: return "invalid-argument";
     case ErrorCode::kCorruption: return "corruption";
     case ErrorCode::kAuthFailed: return "auth-failed";

@@ -16,6 +16,8 @@ namespace coffer {
 enum class ErrorCode {
   kNotFound,
   kAlreadyExists,
+  kConflict,  // the request conflicts with current state: a row still referenced,
+              // a transition not allowed, a stale fencing token, a lease held elsewhere
   kInvalidArgument,
   kCorruption,         // an object failed authentication or is malformed
   kAuthFailed,         // wrong passphrase, wrong credentials
@@ -59,6 +61,9 @@ inline std::unexpected<Error> NotFound(std::string m) {
 }
 inline std::unexpected<Error> AlreadyExists(std::string m) {
   return MakeError(ErrorCode::kAlreadyExists, std::move(m));
+}
+inline std::unexpected<Error> Conflict(std::string m) {
+  return MakeError(ErrorCode::kConflict, std::move(m));
 }
 inline std::unexpected<Error> InvalidArgument(std::string m) {
   return MakeError(ErrorCode::kInvalidArgument, std::move(m));
