@@ -33,5 +33,13 @@ test: build asan
 demo: build
 	@bash scripts/demo.sh
 
+# Micro benchmarks of the primitives (Google Benchmark), bytes per second.
+bench: build
+	$(BUILD)/coffer_bench
+
+# Coffer against restic and borg on a 2 GiB image; see docs/PERFORMANCE.md.
+compare: build
+	bench/compare
+
 clean:
-	rm -rf $(BUILD) build-asan build-bench
+	rm -rf $(BUILD) build-asan
