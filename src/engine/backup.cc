@@ -78,6 +78,8 @@ class BackupRun {
   void Uploader();
   void Fail(Error e);
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  // True once the caller asked to stop; records kCancelled as the run's error.
+  bool CheckCancel();
 
   Repository& repo_;
   VolumeReader& source_;
@@ -112,6 +114,14 @@ void BackupRun::Fail(Error e) {
   failed_ = true;
   pool_.Close();
   uploads_.Close();
+}
+
+bool BackupRun::CheckCancel() {
+  if (options_.cancel == nullptr || !options_.cancel->load(std::memory_order_relaxed)) {
+    return false;
+  }
+  Fail(Error(ErrorCode::kCancelled, "the backup of " + source_.name() + " was cancelled"));
+  return true;
 }
 
 Status BackupRun::LoadParent() {
@@ -166,7 +176,7 @@ Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<Manif
   w.window_offset = start;
   uint64_t pos = start;
   while (pos < end) {
-    if (failed()) return {};
+    if (failed() || CheckCancel()) return {};
     const uint64_t remaining = end - pos;
     const size_t span = size_t(std::min<uint64_t>(max_size, remaining));  // longest chunk here
     const bool aligned = pos % kZeroBlock == 0;
@@ -281,7 +291,7 @@ void BackupRun::Worker() {
 
 void BackupRun::Uploader() {
   while (std::optional<Upload> u = uploads_.Pop()) {
-    if (failed()) return;
+    if (failed() || CheckCancel()) return;
     if (auto st = repo_.store().Put(u->key, u->object.view()); !st) {
       Fail(st.error().WithContext("storing " + u->key));
       return;
@@ -294,6 +304,7 @@ Result<BackupResult> BackupRun::Run() {
   auto started = std::chrono::steady_clock::now();
   if (options_.volume_name.empty()) return InvalidArgument("the volume needs a name");
   COFFER_RETURN_IF_ERROR(LoadParent());
+  if (CheckCancel()) return std::unexpected(*error_);
 
   uint64_t size = source_.size();
   uint64_t seg = repo_.config().segment_size ? repo_.config().segment_size : std::max<uint64_t>(size, 1);
@@ -309,6 +320,7 @@ Result<BackupResult> BackupRun::Run() {
   for (auto& t : workers) t.join();
   uploads_.Close();
   for (auto& t : threads) t.join();
+  CheckCancel();  // a cancel that came after the last chunk still writes no manifest
   if (error_) return std::unexpected(*error_);
 
   Manifest m;

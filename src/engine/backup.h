@@ -13,6 +13,7 @@
 // concurrent backups of one target are safe but may both store a chunk.
 #pragma once
 
+#include <atomic>
 #include <string>
 
 #include "base/error.h"
@@ -33,6 +34,10 @@ struct BackupOptions {
   // them: cheap on a local directory, and it keeps new_bytes exact.
   bool head_unknown_chunks = true;
   Progress* progress = nullptr;
+  // When set and it becomes true, the workers and uploaders stop at their
+  // next chunk and RunBackup returns kCancelled without writing a manifest
+  // (the chunks already stored stay, unreferenced, for gc or a retry).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct BackupResult {

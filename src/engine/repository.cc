@@ -96,6 +96,19 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<ObjectStore
   return AuthFailed("wrong passphrase: no key slot of " + store->Describe() + " opens with it");
 }
 
+Result<std::unique_ptr<Repository>> Repository::OpenWithKey(std::unique_ptr<ObjectStore> store,
+                                                            const SecretKey& target_key) {
+  COFFER_ASSIGN_OR_RETURN(TargetConfig config, Probe(*store));
+  COFFER_ASSIGN_OR_RETURN(Bytes config_obj, GetAll(*store, kConfigKey));
+  TargetKeys keys = TargetKeys::Derive(target_key);
+  if (auto st = VerifyConfig(config_obj, keys); !st) {
+    return Corruption("the config of " + store->Describe() +
+                      " does not match the given target key (a wrong key, or a tampered config)");
+  }
+  return std::unique_ptr<Repository>(
+      new Repository(std::move(store), config, std::move(keys), Uuid()));
+}
+
 Result<std::vector<Uuid>> Repository::ListBackupIds() {
   std::vector<Uuid> ids;
   COFFER_RETURN_IF_ERROR(store_->List(kManifestPrefix, [&](const ObjectInfo& info) -> Status {

@@ -42,6 +42,14 @@ class Repository {
   static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<ObjectStore> store,
                                                   std::string_view passphrase);
 
+  // Opens a target with its target key instead of a passphrase (the agent
+  // gets the key from the manager with each job): reads the config and
+  // verifies its MAC with the keys derived from `target_key` — kCorruption
+  // if it does not match (a wrong key, or a config that was tampered with).
+  // No key slot is read; unlocked_slot() is nil.
+  static Result<std::unique_ptr<Repository>> OpenWithKey(std::unique_ptr<ObjectStore> store,
+                                                         const SecretKey& target_key);
+
   // Reads the config alone, without the passphrase: kNotFound when the store
   // holds no target, kInvalidArgument for a newer format version.
   static Result<TargetConfig> Probe(ObjectStore& store);

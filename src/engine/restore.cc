@@ -66,6 +66,10 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
   auto work = [&] {
     Buffer object, plain, scratch;
     while (!failed) {
+      if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) {
+        fail(Error(ErrorCode::kCancelled, "the restore into " + dest.name() + " was cancelled"));
+        return;
+      }
       size_t i = next++;
       if (i >= uses.size()) return;
       const ChunkUse& use = uses[i];

@@ -7,6 +7,8 @@
 // per thread, whatever the volume size.
 #pragma once
 
+#include <atomic>
+
 #include "base/error.h"
 #include "engine/progress.h"
 #include "engine/repository.h"
@@ -17,6 +19,9 @@ namespace coffer {
 struct RestoreOptions {
   unsigned threads = 0;  // 0: cores + 2 (fetches overlap verification)
   Progress* progress = nullptr;
+  // When set and it becomes true, the threads stop at their next chunk and
+  // RunRestore returns kCancelled without committing the writer.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct RestoreResult {

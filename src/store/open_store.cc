@@ -17,9 +17,20 @@ Result<std::unique_ptr<ObjectStore>> OpenS3(std::string_view address, const Stor
   s3.client.endpoint = options.s3_endpoint;
   s3.client.region = options.s3_region;
   s3.client.addressing = options.s3_addressing;
-  auto creds = CredentialsFromEnvironment();
-  if (!creds) return std::unexpected(creds.error().WithContext("target " + std::string(address)));
-  s3.client.credentials = std::move(*creds);
+  if (options.s3_credentials) {
+    if (options.s3_credentials->access_key_id.empty() ||
+        options.s3_credentials->secret_access_key.empty()) {
+      return AuthFailed("target " + std::string(address) +
+                        ": S3 credentials need an access key id and a secret access key");
+    }
+    s3.client.credentials = *options.s3_credentials;
+  } else {
+    auto creds = CredentialsFromEnvironment();
+    if (!creds) {
+      return std::unexpected(creds.error().WithContext("target " + std::string(address)));
+    }
+    s3.client.credentials = std::move(*creds);
+  }
   s3.client.http.max_connections = options.s3_connections;
   s3.client.http.connect_timeout = options.s3_connect_timeout;
   s3.client.http.stall_timeout = options.s3_stall_timeout;

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,8 +30,10 @@ namespace coffer {
 struct StoreOptions {
   bool create = false;  // create a missing local directory (init)
 
-  // S3 (credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
-  // AWS_SESSION_TOKEN).
+  // S3. Credentials are s3_credentials when set (the agent gets them with
+  // each job), else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+  // AWS_SESSION_TOKEN from the environment.
+  std::optional<AwsCredentials> s3_credentials;
   std::string s3_endpoint;  // e.g. http://127.0.0.1:9000; empty: AWS
   std::string s3_region;    // empty: AWS_REGION, AWS_DEFAULT_REGION, or us-east-1
   S3Addressing s3_addressing = S3Addressing::kAuto;  // auto: virtual-hosted on AWS, else path

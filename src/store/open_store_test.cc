@@ -70,3 +70,27 @@ TEST(OpenStoreTest, S3TargetsOpenWithoutTouchingTheNetwork) {
 
 }  // namespace
 }  // namespace coffer
+
+namespace coffer {
+namespace {
+
+// The agent passes credentials with each job: they win over the environment,
+// and half a pair is refused before any request.
+TEST(OpenStoreTest, ExplicitS3CredentialsNeedNoEnvironment) {
+  const char* saved = std::getenv("AWS_ACCESS_KEY_ID");
+  std::string keep = saved ? saved : "";
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  StoreOptions options;
+  options.s3_endpoint = "http://127.0.0.1:1";
+  options.s3_credentials = AwsCredentials{"AKIAEXPLICIT", "secret", ""};
+  auto store = OpenStore("s3://bucket/prefix", options);
+  options.s3_credentials = AwsCredentials{"AKIAEXPLICIT", "", ""};
+  auto half = OpenStore("s3://bucket/prefix", options);
+  if (saved) ::setenv("AWS_ACCESS_KEY_ID", keep.c_str(), 1);
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  ASSERT_FALSE(half.has_value());
+  EXPECT_EQ(half.error().code(), ErrorCode::kAuthFailed);
+}
+
+}  // namespace
+}  // namespace coffer
