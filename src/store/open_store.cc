@@ -20,8 +20,8 @@ Result<std::unique_ptr<ObjectStore>> OpenS3(std::string_view address, const Stor
   if (options.s3_credentials) {
     if (options.s3_credentials->access_key_id.empty() ||
         options.s3_credentials->secret_access_key.empty()) {
-      return AuthFailed("target " + std::string(address) +
-                        ": S3 credentials need an access key id and a secret access key");
+      return PermissionDenied("target " + std::string(address) +
+                              ": S3 credentials need an access key id and a secret access key");
     }
     s3.client.credentials = *options.s3_credentials;
   } else {

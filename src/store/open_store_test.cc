@@ -41,7 +41,7 @@ TEST(OpenStoreTest, S3WithoutCredentialsSaysWhichVariableIsMissing) {
   auto store = OpenStore("s3://bucket/prefix", StoreOptions{});
   if (saved) ::setenv("AWS_ACCESS_KEY_ID", keep.c_str(), 1);
   ASSERT_FALSE(store.has_value());
-  EXPECT_EQ(store.error().code(), ErrorCode::kAuthFailed);
+  EXPECT_EQ(store.error().code(), ErrorCode::kPermissionDenied);
   EXPECT_NE(store.error().message().find("AWS_ACCESS_KEY_ID"), std::string::npos);
   EXPECT_NE(store.error().message().find("s3://bucket/prefix"), std::string::npos);
 }
@@ -89,7 +89,7 @@ TEST(OpenStoreTest, ExplicitS3CredentialsNeedNoEnvironment) {
   if (saved) ::setenv("AWS_ACCESS_KEY_ID", keep.c_str(), 1);
   ASSERT_TRUE(store.has_value()) << store.error().message();
   ASSERT_FALSE(half.has_value());
-  EXPECT_EQ(half.error().code(), ErrorCode::kAuthFailed);
+  EXPECT_EQ(half.error().code(), ErrorCode::kPermissionDenied);
 }
 
 }  // namespace

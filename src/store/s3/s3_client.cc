@@ -31,10 +31,15 @@ std::string EnvOr(const char* name, const std::string& fallback) {
   return v && *v ? std::string(v) : fallback;
 }
 
+// S3's refusals of the credentials are kPermissionDenied, not kAuthFailed:
+// kAuthFailed means a wrong passphrase to the CLI (exit 3), and issue 4 wants
+// wrong credentials to exit 1 with the S3 code in the message. A missing
+// bucket is kInvalidArgument: the target's address is wrong, and no caller
+// may take it for a missing object (a missing `gc` object reads as
+// generation 0, a missing chunk is stored).
 ErrorCode CodeFor(std::string_view code, long status) {
-  static constexpr std::string_view kNotFound[] = {"NoSuchKey", "NoSuchBucket", "NoSuchUpload",
-                                                   "NotFound"};
-  static constexpr std::string_view kAuth[] = {
+  static constexpr std::string_view kNotFound[] = {"NoSuchKey", "NoSuchUpload", "NotFound"};
+  static constexpr std::string_view kDenied[] = {
       "AccessDenied",      "InvalidAccessKeyId",   "SignatureDoesNotMatch", "InvalidToken",
       "ExpiredToken",      "TokenRefreshRequired", "InvalidSecurity",       "AccountProblem",
       "AllAccessDisabled", "RequestTimeTooSkewed", "InvalidClientTokenId",  "Forbidden"};
@@ -46,15 +51,16 @@ ErrorCode CodeFor(std::string_view code, long status) {
   for (auto c : kNotFound) {
     if (code == c) return ErrorCode::kNotFound;
   }
-  for (auto c : kAuth) {
-    if (code == c) return ErrorCode::kAuthFailed;
+  if (code == "NoSuchBucket") return ErrorCode::kInvalidArgument;
+  for (auto c : kDenied) {
+    if (code == c) return ErrorCode::kPermissionDenied;
   }
   for (auto c : kTransient) {
     if (code == c) return ErrorCode::kUnavailable;
   }
   if (status >= 500 || status == 408 || status == 429) return ErrorCode::kUnavailable;
   if (code == "InvalidRange" || status == 416) return ErrorCode::kInvalidArgument;
-  if (status == 403 || status == 401) return ErrorCode::kAuthFailed;
+  if (status == 403 || status == 401) return ErrorCode::kPermissionDenied;
   if (status == 404) return ErrorCode::kNotFound;
   if (status == 409) return ErrorCode::kAlreadyExists;
   if (status >= 300 && status < 500) return ErrorCode::kInvalidArgument;
@@ -93,9 +99,11 @@ std::string StatusName(long status) {
 Result<AwsCredentials> CredentialsFromEnvironment() {
   AwsCredentials c{EnvOr("AWS_ACCESS_KEY_ID", ""), EnvOr("AWS_SECRET_ACCESS_KEY", ""),
                    EnvOr("AWS_SESSION_TOKEN", "")};
-  if (c.access_key_id.empty()) return AuthFailed("S3 credentials: AWS_ACCESS_KEY_ID is not set");
+  if (c.access_key_id.empty()) {
+    return PermissionDenied("S3 credentials: AWS_ACCESS_KEY_ID is not set");
+  }
   if (c.secret_access_key.empty()) {
-    return AuthFailed("S3 credentials: AWS_SECRET_ACCESS_KEY is not set");
+    return PermissionDenied("S3 credentials: AWS_SECRET_ACCESS_KEY is not set");
   }
   return c;
 }
@@ -114,7 +122,7 @@ Error S3Error(std::string_view method, const std::string& object, long status,
          "correct the system time (RequestTimeTooSkewed";
     if (!detail.empty()) m += "; " + detail;
     m += ")";
-    return Error(ErrorCode::kAuthFailed, m);
+    return Error(ErrorCode::kPermissionDenied, m);
   }
   if (code == "NoSuchBucket") {
     m += "the bucket does not exist (NoSuchBucket)";

@@ -33,7 +33,7 @@ struct S3Config {
 };
 
 // Credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
-// AWS_SESSION_TOKEN; kAuthFailed naming the missing variable.
+// AWS_SESSION_TOKEN; kPermissionDenied naming the missing variable.
 Result<AwsCredentials> CredentialsFromEnvironment();
 
 struct S3Call {

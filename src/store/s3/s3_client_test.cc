@@ -23,11 +23,11 @@ TEST(S3ErrorTest, MapsS3CodesToErrorCodesAndNamesObjectAndCode) {
   };
   for (const Case& c : std::vector<Case>{
            {404, "NoSuchKey", ErrorCode::kNotFound},
-           {404, "NoSuchBucket", ErrorCode::kNotFound},
-           {403, "AccessDenied", ErrorCode::kAuthFailed},
-           {403, "InvalidAccessKeyId", ErrorCode::kAuthFailed},
-           {403, "SignatureDoesNotMatch", ErrorCode::kAuthFailed},
-           {400, "ExpiredToken", ErrorCode::kAuthFailed},
+           {404, "NoSuchBucket", ErrorCode::kInvalidArgument},
+           {403, "AccessDenied", ErrorCode::kPermissionDenied},
+           {403, "InvalidAccessKeyId", ErrorCode::kPermissionDenied},
+           {403, "SignatureDoesNotMatch", ErrorCode::kPermissionDenied},
+           {400, "ExpiredToken", ErrorCode::kPermissionDenied},
            {503, "SlowDown", ErrorCode::kUnavailable},
            {500, "InternalError", ErrorCode::kUnavailable},
            {400, "RequestTimeout", ErrorCode::kUnavailable},
@@ -54,7 +54,7 @@ TEST(S3ErrorTest, ClockSkewIsSaidPlainly) {
                     ErrorXml("RequestTimeTooSkewed",
                              "<RequestTime>20261124T000000Z</RequestTime>"
                              "<ServerTime>2026-11-24T01:00:00Z</ServerTime>"));
-  EXPECT_EQ(e.code(), ErrorCode::kAuthFailed);
+  EXPECT_EQ(e.code(), ErrorCode::kPermissionDenied);
   EXPECT_NE(e.message().find("clock skew"), std::string::npos) << e.message();
   EXPECT_NE(e.message().find("RequestTimeTooSkewed"), std::string::npos);
   EXPECT_NE(e.message().find("ServerTime 2026-11-24T01:00:00Z"), std::string::npos);
@@ -65,7 +65,7 @@ TEST(S3ErrorTest, BodilessAnswersAreMappedByStatus) {
   Error nf = S3Error("HEAD", "s3://b/k", 404, "");
   EXPECT_EQ(nf.code(), ErrorCode::kNotFound);
   EXPECT_NE(nf.message().find("HEAD s3://b/k"), std::string::npos);
-  EXPECT_EQ(S3Error("HEAD", "s3://b/k", 403, "").code(), ErrorCode::kAuthFailed);
+  EXPECT_EQ(S3Error("HEAD", "s3://b/k", 403, "").code(), ErrorCode::kPermissionDenied);
   EXPECT_EQ(S3Error("HEAD", "s3://b/k", 503, "").code(), ErrorCode::kUnavailable);
   EXPECT_EQ(S3Error("GET", "s3://b/k", 500, "<html>proxy error</html>").code(),
             ErrorCode::kUnavailable);

@@ -219,7 +219,8 @@ TEST(S3StoreTest, AMissingBucketFailsAtOnceWithNoSuchBucket) {
   Buffer buf;
   auto get = store->Get("config", &buf);
   ASSERT_FALSE(get.has_value());
-  EXPECT_EQ(get.error().code(), ErrorCode::kNotFound);
+  // Not kNotFound: a missing bucket must never pass for a missing object.
+  EXPECT_EQ(get.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(get.error().message().find("NoSuchBucket"), std::string::npos) << get.error().message();
   EXPECT_NE(get.error().message().find("s3://no-such-bucket/p/config"), std::string::npos);
   auto put = store->Put("config", AsBytes("x"));
@@ -279,7 +280,7 @@ TEST(S3StoreTest, WrongCredentialsFailAtOnceWithTheS3ErrorCode) {
     Buffer buf;
     auto st = retrying.Get("chunks/ab/abc", &buf);
     ASSERT_FALSE(st.has_value());
-    EXPECT_EQ(st.error().code(), ErrorCode::kAuthFailed);
+    EXPECT_EQ(st.error().code(), ErrorCode::kPermissionDenied);
     EXPECT_NE(st.error().message().find(c.code), std::string::npos) << st.error().message();
     EXPECT_NE(st.error().message().find("s3://auth/chunks/ab/abc"), std::string::npos);
     auto put = retrying.Put("chunks/ab/new", AsBytes("x"));
