@@ -1,0 +1,82 @@
+#include "volume/file_snapshot.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace coffer {
+namespace {
+
+class FileSnapshotTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("coffer-snapshot-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  static std::string Read(const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(FileSnapshotTest, ClonesOrCopiesSparselyAndRemovesTheSnapshot) {
+  std::string src = dir_ / "vm.img";
+  int fd = ::open(src.c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_EQ(::ftruncate(fd, 64 << 20), 0);
+  ASSERT_EQ(::pwrite(fd, "head", 4, 0), 4);
+  ASSERT_EQ(::pwrite(fd, "tail", 4, (64 << 20) - 4), 4);
+  ::close(fd);
+  std::string snap_path;
+  {
+    auto snap = SnapshotFile(src, false);
+    ASSERT_TRUE(snap.has_value()) << snap.error().message();
+    snap_path = (*snap)->path();
+    EXPECT_NE(snap_path, src);
+    EXPECT_EQ(std::filesystem::path(snap_path).parent_path(), dir_);
+    EXPECT_TRUE((*snap)->method() == "reflink" || (*snap)->method() == "copy");
+    // A later write to the source does not reach the snapshot.
+    fd = ::open(src.c_str(), O_WRONLY);
+    ASSERT_EQ(::pwrite(fd, "HEAD", 4, 0), 4);
+    ::close(fd);
+    std::string got = Read(snap_path);
+    ASSERT_EQ(got.size(), 64u << 20);
+    EXPECT_EQ(got.substr(0, 4), "head");
+    EXPECT_EQ(got.substr(got.size() - 4), "tail");
+    struct stat st;
+    ASSERT_EQ(::stat(snap_path.c_str(), &st), 0);
+    EXPECT_LT(uint64_t(st.st_blocks) * 512, 1u << 20) << "the copy is not sparse";
+  }
+  EXPECT_FALSE(std::filesystem::exists(snap_path));
+}
+
+TEST_F(FileSnapshotTest, QuiescentVolumesAreReadInPlace) {
+  std::string src = dir_ / "vm.img";
+  std::ofstream(src) << "data";
+  auto snap = SnapshotFile(src, true);
+  ASSERT_TRUE(snap.has_value());
+  EXPECT_EQ((*snap)->path(), src);
+  EXPECT_EQ((*snap)->method(), "none");
+  snap->reset();
+  EXPECT_TRUE(std::filesystem::exists(src));
+}
+
+TEST_F(FileSnapshotTest, MissingSourcesAndNonFilesAreRefused) {
+  auto missing = SnapshotFile(dir_ / "nope.img", false);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  auto dir = SnapshotFile(dir_.string(), false);
+  ASSERT_FALSE(dir.has_value());
+  EXPECT_EQ(dir.error().code(), ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace coffer

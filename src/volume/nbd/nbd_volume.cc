@@ -1,0 +1,274 @@
+#include "volume/nbd/nbd_volume.h"
+
+#include <libnbd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "volume/connection_pool.h"
+
+namespace coffer {
+namespace {
+
+// NBD servers refuse requests above their maximum block size (32 MiB is the
+// usual limit); larger reads and writes are split.
+constexpr uint64_t kDefaultMaxRequest = uint64_t(32) << 20;
+// A block status query covers at most this much (the protocol's count is 32 bits).
+constexpr uint64_t kMaxStatusSpan = uint64_t(1) << 30;
+
+Error NbdError(const std::string& what) {
+  int err = nbd_get_errno();
+  const char* msg = nbd_get_error();
+  std::string m = what + ": " + (msg ? msg : "unknown libnbd error");
+  ErrorCode code = ErrorCode::kInternal;
+  switch (err) {
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ETIMEDOUT:
+    case EHOSTUNREACH:
+    case ENOTCONN:
+    case EPIPE:
+    case EAGAIN:
+      code = ErrorCode::kUnavailable;
+      break;
+    case ENOENT:
+      code = ErrorCode::kNotFound;
+      break;
+    case EINVAL:
+      code = ErrorCode::kInvalidArgument;
+      break;
+    case EPERM:
+    case EACCES:
+    case EROFS:
+      code = ErrorCode::kPermissionDenied;
+      break;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+      code = ErrorCode::kResourceExhausted;
+      break;
+    default:
+      break;
+  }
+  return Error(code, m);
+}
+
+// One connected handle.
+struct NbdConn {
+  nbd_handle* h = nullptr;
+  ~NbdConn() {
+    if (h != nullptr) {
+      nbd_shutdown(h, 0);
+      nbd_close(h);
+    }
+  }
+};
+
+Result<std::unique_ptr<NbdConn>> Connect(const std::string& uri) {
+  auto c = std::make_unique<NbdConn>();
+  c->h = nbd_create();
+  if (c->h == nullptr) return std::unexpected(NbdError("creating an NBD handle"));
+  if (nbd_add_meta_context(c->h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1) {
+    return std::unexpected(NbdError("requesting base:allocation from " + uri));
+  }
+  if (nbd_connect_uri(c->h, uri.c_str()) == -1) {
+    return std::unexpected(NbdError("connecting to NBD export " + uri));
+  }
+  return c;
+}
+
+// What every connection of one volume shares.
+class NbdVolume {
+ public:
+  NbdVolume(std::string uri, std::unique_ptr<NbdConn> first, const NbdOptions& options)
+      : uri_(std::move(uri)),
+        size_(uint64_t(nbd_get_size(first->h))),
+        has_status_(nbd_can_meta_context(first->h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1),
+        can_zero_(nbd_can_zero(first->h) == 1),
+        can_flush_(nbd_can_flush(first->h) == 1),
+        read_only_(nbd_is_read_only(first->h) == 1) {
+    int64_t max = nbd_get_block_size(first->h, LIBNBD_SIZE_MAXIMUM);
+    max_request_ =
+        max > 0 ? std::min<uint64_t>(uint64_t(max), kDefaultMaxRequest) : kDefaultMaxRequest;
+    std::string uri_copy = uri_;
+    pool_ = std::make_unique<ConnectionPool<NbdConn>>([uri_copy] { return Connect(uri_copy); },
+                                                      options.max_connections, std::move(first));
+  }
+
+  const std::string& uri() const { return uri_; }
+  uint64_t size() const { return size_; }
+  bool read_only() const { return read_only_; }
+
+  Status Read(uint64_t offset, uint8_t* out, size_t len) {
+    COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
+    for (size_t done = 0; done < len;) {
+      size_t n = size_t(std::min<uint64_t>(len - done, max_request_));
+      if (nbd_pread(lease->h, out + done, n, offset + done, 0) == -1) {
+        Error e = NbdError("reading " + Where(offset + done));
+        lease.Discard();
+        return std::unexpected(e);
+      }
+      done += n;
+    }
+    return {};
+  }
+
+  Status Write(uint64_t offset, ByteView data) {
+    COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
+    for (size_t done = 0; done < data.size();) {
+      size_t n = size_t(std::min<uint64_t>(data.size() - done, max_request_));
+      if (nbd_pwrite(lease->h, data.data() + done, n, offset + done, 0) == -1) {
+        Error e = NbdError("writing " + Where(offset + done));
+        lease.Discard();
+        return std::unexpected(e);
+      }
+      done += n;
+    }
+    return {};
+  }
+
+  Status Zero(uint64_t offset, uint64_t len) {
+    if (!can_zero_) {
+      static const std::vector<uint8_t> zeros(size_t(1) << 20, 0);
+      for (uint64_t done = 0; done < len;) {
+        size_t n = size_t(std::min<uint64_t>(len - done, zeros.size()));
+        COFFER_RETURN_IF_ERROR(Write(offset + done, ByteView(zeros.data(), n)));
+        done += n;
+      }
+      return {};
+    }
+    COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
+    for (uint64_t done = 0; done < len;) {
+      uint64_t n = std::min<uint64_t>(len - done, kMaxStatusSpan);
+      if (nbd_zero(lease->h, n, offset + done, 0) == -1) {
+        Error e = NbdError("zeroing " + Where(offset + done));
+        lease.Discard();
+        return std::unexpected(e);
+      }
+      done += n;
+    }
+    return {};
+  }
+
+  Status Flush() {
+    if (!can_flush_) return {};
+    COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
+    if (nbd_flush(lease->h, 0) == -1) return std::unexpected(NbdError("flushing " + uri_));
+    return {};
+  }
+
+  // DESIGN §1: holes are not even read. An extent is skipped when the
+  // server says it reads as zeros (NBD_STATE_ZERO), hole or not.
+  Result<Extent> NextData(uint64_t offset) {
+    if (offset >= size_) return Extent{size_, 0};
+    if (!has_status_) return Extent{offset, size_ - offset};
+    COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
+    uint64_t pos = offset;
+    std::optional<uint64_t> data_start;
+    while (pos < size_) {
+      struct Seen {
+        std::vector<std::pair<uint64_t, uint32_t>> extents;  // length, flags
+      } seen;
+      nbd_extent_callback cb;
+      cb.callback = [](void* user, const char* context, uint64_t, uint32_t* entries, size_t n,
+                       int*) -> int {
+        if (std::string_view(context) != LIBNBD_CONTEXT_BASE_ALLOCATION) return 0;
+        auto* s = static_cast<Seen*>(user);
+        for (size_t i = 0; i + 1 < n; i += 2) s->extents.emplace_back(entries[i], entries[i + 1]);
+        return 0;
+      };
+      cb.user_data = &seen;
+      cb.free = nullptr;
+      uint64_t span = std::min<uint64_t>(size_ - pos, kMaxStatusSpan);
+      if (nbd_block_status(lease->h, span, pos, cb, 0) == -1) {
+        Error e = NbdError("querying the allocation of " + Where(pos));
+        lease.Discard();
+        return std::unexpected(e);
+      }
+      if (seen.extents.empty()) {
+        return Internal("NBD server of " + uri_ + " sent no extents at offset " +
+                        std::to_string(pos));
+      }
+      for (const auto& [length, flags] : seen.extents) {
+        if (length == 0) {
+          return Internal("NBD server of " + uri_ + " sent an empty extent at offset " +
+                          std::to_string(pos));
+        }
+        bool zero = (flags & LIBNBD_STATE_ZERO) != 0;
+        if (data_start && zero) return Extent{*data_start, pos - *data_start};
+        if (!data_start && !zero) data_start = pos;
+        pos = std::min<uint64_t>(pos + length, size_);
+        if (pos >= size_) break;
+      }
+      // Data up to here is enough of an answer: the caller asks again at its end.
+      if (data_start) return Extent{*data_start, pos - *data_start};
+    }
+    if (data_start) return Extent{*data_start, size_ - *data_start};
+    return Extent{size_, 0};
+  }
+
+ private:
+  std::string Where(uint64_t offset) const { return uri_ + " at offset " + std::to_string(offset); }
+
+  std::string uri_;
+  uint64_t size_;
+  bool has_status_, can_zero_, can_flush_, read_only_;
+  uint64_t max_request_ = kDefaultMaxRequest;
+  std::unique_ptr<ConnectionPool<NbdConn>> pool_;
+};
+
+class NbdReader final : public VolumeReader {
+ public:
+  explicit NbdReader(std::unique_ptr<NbdVolume> v) : v_(std::move(v)) {}
+  const std::string& name() const override { return v_->uri(); }
+  uint64_t size() const override { return v_->size(); }
+  Status ReadAt(uint64_t offset, uint8_t* out, size_t len) override {
+    return v_->Read(offset, out, len);
+  }
+  Result<Extent> NextData(uint64_t offset) override { return v_->NextData(offset); }
+
+ private:
+  std::unique_ptr<NbdVolume> v_;
+};
+
+class NbdWriter final : public VolumeWriter {
+ public:
+  explicit NbdWriter(std::unique_ptr<NbdVolume> v) : v_(std::move(v)) {}
+  const std::string& name() const override { return v_->uri(); }
+  Status WriteAt(uint64_t offset, ByteView data) override { return v_->Write(offset, data); }
+  Status WriteZeros(uint64_t offset, uint64_t len) override { return v_->Zero(offset, len); }
+  Status Commit() override { return v_->Flush(); }
+
+ private:
+  std::unique_ptr<NbdVolume> v_;
+};
+
+Result<std::unique_ptr<NbdVolume>> OpenVolume(const std::string& uri, const NbdOptions& options) {
+  COFFER_ASSIGN_OR_RETURN(auto first, Connect(uri));
+  if (nbd_get_size(first->h) < 0) return std::unexpected(NbdError("reading the size of " + uri));
+  return std::make_unique<NbdVolume>(uri, std::move(first), options);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<VolumeReader>> OpenNbdVolume(const std::string& uri,
+                                                    const NbdOptions& options) {
+  COFFER_ASSIGN_OR_RETURN(auto v, OpenVolume(uri, options));
+  return std::unique_ptr<VolumeReader>(new NbdReader(std::move(v)));
+}
+
+Result<std::unique_ptr<VolumeWriter>> OpenNbdVolumeForRestore(const std::string& uri, uint64_t size,
+                                                              const NbdOptions& options) {
+  COFFER_ASSIGN_OR_RETURN(auto v, OpenVolume(uri, options));
+  if (v->read_only()) return PermissionDenied("NBD export " + uri + " is read-only");
+  if (v->size() < size) {
+    return InvalidArgument("NBD export " + uri + " holds " + std::to_string(v->size()) +
+                           " bytes, less than the backup's " + std::to_string(size));
+  }
+  return std::unique_ptr<VolumeWriter>(new NbdWriter(std::move(v)));
+}
+
+}  // namespace coffer
