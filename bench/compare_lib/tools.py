@@ -84,9 +84,10 @@ class Coffer(Tool):
         return None
 
     def version(self):
+        # --dirty: a binary built from a working tree with uncommitted changes says so.
         rev = _first_line(["git", "-C", os.path.dirname(os.path.abspath(__file__)),
-                           "rev-parse", "--short", "HEAD"])
-        return f"coffer (git {rev})"
+                           "describe", "--always", "--dirty"])
+        return f"coffer (git {rev}, binary {self.binary})"
 
     def _run(self, d, argv, **kw):
         return measure.run([self.binary, *argv], env=self._env(d, COFFER_PASSPHRASE=PASSPHRASE),
