@@ -62,6 +62,11 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
     failed = true;
   };
   const size_t max_plain = manifest.summary.chunker.max_size;
+  // Chunks are fetched and verified in parallel but written one at a time:
+  // the kernel serializes buffered writes to one file on its inode lock
+  // anyway, and threads contending for it spin (measured: a fifth of the
+  // restore's CPU); here a waiting thread sleeps instead.
+  std::mutex write_mu;
 
   auto work = [&] {
     Buffer object, plain, scratch;
@@ -96,6 +101,7 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
                        std::to_string(use.length)));
         return;
       }
+      std::lock_guard lock(write_mu);
       for (uint64_t off : use.offsets) {
         if (auto st = dest.WriteAt(off, plain.view()); !st) {
           fail(st.error());
