@@ -250,7 +250,11 @@ Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<Manife
   entry.length = uint32_t(data.size());
   entry.id = ComputeChunkId(repo_.keys(), data);
   out->push_back(entry);
-  if (parent_ids_.contains(entry.id) || !claimed_.Claim(entry.id)) return {};
+  if (parent_ids_.contains(entry.id) ||
+      (options_.known_chunks != nullptr && options_.known_chunks->Contains(entry.id)) ||
+      !claimed_.Claim(entry.id)) {
+    return {};
+  }
 
   std::string key = ChunkKey(entry.id);
   if (options_.head_unknown_chunks) {
@@ -354,6 +358,14 @@ Result<BackupResult> BackupRun::Run() {
   Bytes sealed = SealManifest(repo_.keys(), m);
   COFFER_RETURN_IF_ERROR(AddContext(repo_.store().Put(ManifestKey(s.backup_id), sealed),
                                     "storing manifest " + s.backup_id.ToString()));
+  if (options_.known_chunks != nullptr) {
+    std::vector<ChunkId> ids;
+    ids.reserve(m.entries.size());
+    for (const ManifestEntry& e : m.entries) {
+      if (!e.zero) ids.push_back(e.id);
+    }
+    options_.known_chunks->Add(ids);
+  }
   BackupResult result;
   result.summary = s;
   result.zero_chunks = zero_chunks_;

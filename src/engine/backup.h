@@ -18,6 +18,7 @@
 
 #include "base/error.h"
 #include "core/compress/zstd_codec.h"
+#include "engine/known_chunks.h"
 #include "engine/progress.h"
 #include "engine/repository.h"
 #include "volume/volume.h"
@@ -30,8 +31,18 @@ struct BackupOptions {
   int zstd_level = kDefaultZstdLevel;
   unsigned workers = 0;     // CPU threads; 0: one per core
   unsigned uploaders = 0;   // concurrent Puts; 0: 4
-  // Ask the store (Head) about ids not known from the parent before storing
-  // them: cheap on a local directory, and it keeps new_bytes exact.
+  // Ids known to be stored (DESIGN §1): those the parent's manifest names,
+  // and those of `known_chunks` when set. Neither is asked about nor stored;
+  // both count as not new. When the backup succeeds, the ids of its manifest
+  // are added to `known_chunks` (the caller saves it). Prepared and saved by
+  // the caller, which holds the target's lock (see known_chunks.h).
+  KnownChunkCache* known_chunks = nullptr;
+  // What to do with an id that is not known: ask the store first (Head) and
+  // store it only if absent, or store it at once (a Put of an existing id
+  // rewrites the same bytes: convergent encryption). Asking is cheap on a
+  // local directory (a stat) and keeps new_bytes exact when nothing is known;
+  // on S3 a Head is a billed request per chunk, so the CLI asks there only
+  // with --head-unknown and relies on the known-chunks cache instead.
   bool head_unknown_chunks = true;
   Progress* progress = nullptr;
   // When set and it becomes true, the workers and uploaders stop at their

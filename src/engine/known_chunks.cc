@@ -1,0 +1,227 @@
+#include "engine/known_chunks.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/format/chunk_object.h"
+#include "core/hash/blake3.h"
+
+namespace coffer {
+namespace {
+
+// The file (docs/FORMAT.md, "Known-chunks cache"):
+//   magic "CFKNOWN\n" | u32 version | u32 zero | target uuid (16)
+//   | u64 GC generation | u64 count | count sorted ids (32 each)
+//   | BLAKE3 hash of everything before it (32)
+constexpr char kMagic[8] = {'C', 'F', 'K', 'N', 'O', 'W', 'N', '\n'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kHeaderLen = 8 + 4 + 4 + 16 + 8 + 8;
+static_assert(sizeof(ChunkId) == kChunkIdLen, "ids are read and written as raw bytes");
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+bool ReadFull(int fd, void* dst, size_t len) {
+  auto* p = static_cast<uint8_t*>(dst);
+  while (len > 0) {
+    ssize_t n = ::read(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n, len -= size_t(n);
+  }
+  return true;
+}
+
+Status WriteFull(int fd, const void* src, size_t len, const std::string& path) {
+  auto* p = static_cast<const uint8_t*>(src);
+  while (len > 0) {
+    ssize_t n = ::write(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::unexpected(ErrnoError(errno, "writing " + path));
+    p += n, len -= size_t(n);
+  }
+  return {};
+}
+
+// mkdir -p with mode 0700 for the directories it creates.
+Status MakeDirs(const std::string& dir) {
+  if (dir.empty()) return {};
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return {};
+    return InvalidArgument(dir + " is not a directory");
+  }
+  if (size_t slash = dir.rfind('/'); slash != std::string::npos && slash > 0) {
+    COFFER_RETURN_IF_ERROR(MakeDirs(dir.substr(0, slash)));
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return std::unexpected(ErrnoError(errno, "creating " + dir));
+  }
+  return {};
+}
+
+void EncodeHeader(uint8_t* h, const Uuid& target, uint64_t generation, uint64_t count) {
+  std::memcpy(h, kMagic, 8);
+  PutLe32(h + 8, kVersion);
+  PutLe32(h + 12, 0);
+  std::memcpy(h + 16, target.bytes.data(), 16);
+  PutLe64(h + 32, generation);
+  PutLe64(h + 40, count);
+}
+
+}  // namespace
+
+std::string_view CacheStateName(CacheState state) {
+  switch (state) {
+    case CacheState::kValid:
+      return "valid";
+    case CacheState::kMissing:
+      return "missing";
+    case CacheState::kStale:
+      return "stale";
+    case CacheState::kUnreadable:
+      return "unreadable";
+  }
+  return "?";
+}
+
+std::string KnownChunkCache::DefaultRoot() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && xdg[0] == '/') {
+    return std::string(xdg) + "/coffer";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return std::string(home) + "/.cache/coffer";
+  }
+  return "";
+}
+
+std::string KnownChunkCache::PathFor(std::string_view root, const Uuid& target_id,
+                                     std::string_view location) {
+  uint8_t digest[kBlake3OutLen];
+  Blake3Hash(AsBytes(location), digest);
+  std::string dir(root);
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir + "/" + target_id.ToString() + "/known-chunks-" + HexEncode(ByteView(digest, 8));
+}
+
+CacheState KnownChunkCache::Load(const Uuid& target_id, uint64_t generation) {
+  target_id_ = target_id;
+  generation_ = generation;
+  ids_.clear();
+  Fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return errno == ENOENT ? CacheState::kMissing : CacheState::kUnreadable;
+  struct stat st;
+  uint8_t header[kHeaderLen];
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      uint64_t(st.st_size) < kHeaderLen + kBlake3OutLen ||
+      !ReadFull(fd.get(), header, kHeaderLen)) {
+    return CacheState::kUnreadable;
+  }
+  const uint64_t count = GetLe64(header + 40);
+  // The length must be exactly what the count says: checked before any
+  // allocation, so a damaged count cannot ask for terabytes.
+  const uint64_t body = uint64_t(st.st_size) - kHeaderLen - kBlake3OutLen;
+  if (std::memcmp(header, kMagic, 8) != 0 || GetLe32(header + 8) != kVersion ||
+      body % kChunkIdLen != 0 || body / kChunkIdLen != count ||
+      std::memcmp(header + 16, target_id.bytes.data(), 16) != 0) {
+    return CacheState::kUnreadable;
+  }
+  std::vector<ChunkId> ids(count);
+  uint8_t stored_sum[kBlake3OutLen], sum[kBlake3OutLen];
+  if (!ReadFull(fd.get(), ids.data(), count * kChunkIdLen) ||
+      !ReadFull(fd.get(), stored_sum, sizeof stored_sum)) {
+    return CacheState::kUnreadable;
+  }
+  Blake3 h;
+  h.Update(header, kHeaderLen);
+  h.Update(ids.data(), count * kChunkIdLen);
+  h.Finalize(sum, sizeof sum);
+  if (std::memcmp(sum, stored_sum, sizeof sum) != 0) return CacheState::kUnreadable;
+  // Contains relies on the order; a file that breaks it is not trusted.
+  if (std::adjacent_find(ids.begin(), ids.end(), std::greater_equal<>()) != ids.end()) {
+    return CacheState::kUnreadable;
+  }
+  if (GetLe64(header + 32) != generation) return CacheState::kStale;
+  ids_ = std::move(ids);
+  return CacheState::kValid;
+}
+
+Status KnownChunkCache::Rebuild(ObjectStore& store) {
+  std::vector<ChunkId> ids;
+  COFFER_RETURN_IF_ERROR(store.List("chunks/", [&](const ObjectInfo& info) -> Status {
+    if (auto id = ParseChunkKey(info.key)) ids.push_back(*id);  // other names are not chunks
+    return {};
+  }));
+  ids_.clear();
+  Add(ids);
+  return {};
+}
+
+Result<CacheState> KnownChunkCache::Prepare(Repository& repo) {
+  COFFER_ASSIGN_OR_RETURN(uint64_t generation,
+                          AddContext(repo.GcGeneration(), "reading the GC generation"));
+  CacheState state = Load(repo.config().target_id, generation);
+  if (state != CacheState::kValid) {
+    COFFER_RETURN_IF_ERROR(AddContext(Rebuild(repo.store()), "listing the target's chunks"));
+  }
+  return state;
+}
+
+bool KnownChunkCache::Contains(const ChunkId& id) const {
+  return std::binary_search(ids_.begin(), ids_.end(), id);
+}
+
+void KnownChunkCache::Add(std::span<const ChunkId> ids) {
+  if (ids.empty()) return;
+  size_t old = ids_.size();
+  ids_.insert(ids_.end(), ids.begin(), ids.end());
+  std::sort(ids_.begin() + ptrdiff_t(old), ids_.end());
+  std::inplace_merge(ids_.begin(), ids_.begin() + ptrdiff_t(old), ids_.end());
+  ids_.erase(std::unique(ids_.begin(), ids_.end()), ids_.end());
+}
+
+Status KnownChunkCache::Save() const {
+  size_t slash = path_.rfind('/');
+  COFFER_RETURN_IF_ERROR(MakeDirs(slash == std::string::npos ? "" : path_.substr(0, slash)));
+  uint8_t rnd[8];
+  FillRandom(rnd, sizeof rnd);
+  const std::string tmp = path_ + ".tmp-" + HexEncode(ByteView(rnd, sizeof rnd));
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "creating " + tmp));
+  uint8_t header[kHeaderLen], sum[kBlake3OutLen];
+  EncodeHeader(header, target_id_, generation_, ids_.size());
+  Blake3 h;
+  h.Update(header, kHeaderLen);
+  h.Update(ids_.data(), ids_.size() * kChunkIdLen);
+  h.Finalize(sum, sizeof sum);
+  Status st = WriteFull(fd.get(), header, kHeaderLen, tmp);
+  if (st) st = WriteFull(fd.get(), ids_.data(), ids_.size() * kChunkIdLen, tmp);
+  if (st) st = WriteFull(fd.get(), sum, sizeof sum, tmp);
+  if (st && ::fsync(fd.get()) != 0) st = std::unexpected(ErrnoError(errno, "syncing " + tmp));
+  if (st && ::close(fd.release()) != 0) st = std::unexpected(ErrnoError(errno, "closing " + tmp));
+  if (st && ::rename(tmp.c_str(), path_.c_str()) != 0) {
+    st = std::unexpected(ErrnoError(errno, "renaming " + tmp + " to " + path_));
+  }
+  if (!st) ::unlink(tmp.c_str());
+  return st;
+}
+
+}  // namespace coffer
