@@ -24,11 +24,30 @@ ZSTD_DCtx* ThreadDCtx() {
   return ctx.get();
 }
 
+// Guesses whether `in` compresses, from four samples spread over it: true if
+// any sample shrinks by at least 1/32. Random data (encrypted files, media,
+// already-compressed data) then costs four small attempts instead of a full
+// pass, and a chunk with compressible parts anywhere still gets compressed.
+bool LooksCompressible(ByteView in, ZSTD_CCtx* cctx, int level, uint8_t* scratch) {
+  constexpr size_t kSample = 16 * 1024;
+  if (in.size() < 8 * kSample) return true;  // small: just try the whole thing
+  for (int i = 0; i < 4; ++i) {
+    const uint8_t* sample = in.data() + (in.size() - kSample) * size_t(i) / 3;
+    ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+    size_t n = ZSTD_compress2(cctx, scratch, kSample - kSample / 32, sample, kSample);
+    if (!ZSTD_isError(n)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 size_t CompressIfSmaller(ByteView in, uint8_t* out, int level) {
   if (in.size() < 64) return 0;  // a frame header alone eats the gain
   ZSTD_CCtx* cctx = ThreadCCtx();
+  // `out` has room for the whole input; the samples use its first 16 KiB.
+  if (!LooksCompressible(in, cctx, level, out)) return 0;
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 0);  // the AEAD authenticates

@@ -43,6 +43,21 @@ TEST(ZstdCodecTest, RandomDataIsLeftUncompressed) {
   EXPECT_EQ(CompressIfSmaller(in, out.data()), 0u);
 }
 
+TEST(ZstdCodecTest, ARandomChunkWithACompressiblePartIsStillCompressed) {
+  // Random data with a text region in its third quarter: the sampling must
+  // not give up on it.
+  Bytes in = Random(1 << 20, 8);
+  Bytes text = Text(256 << 10);
+  std::copy(text.begin(), text.end(), in.begin() + (600 << 10));
+  Bytes out(in.size());
+  size_t n = CompressIfSmaller(in, out.data());
+  ASSERT_GT(n, 0u);
+  EXPECT_LT(n, in.size() - (150 << 10));
+  Buffer back;
+  ASSERT_TRUE(Decompress(ByteView(out.data(), n), in.size(), &back).has_value());
+  EXPECT_TRUE(std::equal(in.begin(), in.end(), back.data()));
+}
+
 TEST(ZstdCodecTest, TinyInputIsLeftUncompressed) {
   Bytes in(10, 0);
   Bytes out(10);
