@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   add(AddGc(app));
   add(AddKey(app));
   add(AddUnlock(app));
+  add(AddAgent(app));
   CLI::App* help = app.add_subcommand("help", "show help for coffer or one verb");
   std::string help_verb;
   help->add_option("VERB", help_verb, "the verb to explain");

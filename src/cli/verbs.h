@@ -19,5 +19,6 @@ VerbRun AddForget(CLI::App& app);
 VerbRun AddGc(CLI::App& app);
 VerbRun AddKey(CLI::App& app);
 VerbRun AddUnlock(CLI::App& app);
+VerbRun AddAgent(CLI::App& app);
 
 }  // namespace coffer::cli

@@ -103,3 +103,17 @@ TEST(PasswordTest, WeakOrHugeParametersAreRefused) {
 
 }  // namespace
 }  // namespace coffer
+
+namespace coffer {
+namespace {
+
+TEST(SecretsEqualTest, ComparesWholeValuesOfAnyLength) {
+  EXPECT_TRUE(SecretsEqual("token-1234", "token-1234"));
+  EXPECT_FALSE(SecretsEqual("token-1234", "token-1235"));
+  EXPECT_FALSE(SecretsEqual("token-1234", "token-123"));
+  EXPECT_FALSE(SecretsEqual("", "x"));
+  EXPECT_TRUE(SecretsEqual("", ""));
+}
+
+}  // namespace
+}  // namespace coffer

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "core/hash/blake3.h"
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -16,6 +18,13 @@ void InitCrypto() {
 }
 
 void Wipe(void* p, size_t n) { sodium_memzero(p, n); }
+
+bool SecretsEqual(std::string_view a, std::string_view b) {
+  uint8_t ha[32], hb[32];
+  Blake3Hash(AsBytes(a), ha);
+  Blake3Hash(AsBytes(b), hb);
+  return sodium_memcmp(ha, hb, sizeof ha) == 0;
+}
 
 SecretKey SecretKey::Random() {
   InitCrypto();

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace coffer {
 
@@ -17,6 +18,11 @@ void InitCrypto();
 
 // Overwrites n bytes at p with zeros in a way the compiler cannot elide.
 void Wipe(void* p, size_t n);
+
+// Whether two secrets (API tokens) are equal, in time that depends on
+// neither their contents nor where they differ: both are hashed to 32 bytes
+// (so lengths leak nothing either) and compared with sodium_memcmp.
+[[nodiscard]] bool SecretsEqual(std::string_view a, std::string_view b);
 
 inline constexpr size_t kKeyLen = 32;
 

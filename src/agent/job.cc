@@ -1,0 +1,172 @@
+#include "agent/job.h"
+
+#include "base/text.h"
+#include "base/uuid.h"
+
+namespace coffer::agent {
+
+using nlohmann::json;
+
+std::string_view JobStateName(JobState s) {
+  switch (s) {
+    case JobState::kRunning:
+      return "running";
+    case JobState::kCompleted:
+      return "completed";
+    case JobState::kFailed:
+      return "failed";
+    case JobState::kCancelled:
+      return "cancelled";
+  }
+  return "?";
+}
+
+Job::Job(std::string id, std::string kind, uint64_t attempt, json volume)
+    : id_(std::move(id)),
+      kind_(std::move(kind)),
+      attempt_(attempt),
+      volume_(std::move(volume)),
+      created_at_(UnixNow()),
+      started_(std::chrono::steady_clock::now()) {}
+
+JobState Job::state() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+
+bool Job::RequestCancel() {
+  std::lock_guard lock(mu_);
+  if (state_ != JobState::kRunning) return false;
+  if (!cancel_.exchange(true)) log_.Add("cancel requested");
+  return true;
+}
+
+void Job::Complete(json result) {
+  std::lock_guard lock(mu_);
+  result_ = std::move(result);
+  state_ = JobState::kCompleted;
+  seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  finished_at_ = UnixNow();
+  log_.Add(kind_ + " completed");
+}
+
+void Job::Finish(const Error& error) {
+  std::lock_guard lock(mu_);
+  error_ = error;
+  state_ = error.code() == ErrorCode::kCancelled ? JobState::kCancelled : JobState::kFailed;
+  seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  finished_at_ = UnixNow();
+  log_.Add(kind_ + " " + std::string(JobStateName(state_)) + ": " + error.message());
+}
+
+json Job::ToJson(bool with_log) const {
+  std::lock_guard lock(mu_);
+  double elapsed =
+      seconds_ ? *seconds_
+               : std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  uint64_t done = progress_.done.load(), total = progress_.total.load();
+  json j = {
+      {"id", id_},
+      {"kind", kind_},
+      {"state", JobStateName(state_)},
+      {"attempt", attempt_},
+      {"volume", volume_},
+      {"created_at", FormatRfc3339(created_at_)},
+      {"finished_at", finished_at_ ? json(FormatRfc3339(finished_at_)) : json()},
+      {"cancel_requested", cancel_.load()},
+      {"progress",
+       {{"total_bytes", total},
+        {"done_bytes", done},
+        {"new_bytes", progress_.new_bytes.load()},
+        {"elapsed_seconds", elapsed},
+        {"bytes_per_second", elapsed > 0 ? uint64_t(double(done) / elapsed) : 0}}},
+      {"result", result_.is_null() ? json() : result_},
+      {"error", error_
+                    ? json{{"code", ErrorCodeName(error_->code())}, {"message", error_->message()}}
+                    : json()},
+  };
+  if (with_log) j["log"] = log_.Lines();
+  return j;
+}
+
+JobRegistry::~JobRegistry() {
+  std::map<std::string, Entry> jobs;
+  {
+    std::lock_guard lock(mu_);
+    jobs.swap(jobs_);
+  }
+  for (auto& [id, e] : jobs) e.job->RequestCancel();
+  for (auto& [id, e] : jobs) {
+    if (e.thread.joinable()) e.thread.join();
+  }
+}
+
+void JobRegistry::Reap() {
+  size_t finished = 0;
+  for (auto& [id, e] : jobs_) {
+    if (e.job->state() != JobState::kRunning) ++finished;
+  }
+  for (auto it = order_.begin(); it != order_.end() && finished > kKeepFinished;) {
+    auto j = jobs_.find(it->second);
+    if (j != jobs_.end() && j->second.job->state() != JobState::kRunning) {
+      if (j->second.thread.joinable()) j->second.thread.join();  // ending, or ended
+      jobs_.erase(j);
+      it = order_.erase(it);
+      --finished;
+    } else {
+      ++it;
+    }
+  }
+}
+
+Result<std::shared_ptr<Job>> JobRegistry::Start(std::string kind, uint64_t attempt, json volume,
+                                                std::string exclusive_key,
+                                                std::function<void(Job&)> work) {
+  std::lock_guard lock(mu_);
+  Reap();
+  int running = 0;
+  for (auto& [id, e] : jobs_) {
+    if (e.job->state() != JobState::kRunning) continue;
+    ++running;
+    if (!exclusive_key.empty() && e.exclusive_key == exclusive_key) {
+      return MakeError(ErrorCode::kConflict,
+                       "job " + id + " is already backing up this volume (" + exclusive_key + ")");
+    }
+  }
+  if (running >= max_running_) {
+    return ResourceExhausted(std::to_string(running) +
+                             " jobs are running, the agent's limit; retry later");
+  }
+  auto job =
+      std::make_shared<Job>(Uuid::Random().ToString(), std::move(kind), attempt, std::move(volume));
+  Entry& e = jobs_[job->id()];
+  e.job = job;
+  e.exclusive_key = std::move(exclusive_key);
+  order_[sequence_++] = job->id();
+  e.thread = std::thread([job, work = std::move(work)] {
+    try {
+      work(*job);
+    } catch (const std::exception& ex) {
+      job->Finish(Error(ErrorCode::kInternal, std::string("unexpected exception: ") + ex.what()));
+    }
+  });
+  return job;
+}
+
+std::shared_ptr<Job> JobRegistry::Find(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : it->second.job;
+}
+
+std::vector<std::shared_ptr<Job>> JobRegistry::All() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<Job>> out;
+  for (const auto& [seq, id] : order_) {
+    auto it = jobs_.find(id);
+    if (it != jobs_.end()) out.push_back(it->second.job);
+  }
+  return out;
+}
+
+}  // namespace coffer::agent

@@ -1,0 +1,101 @@
+// Jobs: the agent's asynchronous backups and restores. A Job is created by
+// a request, runs on a thread of its own, and is polled and cancelled by id.
+// Jobs live in memory only: a restarted agent knows none (the manager's
+// reconciler marks their backups failed).
+//
+// Thread safety: a Job's state, result and error are guarded by its mutex;
+// progress counters and the cancel flag are atomic; JobRegistry is safe for
+// concurrent use by the HTTP threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "agent/job_log.h"
+#include "base/error.h"
+#include "engine/progress.h"
+
+namespace coffer::agent {
+
+enum class JobState { kRunning, kCompleted, kFailed, kCancelled };
+std::string_view JobStateName(JobState s);
+
+class Job {
+ public:
+  Job(std::string id, std::string kind, uint64_t attempt, nlohmann::json volume);
+
+  const std::string& id() const { return id_; }
+  const std::string& kind() const { return kind_; }         // "backup" or "restore"
+  const nlohmann::json& volume() const { return volume_; }  // id, name, backend, locator
+  Progress& progress() { return progress_; }
+  JobLog& log() { return log_; }
+  const std::atomic<bool>& cancel_flag() const { return cancel_; }
+
+  JobState state() const;
+  bool RequestCancel();  // false if the job already finished
+  void Complete(nlohmann::json result);
+  void Finish(const Error& error);  // kCancelled → cancelled, else failed
+
+  // The job as the API shows it (docs/API.md).
+  nlohmann::json ToJson(bool with_log) const;
+
+ private:
+  const std::string id_, kind_;
+  const uint64_t attempt_;
+  const nlohmann::json volume_;
+  const int64_t created_at_;
+  const std::chrono::steady_clock::time_point started_;
+  Progress progress_;
+  JobLog log_;
+  std::atomic<bool> cancel_{false};
+
+  mutable std::mutex mu_;
+  JobState state_ = JobState::kRunning;
+  std::optional<double> seconds_;  // set when finished
+  int64_t finished_at_ = 0;
+  nlohmann::json result_;
+  std::optional<Error> error_;
+};
+
+class JobRegistry {
+ public:
+  // At most `max_running` jobs run at once; finished jobs are kept (newest
+  // kKeepFinished) for polling.
+  explicit JobRegistry(int max_running) : max_running_(max_running) {}
+  ~JobRegistry();  // cancels running jobs and waits for them
+
+  static constexpr size_t kKeepFinished = 1000;
+
+  // Starts `work` on a new thread for a new job. kResourceExhausted when
+  // max_running jobs run already; kConflict when `exclusive_key` is not
+  // empty and a running job holds the same key (two backups of a volume).
+  Result<std::shared_ptr<Job>> Start(std::string kind, uint64_t attempt, nlohmann::json volume,
+                                     std::string exclusive_key, std::function<void(Job&)> work);
+
+  std::shared_ptr<Job> Find(const std::string& id) const;
+  std::vector<std::shared_ptr<Job>> All() const;
+
+ private:
+  struct Entry {
+    std::shared_ptr<Job> job;
+    std::string exclusive_key;
+    std::thread thread;
+  };
+  void Reap();  // joins finished threads, drops the oldest finished jobs; mu_ held
+
+  const int max_running_;
+  mutable std::mutex mu_;
+  std::map<std::string, Entry> jobs_;
+  uint64_t sequence_ = 0;
+  std::map<uint64_t, std::string> order_;  // creation order → id
+};
+
+}  // namespace coffer::agent

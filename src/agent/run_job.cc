@@ -1,0 +1,173 @@
+#include "agent/run_job.h"
+
+#include "agent/hooks.h"
+#include "agent/volumes.h"
+#include "base/text.h"
+#include "engine/backup.h"
+#include "engine/restore.h"
+#include "store/open_store.h"
+#include "volume/file_snapshot.h"
+
+namespace coffer::agent {
+namespace {
+
+using nlohmann::json;
+
+Result<std::unique_ptr<Repository>> OpenTarget(const TargetSpec& t, JobLog& log) {
+  StoreOptions o;
+  o.s3_endpoint = t.s3_endpoint;
+  o.s3_region = t.s3_region;
+  o.s3_credentials = t.s3_credentials;
+  log.Add("opening target " + t.address);
+  COFFER_ASSIGN_OR_RETURN(auto store, OpenStore(t.address, o));
+  auto repo = Repository::OpenWithKey(std::move(store), t.key);
+  if (o.s3_credentials) {
+    WipeString(o.s3_credentials->secret_access_key);
+    WipeString(o.s3_credentials->session_token);
+  }
+  if (!repo) return std::unexpected(repo.error().WithContext("target " + t.address));
+  log.Add("target " + (*repo)->config().target_id.ToString() + " opened");
+  return repo;
+}
+
+// Reads `locator` (already validated) and runs the pipeline; snapshots a
+// file volume first unless a hook made the snapshot.
+Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, const BackupRequest& req,
+                                   const std::string& locator, bool from_hook,
+                                   const AgentConfig& config, std::string* snapshot_method) {
+  std::unique_ptr<FileSnapshot> snapshot;
+  std::string path = locator;
+  *snapshot_method = from_hook ? "hook" : "none";
+  if (req.volume.backend == Backend::kFile && !from_hook) {
+    COFFER_ASSIGN_OR_RETURN(snapshot, SnapshotFile(locator, req.volume.quiescent));
+    *snapshot_method = snapshot->method();
+    path = snapshot->path();
+    job.log().Add("snapshot: " + snapshot->method() +
+                  (snapshot->method() == "none" ? " (the volume is quiescent)" : " of " + locator));
+  }
+  COFFER_ASSIGN_OR_RETURN(auto source, OpenSourceVolume(req.volume.backend, path, config));
+  job.log().Add("reading " + RedactLocator(req.volume.backend, source->name()) + " (" +
+                FormatBytes(source->size()) + ")");
+  BackupOptions o;
+  o.volume_id = req.volume.id;
+  o.volume_name = req.volume.name;
+  o.zstd_level = req.zstd_level;
+  o.progress = &job.progress();
+  o.cancel = &job.cancel_flag();
+  return RunBackup(repo, *source, o);
+}
+
+json BackupJson(const BackupResult& r, const std::string& snapshot_method) {
+  const ManifestSummary& s = r.summary;
+  return {{"backup_id", s.backup_id.ToString()},
+          {"parent_id", s.parent_id.IsNil() ? json() : json(s.parent_id.ToString())},
+          {"target_id", s.target_id.ToString()},
+          {"volume_id", s.volume_id},
+          {"volume_name", s.volume_name},
+          {"logical_bytes", s.source_size},
+          {"zero_bytes", s.zero_bytes},
+          {"new_bytes", s.new_bytes},
+          {"stored_bytes", s.stored_bytes + r.manifest_bytes},
+          {"chunks", s.chunk_count},
+          {"zero_chunks", r.zero_chunks},
+          {"new_chunks", s.new_chunks},
+          {"seconds", r.seconds},
+          {"snapshot", snapshot_method}};
+}
+
+}  // namespace
+
+void RunBackupJob(Job& job, BackupRequest& req, const std::string& source,
+                  const AgentConfig& config) {
+  JobLog& log = job.log();
+  log.Add("backup of volume '" + req.volume.name + "' (" +
+          std::string(BackendName(req.volume.backend)) + " " +
+          RedactLocator(req.volume.backend, req.volume.locator) + "), attempt " +
+          std::to_string(req.attempt));
+  auto repo = OpenTarget(req.target, log);
+  if (!repo) return job.Finish(repo.error());
+
+  HookContext hook;
+  hook.job_id = job.id();
+  hook.volume_id = req.volume.id;
+  hook.volume_name = req.volume.name;
+  hook.backend = std::string(BackendName(req.volume.backend));
+  hook.locator = source;
+  hook.timeout = req.volume.hooks.timeout.count() > 0
+                     ? req.volume.hooks.timeout
+                     : std::chrono::seconds(config.hook_timeout_seconds);
+
+  std::string locator = source;
+  const bool has_pre = !req.volume.hooks.pre_backup.empty();
+  if (has_pre) {
+    auto printed = RunPreHook(req.volume.hooks.pre_backup, hook, log, &job.cancel_flag());
+    if (!printed) return job.Finish(printed.error());
+    auto valid = ValidateSource(req.volume.backend, *printed, config.volume_roots);
+    if (!valid) {
+      Error e = valid.error().WithContext("the pre-backup hook's locator");
+      if (!req.volume.hooks.post_backup.empty()) {
+        (void)RunPostHook(req.volume.hooks.post_backup, hook, *printed, log);
+      }
+      return job.Finish(e);
+    }
+    locator = *valid;
+    log.Add("pre-backup hook gave snapshot " + RedactLocator(req.volume.backend, locator));
+  }
+
+  std::string method;
+  auto result = ReadAndBackUp(job, **repo, req, locator, has_pre, config, &method);
+
+  // Released whatever happened, once the pre-backup hook made a snapshot
+  // (or when there is no pre-backup hook at all).
+  if (!req.volume.hooks.post_backup.empty()) {
+    auto post = RunPostHook(req.volume.hooks.post_backup, hook, locator, log);
+    if (!post) {
+      if (!result) return job.Finish(result.error());
+      // The manifest is written; the job still fails so the snapshot left
+      // behind is seen. The result tells which backup was stored.
+      job.log().Add("backup " + result->summary.backup_id.ToString() +
+                    " was stored before the post-backup hook failed");
+      return job.Finish(post.error());
+    }
+  }
+  if (!result) return job.Finish(result.error());
+  log.Add("backup " + result->summary.backup_id.ToString() + ": " +
+          FormatBytes(result->summary.source_size) + ", " + FormatBytes(result->summary.new_bytes) +
+          " new, " + FormatBytes(result->summary.zero_bytes) + " zeros");
+  job.Complete(BackupJson(*result, method));
+}
+
+void RunRestoreJob(Job& job, RestoreRequest& req, const std::string& destination,
+                   const AgentConfig& config) {
+  JobLog& log = job.log();
+  const Backend backend = req.destination.backend;
+  log.Add("restore of backup " + req.backup_id + " into " + std::string(BackendName(backend)) +
+          " " + RedactLocator(backend, req.destination.locator));
+  auto repo = OpenTarget(req.target, log);
+  if (!repo) return job.Finish(repo.error());
+  auto id = (*repo)->ResolveBackupId(req.backup_id);
+  if (!id) return job.Finish(id.error());
+  auto manifest = (*repo)->LoadManifest(*id);
+  if (!manifest) return job.Finish(manifest.error());
+  const ManifestSummary& s = manifest->summary;
+  log.Add("backup " + s.backup_id.ToString() + " of volume '" + s.volume_name + "' (" +
+          FormatBytes(s.source_size) + ")");
+  auto dest = OpenDestinationVolume(backend, destination, s.source_size, config);
+  if (!dest) return job.Finish(dest.error());
+  RestoreOptions o;
+  o.progress = &job.progress();
+  o.cancel = &job.cancel_flag();
+  auto r = RunRestore(**repo, *manifest, **dest, o);
+  dest->reset();  // a file destination that was not committed is removed here
+  if (!r) return job.Finish(r.error());
+  job.Complete({{"backup_id", s.backup_id.ToString()},
+                {"volume_name", s.volume_name},
+                {"backend", BackendName(backend)},
+                {"locator", RedactLocator(backend, destination)},
+                {"bytes", r->bytes},
+                {"zero_bytes", r->zero_bytes},
+                {"chunks_fetched", r->chunks_fetched},
+                {"seconds", r->seconds}});
+}
+
+}  // namespace coffer::agent

@@ -1,0 +1,81 @@
+// coffer agent --listen HOST:PORT --token-file F --volume-root DIR… [--config FILE]
+// [--tls-cert F --tls-key F]: the service on every host that owns volumes
+// (DESIGN §6, §10). Runs until SIGINT or SIGTERM; running jobs are cancelled
+// on the way out.
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "agent/config.h"
+#include "agent/server.h"
+#include "cli/common.h"
+#include "cli/verbs.h"
+
+namespace coffer::cli {
+
+VerbRun AddAgent(CLI::App& app) {
+  struct Flags {
+    std::string config, listen, token_file, tls_cert, tls_key;
+    std::vector<std::string> roots;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("agent",
+                                     "run the agent: the HTTP service that backs up "
+                                     "and restores this host's volumes");
+  cmd->add_option("--config", f->config, "TOML file with the same keys (flags win)");
+  cmd->add_option("--listen", f->listen, "HOST:PORT to listen on (default 127.0.0.1:8081)");
+  cmd->add_option("--token-file", f->token_file, "file holding the bearer token callers send");
+  cmd->add_option("--volume-root", f->roots,
+                  "directory that file volumes must be inside (repeatable)");
+  cmd->add_option("--tls-cert", f->tls_cert, "PEM certificate: serve HTTPS");
+  cmd->add_option("--tls-key", f->tls_key, "PEM private key of --tls-cert");
+  return [f]() -> int {
+    agent::AgentConfig config;
+    if (!f->config.empty()) {
+      if (auto st = agent::LoadConfigFile(f->config, &config); !st) {
+        return Report(UsageFailure(st.error().message()), false);
+      }
+    }
+    if (!f->listen.empty()) {
+      if (auto st = agent::ParseListen(f->listen, &config); !st) {
+        return Report(UsageFailure(st.error().message()), false);
+      }
+    }
+    if (!f->token_file.empty()) config.token_file = f->token_file;
+    if (!f->roots.empty()) config.volume_roots = f->roots;
+    if (!f->tls_cert.empty()) config.tls_cert = f->tls_cert;
+    if (!f->tls_key.empty()) config.tls_key = f->tls_key;
+    if (auto st = agent::FinishConfig(&config); !st) {
+      return Report(UsageFailure(st.error().message()), false);
+    }
+    // Signals go to the waiter thread only, which stops the server.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    const bool tls = !config.tls_cert.empty();
+    const std::string host = config.listen_host;
+    agent::AgentServer server(std::move(config));
+    if (auto st = server.Bind(); !st) return Report(FromError(st.error()), false);
+    std::fprintf(stderr, "coffer agent: listening on %s://%s:%d\n", tls ? "https" : "http",
+                 host.c_str(), server.port());
+    std::thread waiter([&server, stop_signals] {
+      int sig = 0;
+      sigwait(&stop_signals, &sig);
+      std::fprintf(stderr, "coffer agent: stopping (signal %d)\n", sig);
+      server.Stop();
+    });
+    auto served = server.Serve();
+    // Serve also returns if the listener fails; wake the waiter either way.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+    if (!served) return Report(FromError(served.error()), false);
+    return kExitOk;
+  };
+}
+
+}  // namespace coffer::cli
