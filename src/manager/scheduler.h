@@ -1,0 +1,102 @@
+// Scheduler: the manager's cron loop (DESIGN §4). On its own thread, every
+// tick, and only while this replica is the leader, it starts a backup (via
+// BackupStarter) of every volume whose cron slot has come.
+//
+// Rules:
+//   - A missed slot runs once: if the manager was down (or not leader) across
+//     several slots of a volume, the volume gets one backup when it comes
+//     back, not one per slot.
+//   - Never two runs of one volume at once: StartBackup's kConflict (a backup
+//     of the volume is still running, or GC holds its target) means "skip
+//     this slot"; the next slot is the next chance. Any other error is
+//     logged and the slot is retried on the next tick.
+//   - Where a volume stands (its last handled slot) is remembered in memory
+//     and, because the metadata store has no field for it, recomputed from
+//     the database when the scheduler first sees the volume (process start,
+//     leadership gained): the newest backup's start time (any status, any
+//     reason), else the volume's creation time. A slot after that time that
+//     has passed is "missed" and runs once. A volume whose cron expression
+//     changes while the scheduler runs starts afresh from that moment (the
+//     new expression's past slots are not "missed").
+//   - Cron times are UTC (cron.h). An unparsable cron (the REST layer
+//     validates, so only an old or hand-edited row) is logged once and
+//     skipped. A volume without target or without cron is not scheduled.
+//
+// Thread safety: Start, Stop and the destructor from one thread; TickOnce
+// from one thread at a time (it is what the loop thread calls; tests call
+// it directly without Start).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "base/error.h"
+#include "manager/backup_starter.h"
+#include "meta/meta_store.h"
+
+namespace coffer::manager {
+
+struct SchedulerOptions {
+  std::chrono::milliseconds tick{15'000};
+  // Microseconds since the epoch; empty: the system clock. Tests pass one
+  // they move.
+  std::function<int64_t()> clock_us;
+  // Whether this replica may run background work now, asked before every
+  // tick. The manager passes one function, shared by all its loops, over its
+  // single meta::LeaderLock (TryAcquire, then StillHeld; serialised by a
+  // mutex, since a LeaderLock is single-threaded). Empty: always leader.
+  std::function<bool()> is_leader;
+};
+
+// What one tick did, for tests and the log.
+struct SchedulerTick {
+  bool leader = false;
+  int started = 0;  // backups started
+  int skipped = 0;  // slots whose StartBackup said kConflict
+  int failed = 0;   // other StartBackup errors (retried next tick)
+};
+
+class Scheduler {
+ public:
+  Scheduler(meta::MetaStore& meta, BackupStarter& starter, SchedulerOptions options = {});
+  ~Scheduler();  // stops the thread
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Starts the loop thread: a tick at once, then one every options.tick.
+  void Start();
+  // Wakes the thread and joins it; a tick in progress finishes first.
+  void Stop();
+
+  // One round: if leader, start the backups that are due. When not leader,
+  // the in-memory state is dropped, so leadership gained later starts from
+  // the database again. An error reading the volumes is returned.
+  Result<SchedulerTick> TickOnce();
+
+ private:
+  struct VolumeState {
+    std::string cron;
+    int64_t last_slot_us = 0;  // slots at or before this are handled
+  };
+  int64_t Now() const;
+  Result<int64_t> Baseline(const meta::Volume& volume);
+  void Loop();
+
+  meta::MetaStore& meta_;
+  BackupStarter& starter_;
+  SchedulerOptions options_;
+  std::map<std::string, VolumeState> state_;  // by volume id; TickOnce's thread only
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace coffer::manager
