@@ -329,7 +329,7 @@ Result<BackupResult> BackupRun::Run() {
 
   Manifest m;
   ManifestSummary& s = m.summary;
-  s.backup_id = Uuid::Random();
+  s.backup_id = options_.backup_id.IsNil() ? Uuid::Random() : options_.backup_id;
   s.target_id = repo_.config().target_id;
   s.parent_id = parent_id_;
   s.created_at = UnixNowMicros();

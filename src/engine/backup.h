@@ -28,6 +28,11 @@ namespace coffer {
 struct BackupOptions {
   std::string volume_id;    // empty: the name
   std::string volume_name;  // the parent is the newest backup with this name
+  // The id the manifest gets; nil: a random one. The manager passes the id of
+  // its backup row, so that the row and the manifest name the same backup
+  // (deleting the row deletes that manifest). A manifest that already has
+  // the id is replaced: a retried attempt stores the same backup again.
+  Uuid backup_id;
   int zstd_level = kDefaultZstdLevel;
   unsigned workers = 0;     // CPU threads; 0: one per core
   unsigned uploaders = 0;   // concurrent Puts; 0: 4

@@ -121,6 +121,21 @@ TEST_F(EngineTest, TwoVolumesSharingDataStoreItOnce) {
   EXPECT_EQ(Restore(b.summary.backup_id), data);
 }
 
+TEST_F(EngineTest, BackupTakesTheIdItIsGiven) {
+  std::string p = Write("given", Mixed(1 << 20, 5));
+  auto src = OpenFileVolume(p);
+  ASSERT_TRUE(src.has_value());
+  BackupOptions o;
+  o.volume_name = "given";
+  o.backup_id = Uuid::Random();
+  auto r = RunBackup(*repo_, **src, o);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->summary.backup_id, o.backup_id);
+  auto ids = repo_->ListBackupIds();
+  ASSERT_TRUE(ids.has_value());
+  EXPECT_EQ(*ids, std::vector<Uuid>{o.backup_id});
+}
+
 TEST_F(EngineTest, ForgetAndGcFreeExactlyWhatIsUnreferenced) {
   auto a = Backup(Write("a", Mixed(1 << 20, 3)), "a");
   auto b = Backup(Write("b", Mixed(1 << 20, 4)), "b");
