@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # Peers and comparison tools used by tests and benchmarks.
   restic borgbackup b3sum hyperfine python3
+  postgresql  # the server the metadata-store tests start and stop (initdb, postgres)
   tgt nbdkit  # iSCSI and NBD peers of the volume backends' and the agent's tests
   ca-certificates  # S3 over https (the https test makes its certificate with openssl)
   zstd openssl  # bench/compare measures the primitives with their CLIs

@@ -1,0 +1,486 @@
+// The conformance tests, part 2: backups and their fencing, listing and
+// retention, GC runs, per-target leases, leadership, concurrency.
+#include <set>
+#include <thread>
+
+#include "base/uuid.h"
+#include "meta/meta_store_conformance.h"
+
+namespace coffer::meta {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+NewBackup Start(const Volume& v, const BackupTarget& t) {
+  return {.id = Uuid::Random().ToString(), .volume_id = v.id, .target_id = t.id};
+}
+
+std::vector<std::string> Ids(const std::vector<Backup>& bs) {
+  std::vector<std::string> ids;
+  for (const auto& b : bs) ids.push_back(b.id);
+  return ids;
+}
+
+// ---- backups ------------------------------------------------------------------
+
+TEST_P(MetaStoreConformanceTest, BackupGoesFromRunningToCompleted) {
+  Agent a = MakeAgent("a");
+  BackupTarget t = MakeTarget("t");
+  Volume v = MakeVolume("v", a);
+  NewBackup nb = Start(v, t);
+  auto b = store_->CreateBackup(nb);
+  META_ASSERT_OK(b);
+  EXPECT_EQ(b->id, nb.id);
+  EXPECT_EQ(b->status, BackupStatus::kRunning);
+  EXPECT_EQ(b->attempt, 1);
+  EXPECT_GT(b->started_at_us, kStartUs);
+  EXPECT_EQ(b->heartbeat_at_us, b->started_at_us);
+  EXPECT_FALSE(b->finished_at_us.has_value());
+  META_EXPECT_ERROR(store_->CreateBackup(nb), ErrorCode::kConflict);  // the volume runs one
+
+  META_ASSERT_OK(store_->SetBackupAgentJob(b->id, 1, "job-17"));
+  Advance(seconds(5));
+  META_ASSERT_OK(store_->HeartbeatBackup(b->id, 1));
+  auto mid = store_->GetBackup(b->id);
+  META_ASSERT_OK(mid);
+  EXPECT_EQ(mid->agent_job_id, "job-17");
+  EXPECT_GE(mid->heartbeat_at_us, b->started_at_us + 5'000'000);
+
+  BackupStats s{.logical_bytes = 1000,
+                .zero_bytes = 100,
+                .new_bytes = 600,
+                .stored_bytes = 400,
+                .chunks = 9,
+                .new_chunks = 5};
+  auto done = store_->CompleteBackup(b->id, 1, s, 4321);
+  META_ASSERT_OK(done);
+  EXPECT_EQ(done->status, BackupStatus::kCompleted);
+  EXPECT_EQ(done->stats.logical_bytes, 1000);
+  EXPECT_EQ(done->stats.zero_bytes, 100);
+  EXPECT_EQ(done->stats.new_bytes, 600);
+  EXPECT_EQ(done->stats.stored_bytes, 400);
+  EXPECT_EQ(done->stats.chunks, 9);
+  EXPECT_EQ(done->stats.new_chunks, 5);
+  EXPECT_EQ(done->duration_ms, 4321);
+  ASSERT_TRUE(done->finished_at_us.has_value());
+  EXPECT_GT(*done->finished_at_us, b->started_at_us);
+  EXPECT_EQ(store_->GetBackup(b->id)->status, BackupStatus::kCompleted);
+
+  // completed is final.
+  META_EXPECT_ERROR(store_->CompleteBackup(b->id, 1, s, 1), ErrorCode::kConflict);
+  META_EXPECT_ERROR(store_->FailBackup(b->id, 1, "late"), ErrorCode::kConflict);
+  META_EXPECT_ERROR(store_->HeartbeatBackup(b->id, 1), ErrorCode::kConflict);
+  META_EXPECT_ERROR(store_->NewBackupAttempt(b->id), ErrorCode::kConflict);
+  META_EXPECT_ERROR(store_->CompleteBackup(Uuid::Random().ToString(), 1, s, 1),
+                    ErrorCode::kNotFound);
+  // The volume is free again; the same id is not.
+  META_EXPECT_ERROR(store_->CreateBackup(nb), ErrorCode::kAlreadyExists);
+  META_ASSERT_OK(store_->CreateBackup(Start(v, t)));
+}
+
+TEST_P(MetaStoreConformanceTest, FailedBackupKeepsItsReasonAndIsFinal) {
+  Agent a = MakeAgent("a");
+  BackupTarget t = MakeTarget("t");
+  Volume v = MakeVolume("v", a);
+  auto b = store_->CreateBackup(Start(v, t));
+  META_ASSERT_OK(b);
+  META_EXPECT_ERROR(store_->FailBackup(b->id, 1, ""), ErrorCode::kInvalidArgument);
+  Advance(seconds(2));
+  auto failed = store_->FailBackup(b->id, 1, "agent job 17 vanished");
+  META_ASSERT_OK(failed);
+  EXPECT_EQ(failed->status, BackupStatus::kFailed);
+  EXPECT_EQ(failed->error, "agent job 17 vanished");
+  EXPECT_GE(failed->duration_ms, 2000);
+  META_EXPECT_ERROR(store_->CompleteBackup(b->id, 1, {}, 1), ErrorCode::kConflict);
+}
+
+TEST_P(MetaStoreConformanceTest, StaleAttemptCannotReportOrCommit) {
+  Agent a = MakeAgent("a");
+  BackupTarget t = MakeTarget("t");
+  Volume v = MakeVolume("v", a);
+  auto b = store_->CreateBackup(Start(v, t));
+  META_ASSERT_OK(b);
+  auto second = store_->NewBackupAttempt(b->id);
+  META_ASSERT_OK(second);
+  EXPECT_EQ(*second, 2);
+
+  // The first job, declared dead, comes back.
+  META_EXPECT_ERROR(store_->SetBackupAgentJob(b->id, 1, "old-job"), ErrorCode::kConflict);
+  META_EXPECT_ERROR(store_->HeartbeatBackup(b->id, 1), ErrorCode::kConflict);
+  META_EXPECT_ERROR(store_->FailBackup(b->id, 1, "old job failed"), ErrorCode::kConflict);
+  auto stale = store_->CompleteBackup(b->id, 1, {.logical_bytes = 1}, 1);
+  ASSERT_FALSE(stale.has_value());
+  EXPECT_EQ(stale.error().code(), ErrorCode::kConflict);
+  EXPECT_NE(stale.error().message().find("stale"), std::string::npos) << stale.error().message();
+  EXPECT_EQ(store_->GetBackup(b->id)->status, BackupStatus::kRunning);
+
+  META_ASSERT_OK(store_->SetBackupAgentJob(b->id, 2, "new-job"));
+  auto done = store_->CompleteBackup(b->id, 2, {.logical_bytes = 7}, 1);
+  META_ASSERT_OK(done);
+  EXPECT_EQ(done->attempt, 2);
+  EXPECT_EQ(done->agent_job_id, "new-job");
+  EXPECT_EQ(done->stats.logical_bytes, 7);
+}
+
+TEST_P(MetaStoreConformanceTest, ListBackupsFiltersAndOrdersNewestFirst) {
+  Agent a = MakeAgent("a");
+  BackupTarget t1 = MakeTarget("t1");
+  BackupTarget t2 = MakeTarget("t2");
+  Volume v1 = MakeVolume("v1", a);
+  Volume v2 = MakeVolume("v2", a);
+  Backup c1 = MakeCompletedBackup(v1, t1);
+  Backup c2 = MakeCompletedBackup(v1, t2);
+  Backup c3 = MakeCompletedBackup(v2, t1);
+  auto f = store_->CreateBackup(Start(v2, t1));
+  META_ASSERT_OK(f);
+  META_ASSERT_OK(store_->FailBackup(f->id, 1, "boom"));
+  auto r = store_->CreateBackup(Start(v1, t1));
+  META_ASSERT_OK(r);
+
+  auto all = store_->ListBackups({});
+  META_ASSERT_OK(all);
+  EXPECT_EQ(Ids(*all), (std::vector<std::string>{r->id, f->id, c3.id, c2.id, c1.id}));
+
+  auto by_volume = store_->ListBackups({.volume_id = v1.id});
+  META_ASSERT_OK(by_volume);
+  EXPECT_EQ(Ids(*by_volume), (std::vector<std::string>{r->id, c2.id, c1.id}));
+
+  auto completed_v1 = store_->ListBackups({.volume_id = v1.id, .status = BackupStatus::kCompleted});
+  META_ASSERT_OK(completed_v1);
+  EXPECT_EQ(Ids(*completed_v1), (std::vector<std::string>{c2.id, c1.id}));
+
+  EXPECT_EQ(Ids(*store_->ListBackups({.status = BackupStatus::kFailed})),
+            std::vector<std::string>{f->id});
+  EXPECT_EQ(Ids(*store_->ListBackups({.status = BackupStatus::kRunning})),
+            std::vector<std::string>{r->id});
+  EXPECT_EQ(Ids(*store_->ListBackups({.target_id = t2.id})), std::vector<std::string>{c2.id});
+  EXPECT_EQ(Ids(*store_->ListBackups({.volume_id = v2.id, .target_id = t1.id, .limit = 1})),
+            std::vector<std::string>{f->id});
+  EXPECT_TRUE(store_->ListBackups({.volume_id = Uuid::Random().ToString()})->empty());
+  META_EXPECT_ERROR(store_->ListBackups({.volume_id = "garbage"}), ErrorCode::kInvalidArgument);
+}
+
+TEST_P(MetaStoreConformanceTest, SilentRunningBackupsAreFoundForTheReconciler) {
+  Agent a = MakeAgent("a");
+  BackupTarget t = MakeTarget("t");
+  Volume v1 = MakeVolume("v1", a);
+  Volume v2 = MakeVolume("v2", a);
+  Volume v3 = MakeVolume("v3", a);
+  auto quiet = store_->CreateBackup(Start(v1, t));
+  auto chatty = store_->CreateBackup(Start(v2, t));
+  META_ASSERT_OK(quiet);
+  META_ASSERT_OK(chatty);
+  MakeCompletedBackup(v3, t);
+  Advance(seconds(120));
+  META_ASSERT_OK(store_->HeartbeatBackup(chatty->id, 1));
+  const int64_t cutoff = clock_->load() - 60'000'000;  // silent for a minute
+  auto silent = store_->ListSilentBackups(cutoff);
+  META_ASSERT_OK(silent);
+  ASSERT_EQ(Ids(*silent), std::vector<std::string>{quiet->id});
+  // The reconciler fails it with the attempt it read: fenced like any report.
+  META_ASSERT_OK(store_->FailBackup(quiet->id, (*silent)[0].attempt, "agent silent for 2 min"));
+  EXPECT_TRUE(store_->ListSilentBackups(cutoff)->empty());
+}
+
+TEST_P(MetaStoreConformanceTest, RetentionSelectsCompletedBackupsBeyondTheNewestN) {
+  Agent a = MakeAgent("a");
+  BackupTarget t = MakeTarget("t");
+  Volume v = MakeVolume("v", a);
+  Volume other = MakeVolume("other", a);
+  std::vector<std::string> completed;
+  for (int i = 0; i < 5; ++i) {
+    completed.push_back(MakeCompletedBackup(v, t).id);
+    auto f = store_->CreateBackup(Start(v, t));
+    META_ASSERT_OK(f);
+    META_ASSERT_OK(store_->FailBackup(f->id, 1, "x"));
+  }
+  MakeCompletedBackup(other, t);
+  META_ASSERT_OK(store_->CreateBackup(Start(v, t)));  // running: never a candidate
+
+  auto beyond = store_->BackupsBeyondRetention(v.id, 2);
+  META_ASSERT_OK(beyond);
+  EXPECT_EQ(Ids(*beyond), (std::vector<std::string>{completed[2], completed[1], completed[0]}));
+  EXPECT_TRUE(store_->BackupsBeyondRetention(v.id, 5)->empty());
+  EXPECT_TRUE(store_->BackupsBeyondRetention(v.id, 0)->empty());  // 0: keep all
+  EXPECT_EQ(store_->BackupsBeyondRetention(v.id, 1)->size(), 4u);
+}
+
+TEST_P(MetaStoreConformanceTest, DeleteAndImportBackups) {
+  Agent a = MakeAgent("a");
+  BackupTarget t = MakeTarget("t");
+  Volume v = MakeVolume("v", a);
+  auto running = store_->CreateBackup(Start(v, t));
+  META_ASSERT_OK(running);
+  META_EXPECT_ERROR(store_->DeleteBackup(running->id), ErrorCode::kConflict);
+  META_ASSERT_OK(store_->CompleteBackup(running->id, 1, {}, 1));
+  META_ASSERT_OK(store_->DeleteBackup(running->id));
+  META_EXPECT_ERROR(store_->GetBackup(running->id), ErrorCode::kNotFound);
+  META_EXPECT_ERROR(store_->DeleteBackup(running->id), ErrorCode::kNotFound);
+
+  // Index rebuild puts back what the target's manifests name.
+  Backup found;
+  found.id = Uuid::Random().ToString();
+  found.volume_id = v.id;
+  found.target_id = t.id;
+  found.status = BackupStatus::kCompleted;
+  found.stats.logical_bytes = 12345;
+  found.started_at_us = kStartUs - 1'000'000;
+  found.finished_at_us = kStartUs - 500'000;
+  META_ASSERT_OK(store_->ImportBackup(found));
+  auto got = store_->GetBackup(found.id);
+  META_ASSERT_OK(got);
+  EXPECT_EQ(got->status, BackupStatus::kCompleted);
+  EXPECT_EQ(got->stats.logical_bytes, 12345);
+  EXPECT_EQ(got->started_at_us, found.started_at_us);
+  EXPECT_EQ(got->finished_at_us, found.finished_at_us);
+  META_EXPECT_ERROR(store_->ImportBackup(found), ErrorCode::kAlreadyExists);
+  found.id = Uuid::Random().ToString();
+  found.status = BackupStatus::kRunning;
+  META_EXPECT_ERROR(store_->ImportBackup(found), ErrorCode::kInvalidArgument);
+  found.status = BackupStatus::kCompleted;
+  found.volume_id = Uuid::Random().ToString();
+  META_EXPECT_ERROR(store_->ImportBackup(found), ErrorCode::kInvalidArgument);
+}
+
+// ---- GC runs ----------------------------------------------------------------------
+
+TEST_P(MetaStoreConformanceTest, GcRunsAreRecordedNewestFirst) {
+  BackupTarget t = MakeTarget("t");
+  auto first = store_->CreateGcRun(t.id);
+  META_ASSERT_OK(first);
+  EXPECT_EQ(first->status, GcRunStatus::kRunning);
+  auto done = store_->FinishGcRun(
+      first->id, {.status = GcRunStatus::kCompleted, .chunks_deleted = 12, .bytes_deleted = 3456});
+  META_ASSERT_OK(done);
+  EXPECT_EQ(done->status, GcRunStatus::kCompleted);
+  EXPECT_EQ(done->chunks_deleted, 12);
+  EXPECT_EQ(done->bytes_deleted, 3456);
+  EXPECT_TRUE(done->finished_at_us.has_value());
+  META_EXPECT_ERROR(store_->FinishGcRun(first->id, {.status = GcRunStatus::kFailed, .error = "x"}),
+                    ErrorCode::kConflict);
+  META_EXPECT_ERROR(store_->FinishGcRun(first->id, {.status = GcRunStatus::kRunning}),
+                    ErrorCode::kInvalidArgument);
+
+  auto second = store_->CreateGcRun(t.id);
+  META_ASSERT_OK(second);
+  META_ASSERT_OK(store_->FinishGcRun(second->id,
+                                     {.status = GcRunStatus::kFailed, .error = "S3 AccessDenied"}));
+  auto runs = store_->ListGcRuns(t.id, 0);
+  META_ASSERT_OK(runs);
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].id, second->id);
+  EXPECT_EQ((*runs)[0].error, "S3 AccessDenied");
+  EXPECT_EQ((*runs)[1].id, first->id);
+  EXPECT_EQ(store_->ListGcRuns(t.id, 1)->size(), 1u);
+  META_EXPECT_ERROR(store_->ListGcRuns(Uuid::Random().ToString(), 0), ErrorCode::kNotFound);
+  META_EXPECT_ERROR(store_->CreateGcRun(Uuid::Random().ToString()), ErrorCode::kNotFound);
+}
+
+// ---- leases -------------------------------------------------------------------------
+
+TEST_P(MetaStoreConformanceTest, GcLeaseExcludesEveryOtherHolder) {
+  Agent a = MakeAgent("a");
+  BackupTarget t = MakeTarget("t");
+  Volume v = MakeVolume("v", a);
+  auto gc = store_->AcquireTargetLease(t.id, LeaseKind::kGc, "gc-A", seconds(60));
+  META_ASSERT_OK(gc);
+  EXPECT_EQ(gc->holder, "gc-A");
+  EXPECT_EQ(gc->kind, LeaseKind::kGc);
+  EXPECT_GE(gc->expires_at_us, gc->acquired_at_us + 60'000'000);
+
+  META_EXPECT_ERROR(store_->AcquireTargetLease(t.id, LeaseKind::kGc, "gc-B", seconds(60)),
+                    ErrorCode::kConflict);
+  META_EXPECT_ERROR(store_->AcquireTargetLease(t.id, LeaseKind::kBackup, "backup-1", seconds(60)),
+                    ErrorCode::kConflict);
+  META_EXPECT_ERROR(store_->CreateBackup(Start(v, t)), ErrorCode::kConflict);
+  // The holder itself may acquire again (extends it).
+  META_ASSERT_OK(store_->AcquireTargetLease(t.id, LeaseKind::kGc, "gc-A", seconds(60)));
+  // Another target is not affected.
+  BackupTarget other = MakeTarget("other");
+  META_ASSERT_OK(store_->AcquireTargetLease(other.id, LeaseKind::kGc, "gc-B", seconds(60)));
+
+  META_ASSERT_OK(store_->ReleaseTargetLease(t.id, "gc-A"));
+  META_ASSERT_OK(store_->ReleaseTargetLease(t.id, "gc-A"));  // not held: fine
+  META_ASSERT_OK(store_->CreateBackup(Start(v, t)));
+  META_EXPECT_ERROR(
+      store_->AcquireTargetLease(Uuid::Random().ToString(), LeaseKind::kGc, "x", seconds(1)),
+      ErrorCode::kNotFound);
+}
+
+TEST_P(MetaStoreConformanceTest, BackupLeasesShareButKeepGcOut) {
+  Agent a = MakeAgent("a");
+  BackupTarget t = MakeTarget("t");
+  Volume v = MakeVolume("v", a);
+  META_ASSERT_OK(store_->AcquireTargetLease(t.id, LeaseKind::kBackup, "backup-1", seconds(60)));
+  META_ASSERT_OK(store_->AcquireTargetLease(t.id, LeaseKind::kBackup, "backup-2", seconds(60)));
+  EXPECT_EQ(store_->ListTargetLeases(t.id)->size(), 2u);
+  META_EXPECT_ERROR(store_->AcquireTargetLease(t.id, LeaseKind::kGc, "gc", seconds(60)),
+                    ErrorCode::kConflict);
+  META_ASSERT_OK(store_->ReleaseTargetLease(t.id, "backup-1"));
+  META_EXPECT_ERROR(store_->AcquireTargetLease(t.id, LeaseKind::kGc, "gc", seconds(60)),
+                    ErrorCode::kConflict);
+  META_ASSERT_OK(store_->ReleaseTargetLease(t.id, "backup-2"));
+
+  // A running backup row keeps GC out as well, lease or not.
+  auto b = store_->CreateBackup(Start(v, t));
+  META_ASSERT_OK(b);
+  META_EXPECT_ERROR(store_->AcquireTargetLease(t.id, LeaseKind::kGc, "gc", seconds(60)),
+                    ErrorCode::kConflict);
+  META_ASSERT_OK(store_->CompleteBackup(b->id, 1, {}, 1));
+  META_ASSERT_OK(store_->AcquireTargetLease(t.id, LeaseKind::kGc, "gc", seconds(60)));
+  EXPECT_EQ(store_->ListTargetLeases(t.id)->size(), 1u);
+}
+
+TEST_P(MetaStoreConformanceTest, LeasesExpireUnlessRenewed) {
+  BackupTarget t = MakeTarget("t");
+  META_ASSERT_OK(store_->AcquireTargetLease(t.id, LeaseKind::kGc, "gc-A", seconds(10)));
+  Advance(seconds(8));
+  auto renewed = store_->RenewTargetLease(t.id, "gc-A", seconds(10));
+  META_ASSERT_OK(renewed);
+  Advance(seconds(8));  // 16 s after acquiring, 8 s after renewing: still held
+  META_EXPECT_ERROR(store_->AcquireTargetLease(t.id, LeaseKind::kGc, "gc-B", seconds(10)),
+                    ErrorCode::kConflict);
+  Advance(seconds(3));  // now expired
+  EXPECT_TRUE(store_->ListTargetLeases(t.id)->empty());
+  auto taken = store_->AcquireTargetLease(t.id, LeaseKind::kGc, "gc-B", seconds(10));
+  META_ASSERT_OK(taken);
+  // The old holder has lost it and learns so when it renews.
+  META_EXPECT_ERROR(store_->RenewTargetLease(t.id, "gc-A", seconds(10)), ErrorCode::kConflict);
+  META_EXPECT_ERROR(store_->RenewTargetLease(t.id, "nobody", seconds(10)), ErrorCode::kConflict);
+  auto leases = store_->ListTargetLeases(t.id);
+  META_ASSERT_OK(leases);
+  ASSERT_EQ(leases->size(), 1u);
+  EXPECT_EQ((*leases)[0].holder, "gc-B");
+}
+
+TEST_P(MetaStoreConformanceTest, LeasesAreSharedBetweenReplicas) {
+  BackupTarget t = MakeTarget("t");
+  auto replica = Open();
+  ASSERT_NE(replica, nullptr);
+  META_ASSERT_OK(store_->AcquireTargetLease(t.id, LeaseKind::kBackup, "backup-1", seconds(60)));
+  META_EXPECT_ERROR(replica->AcquireTargetLease(t.id, LeaseKind::kGc, "gc", seconds(60)),
+                    ErrorCode::kConflict);
+  META_ASSERT_OK(store_->ReleaseTargetLease(t.id, "backup-1"));
+  META_ASSERT_OK(replica->AcquireTargetLease(t.id, LeaseKind::kGc, "gc", seconds(60)));
+}
+
+// ---- leadership ---------------------------------------------------------------
+
+TEST_P(MetaStoreConformanceTest, OnlyOneReplicaLeads) {
+  auto replica = Open();
+  ASSERT_NE(replica, nullptr);
+  auto l1 = store_->NewLeaderLock();
+  auto l2 = replica->NewLeaderLock();
+  META_ASSERT_OK(l1);
+  META_ASSERT_OK(l2);
+  auto got1 = (*l1)->TryAcquire();
+  META_ASSERT_OK(got1);
+  EXPECT_TRUE(*got1);
+  auto got2 = (*l2)->TryAcquire();
+  META_ASSERT_OK(got2);
+  EXPECT_FALSE(*got2);
+  EXPECT_EQ(BoolOrError((*l1)->StillHeld()), "true");
+  EXPECT_EQ(BoolOrError((*l2)->StillHeld()), "false");
+  EXPECT_EQ(BoolOrError((*l1)->TryAcquire()), "true");  // again: still ours
+
+  (*l1)->Release();
+  EXPECT_EQ(BoolOrError((*l1)->StillHeld()), "false");
+  EXPECT_EQ(BoolOrError((*l2)->TryAcquire()), "true");
+  EXPECT_EQ(BoolOrError((*l1)->TryAcquire()), "false");
+  l2->reset();  // destroying the holder releases it
+  EXPECT_EQ(BoolOrError((*l1)->TryAcquire()), "true");
+}
+
+// ---- concurrency ----------------------------------------------------------------
+
+TEST_P(MetaStoreConformanceTest, ThreadsCreatingBackupsConcurrently) {
+  Agent a = MakeAgent("a");
+  BackupTarget t = MakeTarget("t");
+  constexpr int kThreads = 6, kEach = 8;
+  std::vector<Volume> volumes;
+  for (int i = 0; i < kThreads; ++i) volumes.push_back(MakeVolume("v" + std::to_string(i), a));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < kEach; ++j) {
+        auto b = store_->CreateBackup(Start(volumes[size_t(i)], t));
+        if (!b) {
+          ++failures;
+          ADD_FAILURE() << b.error().message();
+          continue;
+        }
+        if (!store_->HeartbeatBackup(b->id, b->attempt) ||
+            !store_->CompleteBackup(b->id, b->attempt, {.logical_bytes = j}, 1)) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto all = store_->ListBackups({.status = BackupStatus::kCompleted});
+  META_ASSERT_OK(all);
+  EXPECT_EQ(all->size(), size_t(kThreads * kEach));
+  std::vector<std::string> list = Ids(*all);
+  std::set<std::string> ids(list.begin(), list.end());
+  EXPECT_EQ(ids.size(), size_t(kThreads * kEach));
+}
+
+TEST_P(MetaStoreConformanceTest, RacingStartsOfOneVolumeLetExactlyOneWin) {
+  Agent a = MakeAgent("a");
+  BackupTarget t = MakeTarget("t");
+  Volume v = MakeVolume("v", a);
+  auto replica = Open();
+  ASSERT_NE(replica, nullptr);
+  constexpr int kThreads = 8;
+  std::atomic<int> won{0}, conflicts{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      MetaStore& s = i % 2 ? *replica : *store_;
+      auto b = s.CreateBackup(Start(v, t));
+      if (b) {
+        ++won;
+      } else if (b.error().code() == ErrorCode::kConflict) {
+        ++conflicts;
+      } else {
+        ++other;
+        ADD_FAILURE() << b.error().message();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(conflicts.load(), kThreads - 1);
+  EXPECT_EQ(other.load(), 0);
+}
+
+TEST_P(MetaStoreConformanceTest, BackupAndGcOfOneTargetNeverOverlapUnderRaces) {
+  Agent a = MakeAgent("a");
+  BackupTarget t = MakeTarget("t");
+  Volume v = MakeVolume("v", a);
+  auto replica = Open();
+  ASSERT_NE(replica, nullptr);
+  for (int round = 0; round < 5; ++round) {
+    std::atomic<bool> backup_started{false}, gc_started{false};
+    std::string backup_id = Uuid::Random().ToString();
+    std::thread backup([&] {
+      backup_started =
+          store_->CreateBackup({.id = backup_id, .volume_id = v.id, .target_id = t.id}).has_value();
+    });
+    std::thread gc([&] {
+      gc_started = replica->AcquireTargetLease(t.id, LeaseKind::kGc, "gc", seconds(60)).has_value();
+    });
+    backup.join();
+    gc.join();
+    EXPECT_FALSE(backup_started && gc_started) << "round " << round;
+    EXPECT_TRUE(backup_started || gc_started) << "round " << round;
+    if (backup_started) META_ASSERT_OK(store_->CompleteBackup(backup_id, 1, {}, 1));
+    if (gc_started) META_ASSERT_OK(replica->ReleaseTargetLease(t.id, "gc"));
+  }
+}
+
+}  // namespace
+}  // namespace coffer::meta
