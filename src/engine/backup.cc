@@ -64,6 +64,7 @@ class BackupRun {
     Buffer window;          // source bytes [window_offset, window_offset + size)
     uint64_t window_offset = 0;
     Extent data{0, 0};      // cached data extent: NextData() of the last query
+    uint64_t data_query = 0;  // the offset that query asked about
     bool data_valid = false;
   };
 
@@ -141,10 +142,15 @@ Status BackupRun::LoadParent() {
 }
 
 Result<Extent> BackupRun::DataAt(uint64_t offset, WorkerState& w) {
-  // The cached extent answers while `offset` is before its end.
-  if (w.data_valid && offset < w.data.offset + w.data.length) return w.data;
-  if (w.data_valid && w.data.length == 0 && offset >= w.data.offset) return w.data;
+  // The answer holds for offsets from the query on: [query, data.offset) is
+  // a hole, then the data. Fill looks ahead of the chunk position, so a later
+  // question may be about an offset before the cached query — asked anew.
+  if (w.data_valid && offset >= w.data_query) {
+    if (offset < w.data.offset + w.data.length) return w.data;
+    if (w.data.length == 0) return w.data;  // only holes after the query
+  }
   COFFER_ASSIGN_OR_RETURN(w.data, source_.NextData(offset));
+  w.data_query = offset;
   w.data_valid = true;
   return w.data;
 }

@@ -1,6 +1,7 @@
 // Engine tests on an in-memory store and real files: round trips, dedup,
 // gc and check. The CLI-level behaviour is covered in tests/.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -218,6 +219,35 @@ TEST_F(EngineTest, ExclusiveLockExcludesSharedAndStaleLocksAreIgnored) {
                   .has_value());
   auto after = TargetLock::Acquire(*mem_, true, "gc");
   ASSERT_TRUE(after.has_value()) << after.error().message();
+}
+
+}  // namespace
+}  // namespace coffer
+
+namespace coffer {
+namespace {
+
+// Regression: the worker's cached NextData answer was reused for an offset
+// before the query that produced it. Filling the window looks ahead past a
+// hole to a later extent; going back to the chunk position then took that
+// later extent's start as the end of the hole, and every data extent in
+// between was recorded as zeros.
+TEST_F(EngineTest, SparseSourceKeepsDataBetweenHolesTheWindowLookedPast) {
+  Bytes data(3 << 20, 0);
+  std::mt19937_64 rng(9);
+  std::vector<std::pair<size_t, size_t>> extents = {
+      {0, 64 << 10}, {256 << 10, 320 << 10}, {700 << 10, 720 << 10}, {(1 << 20) + 5, 1200 << 10},
+      {2 << 20, (2 << 20) + 4096}};
+  std::string path = (dir_ / "sparse").string();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_EQ(::ftruncate(fd, off_t(data.size())), 0);
+  for (auto [a, b] : extents) {
+    for (size_t i = a; i < b; ++i) data[i] = uint8_t(rng() | 1);
+    ASSERT_EQ(::pwrite(fd, data.data() + a, b - a, off_t(a)), ssize_t(b - a));
+  }
+  ::close(fd);
+  auto r = Backup(path, "sparse");
+  EXPECT_EQ(Restore(r.summary.backup_id), data);
 }
 
 }  // namespace
