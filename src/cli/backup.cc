@@ -6,6 +6,7 @@
 #include "cli/common.h"
 #include "cli/verbs.h"
 #include "engine/backup.h"
+#include "engine/known_chunks.h"
 #include "engine/lock.h"
 #include "volume/file_volume.h"
 
@@ -16,6 +17,9 @@ VerbRun AddBackup(CLI::App& app) {
     TargetFlags target;
     std::string name, source;
     int zstd_level = kDefaultZstdLevel;
+    std::string cache_dir;
+    bool no_cache = false;
+    bool head_unknown = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("backup", "back up an image file or block device");
@@ -25,6 +29,15 @@ VerbRun AddBackup(CLI::App& app) {
                   "same name is the parent");
   cmd->add_option("--zstd-level", f->zstd_level, "zstd level for chunks (default 1)")
       ->check(CLI::Range(-7, 19));
+  cmd->add_option("--cache-dir", f->cache_dir,
+                  "where the cache of chunk ids known to be in the target lives (default: "
+                  "$XDG_CACHE_HOME/coffer, else ~/.cache/coffer)");
+  cmd->add_flag("--no-cache", f->no_cache,
+                "neither read nor write the known-chunks cache: only the parent backup's "
+                "chunks are known, others are uploaded (S3) or looked up (directory)");
+  cmd->add_flag("--head-unknown", f->head_unknown,
+                "on S3, ask (HEAD) about each chunk the parent and the cache do not know "
+                "before uploading it (a directory target always asks; it is a stat)");
   cmd->add_option("SOURCE", f->source, "image file or block device")->required();
   return [f]() -> int {
     const bool json = f->target.json;
@@ -37,31 +50,74 @@ VerbRun AddBackup(CLI::App& app) {
     auto lock = TargetLock::Acquire(repo->store(), false, "backup");
     if (!lock) return Report(FromError(lock.error()), json);
 
+    // Known chunks (DESIGN §1, §5): the parent's, and the cache's, which is
+    // prepared under the lock so that no sweep runs before our manifest
+    // names what we skip.
+    std::optional<KnownChunkCache> cache;
+    std::optional<CacheState> cache_state;
+    if (!f->no_cache) {
+      std::string root = f->cache_dir.empty() ? KnownChunkCache::DefaultRoot() : f->cache_dir;
+      if (root.empty()) {
+        std::fprintf(stderr,
+                     "coffer: no known-chunks cache (neither XDG_CACHE_HOME nor HOME is set; "
+                     "use --cache-dir)\n");
+      } else {
+        cache.emplace(
+            KnownChunkCache::PathFor(root, repo->config().target_id, TargetLocation(f->target)));
+        auto state = cache->Prepare(*repo);
+        if (!state) return Report(FromError(state.error()), json);
+        cache_state = *state;
+      }
+    }
+
     Progress progress;
     BackupOptions opts;
     opts.volume_name = f->name.empty() ? f->source : f->name;
     opts.zstd_level = f->zstd_level;
     opts.progress = &progress;
+    opts.known_chunks = cache ? &*cache : nullptr;
+    // A HEAD is a stat on a directory but a billed request on S3, where an
+    // unknown chunk is simply uploaded unless --head-unknown says otherwise.
+    opts.head_unknown_chunks = !f->target.is_s3() || f->head_unknown;
+    // S3 is latency-bound: one upload per connection keeps them all busy.
+    if (f->target.is_s3()) opts.uploaders = unsigned(f->target.s3_connections);
     Result<BackupResult> r;
     {
       ProgressLine line(progress, "backup");
       r = RunBackup(*repo, **source, opts);
     }
     if (!r) return Report(FromError(r.error()), json);
+    if (cache) {
+      // The backup is done; a cache that cannot be written costs requests
+      // next time, nothing more.
+      if (auto st = cache->Save(); !st) {
+        std::fprintf(stderr, "coffer: warning: the known-chunks cache was not saved: %s\n",
+                     st.error().message().c_str());
+      }
+    }
+    lock->reset();  // released now, so that its DELETE is in the request counts
     const ManifestSummary& s = r->summary;
     uint64_t stored = s.stored_bytes + r->manifest_bytes;
     if (json) {
-      PrintJson({{"backup_id", s.backup_id.ToString()},
-                 {"name", s.volume_name},
-                 {"parent_id", s.parent_id.IsNil() ? nlohmann::json() : nlohmann::json(s.parent_id.ToString())},
-                 {"logical_bytes", s.source_size},
-                 {"zero_bytes", s.zero_bytes},
-                 {"new_bytes", s.new_bytes},
-                 {"stored_bytes", stored},
-                 {"chunks", s.chunk_count},
-                 {"zero_chunks", r->zero_chunks},
-                 {"new_chunks", s.new_chunks},
-                 {"seconds", r->seconds}});
+      nlohmann::json j = {
+          {"backup_id", s.backup_id.ToString()},
+          {"name", s.volume_name},
+          {"parent_id",
+           s.parent_id.IsNil() ? nlohmann::json() : nlohmann::json(s.parent_id.ToString())},
+          {"logical_bytes", s.source_size},
+          {"zero_bytes", s.zero_bytes},
+          {"new_bytes", s.new_bytes},
+          {"stored_bytes", stored},
+          {"chunks", s.chunk_count},
+          {"zero_chunks", r->zero_chunks},
+          {"new_chunks", s.new_chunks},
+          {"seconds", r->seconds}};
+      j.update(RequestStats(f->target));
+      j["cache"] = cache ? nlohmann::json{{"file", CacheStateName(*cache_state)},
+                                          {"chunks_known", cache->size()},
+                                          {"path", cache->path()}}
+                         : nlohmann::json();
+      PrintJson(j);
     } else {
       std::printf("%s\n", s.backup_id.ToString().c_str());
       std::fprintf(stderr,

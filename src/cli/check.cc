@@ -27,20 +27,25 @@ VerbRun AddCheck(CLI::App& app) {
     Result<CheckReport> r;
     {
       ProgressLine line(progress, "check");
-      r = RunCheck(*repo, {.read_data = f->read_data, .progress = &progress});
+      CheckOptions opts{.read_data = f->read_data, .progress = &progress};
+      if (f->target.is_s3()) opts.threads = unsigned(f->target.s3_connections);
+      r = RunCheck(*repo, opts);
     }
     if (!r) return Report(FromError(r.error()), json);
+    lock->reset();  // released now, so that its DELETE is in the request counts
     int code = r->errors.empty() ? kExitOk : (r->integrity_error ? kExitIntegrity : kExitFailure);
     if (json) {
-      PrintJson({{"ok", r->errors.empty()},
-                 {"read_data", f->read_data},
-                 {"backups", r->backups},
-                 {"chunks_stored", r->chunks_stored},
-                 {"bytes_stored", r->bytes_stored},
-                 {"chunks_referenced", r->chunks_referenced},
-                 {"chunks_unreferenced", r->chunks_unreferenced},
-                 {"chunks_read", r->chunks_read},
-                 {"errors", r->errors}});
+      nlohmann::json j = {{"ok", r->errors.empty()},
+                          {"read_data", f->read_data},
+                          {"backups", r->backups},
+                          {"chunks_stored", r->chunks_stored},
+                          {"bytes_stored", r->bytes_stored},
+                          {"chunks_referenced", r->chunks_referenced},
+                          {"chunks_unreferenced", r->chunks_unreferenced},
+                          {"chunks_read", r->chunks_read},
+                          {"errors", r->errors}};
+      j.update(RequestStats(f->target));
+      PrintJson(j);
       return code;
     }
     for (const std::string& e : r->errors) std::printf("error: %s\n", e.c_str());

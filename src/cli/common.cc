@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -22,6 +23,23 @@ void AddTargetFlags(CLI::App* cmd, TargetFlags* flags) {
   cmd->add_option("--s3-endpoint", flags->s3_endpoint,
                   "S3 endpoint URL, e.g. http://127.0.0.1:9000 (default: AWS)");
   cmd->add_option("--s3-region", flags->s3_region, "S3 region (default: AWS_REGION or us-east-1)");
+  cmd->add_option(
+         "--s3-connections", flags->s3_connections,
+         "S3 requests in flight at most (default " + std::to_string(flags->s3_connections) + ")")
+      ->check(CLI::Range(1, 256));
+  const CLI::Validator rate(
+      [](std::string& text) -> std::string {
+        auto v = ParseSize(text);
+        return v ? std::string() : v.error().message();
+      },
+      "RATE");
+  cmd->add_option("--limit-upload", flags->limit_upload,
+                  "upload at most RATE bytes per second, e.g. 10M (K, M, G are powers of 1024; "
+                  "default: no limit)")
+      ->check(rate);
+  cmd->add_option("--limit-download", flags->limit_download,
+                  "download at most RATE bytes per second, e.g. 10M (default: no limit)")
+      ->check(rate);
   cmd->add_option("--passphrase-file", flags->passphrase_file,
                   "read the passphrase from the first line of this file "
                   "(else COFFER_PASSPHRASE, else a prompt)");
@@ -122,6 +140,13 @@ StoreOptions MakeStoreOptions(const TargetFlags& flags) {
   StoreOptions o;
   o.s3_endpoint = flags.s3_endpoint;
   o.s3_region = flags.s3_region;
+  o.s3_connections = flags.s3_connections;
+  // Checked when the line was parsed (AddTargetFlags), so value_or is moot.
+  if (!flags.limit_upload.empty()) o.limit_upload = ParseSize(flags.limit_upload).value_or(0);
+  if (!flags.limit_download.empty()) {
+    o.limit_download = ParseSize(flags.limit_download).value_or(0);
+  }
+  o.metrics = flags.metrics;
   return o;
 }
 
@@ -129,6 +154,28 @@ Result<std::unique_ptr<ObjectStore>> OpenTargetStore(const TargetFlags& flags, b
   StoreOptions o = MakeStoreOptions(flags);
   o.create = create;
   return OpenStore(flags.target, o);
+}
+
+std::string TargetLocation(const TargetFlags& flags) {
+  if (flags.is_s3()) {
+    std::string endpoint = flags.s3_endpoint;
+    while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+    return (endpoint.empty() ? "aws" : endpoint) + " " + flags.target;
+  }
+  std::string path = flags.target;
+  if (path.starts_with("file://")) path = path.substr(7);
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+  return ec ? path : canonical.string();
+}
+
+nlohmann::json RequestStats(const TargetFlags& flags) {
+  nlohmann::json requests = nlohmann::json::object();
+  for (size_t k = 0; k < kRequestKinds; ++k) {
+    auto kind = RequestKind(k);
+    requests[std::string(RequestKindName(kind))] = flags.metrics->requests(kind);
+  }
+  return {{"requests", requests}, {"retries", flags.metrics->retries()}};
 }
 
 std::variant<std::unique_ptr<Repository>, Failure> OpenRepository(const TargetFlags& flags) {

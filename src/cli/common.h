@@ -32,11 +32,20 @@ struct TargetFlags {
   std::string target;
   std::string s3_endpoint;
   std::string s3_region;
+  int s3_connections = StoreOptions{}.s3_connections;
+  std::string limit_upload, limit_download;  // "10M": bytes per second; validated by CLI11
   std::string passphrase_file;
   bool json = false;
+  // The requests the verb sends to the target, by kind, and their retries:
+  // OpenTargetStore wires it in, RequestStats reads it.
+  std::shared_ptr<StoreMetrics> metrics = std::make_shared<StoreMetrics>();
+
+  bool is_s3() const { return target.starts_with("s3://"); }
 };
 
-// Adds --target, --s3-endpoint, --s3-region, --passphrase-file and --json.
+// Adds --target, --s3-endpoint, --s3-region, --s3-connections,
+// --limit-upload, --limit-download, --passphrase-file and --json. A rate
+// that ParseSize rejects is a usage error (exit 2) when the line is parsed.
 void AddTargetFlags(CLI::App* cmd, TargetFlags* flags);
 // Adds only --json (for verbs without a target).
 void AddJsonFlag(CLI::App* cmd, bool* json);
@@ -61,6 +70,15 @@ std::optional<std::string> ReadPassphrase(const std::string& file, const char* e
 
 StoreOptions MakeStoreOptions(const TargetFlags& flags);
 Result<std::unique_ptr<ObjectStore>> OpenTargetStore(const TargetFlags& flags, bool create);
+
+// Where the target is, for telling apart copies of one target (a directory
+// and the bucket it was synced to share the target uuid): the canonical
+// directory path, or "<endpoint> s3://bucket/prefix" ("aws" for no endpoint).
+std::string TargetLocation(const TargetFlags& flags);
+
+// {"requests": {"put": …, "get": …, every kind, zeros included}, "retries": N}
+// for the --json output of a verb, from flags.metrics.
+nlohmann::json RequestStats(const TargetFlags& flags);
 
 // Opens the target, asking for the passphrase only once the target was
 // found (so a typo in --target is reported before a prompt).

@@ -35,7 +35,12 @@ VerbRun AddForget(CLI::App& app) {
       done.push_back(id.ToString());
       if (!json) std::printf("forgot %s\n", id.ToString().c_str());
     }
-    if (json) PrintJson({{"forgotten", done}});
+    lock->reset();  // released now, so that its DELETE is in the request counts
+    if (json) {
+      nlohmann::json j = {{"forgotten", done}};
+      j.update(RequestStats(f->target));
+      PrintJson(j);
+    }
     return kExitOk;
   };
 }

@@ -30,16 +30,19 @@ VerbRun AddGc(CLI::App& app) {
     if (!lock) return Report(FromError(lock.error()), json);
     auto r = RunGc(*repo, {.grace = *grace, .dry_run = f->dry_run});
     if (!r) return Report(FromError(r.error()), json);
+    lock->reset();  // released now, so that its DELETE is in the request counts
     if (json) {
-      PrintJson({{"dry_run", f->dry_run},
-                 {"backups", r->backups},
-                 {"chunks_total", r->chunks_total},
-                 {"chunks_live", r->chunks_live},
-                 {"chunks_deleted", r->chunks_deleted},
-                 {"bytes_deleted", r->bytes_deleted},
-                 {"chunks_in_grace", r->chunks_young},
-                 {"bytes_in_grace", r->bytes_young},
-                 {"generation", r->generation}});
+      nlohmann::json j = {{"dry_run", f->dry_run},
+                          {"backups", r->backups},
+                          {"chunks_total", r->chunks_total},
+                          {"chunks_live", r->chunks_live},
+                          {"chunks_deleted", r->chunks_deleted},
+                          {"bytes_deleted", r->bytes_deleted},
+                          {"chunks_in_grace", r->chunks_young},
+                          {"bytes_in_grace", r->bytes_young},
+                          {"generation", r->generation}};
+      j.update(RequestStats(f->target));
+      PrintJson(j);
       return kExitOk;
     }
     std::printf("%s %llu unreferenced chunks (%s); kept %llu younger than %s (%s); "

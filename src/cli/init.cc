@@ -49,6 +49,10 @@ VerbRun AddInit(CLI::App& app) {
     if (!store) return Report(FromError(store.error()), json);
     if (auto probe = Repository::Probe(**store); probe) {
       return Report({kExitFailure, f->target.target + " already holds a Coffer target"}, json);
+    } else if (probe.error().code() != ErrorCode::kNotFound) {
+      // Wrong S3 credentials, a missing bucket, an unreadable directory:
+      // say so now rather than after asking for a passphrase twice.
+      return Report(FromError(probe.error()), json);
     }
     Failure failure{kExitFailure, ""};
     auto pass = ReadPassphrase(f->target.passphrase_file, "COFFER_PASSPHRASE",

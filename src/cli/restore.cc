@@ -46,17 +46,24 @@ VerbRun AddRestore(CLI::App& app) {
     Result<RestoreResult> r;
     {
       ProgressLine line(progress, "restore");
-      r = RunRestore(*repo, *manifest, **dest, {.progress = &progress});
+      RestoreOptions opts{.progress = &progress};
+      // S3 is latency-bound: one fetch per connection keeps them all busy
+      // (each fetcher holds up to three chunk-sized buffers).
+      if (f->target.is_s3()) opts.threads = unsigned(f->target.s3_connections);
+      r = RunRestore(*repo, *manifest, **dest, opts);
     }
     dest->reset();  // removes the partial file if the restore failed
     if (!r) return Report(FromError(r.error()), json);
+    lock->reset();  // released now, so that its DELETE is in the request counts
     if (json) {
-      PrintJson({{"backup_id", id->ToString()},
-                 {"dest", f->dest},
-                 {"bytes", r->bytes},
-                 {"zero_bytes", r->zero_bytes},
-                 {"chunks_fetched", r->chunks_fetched},
-                 {"seconds", r->seconds}});
+      nlohmann::json j = {{"backup_id", id->ToString()},
+                          {"dest", f->dest},
+                          {"bytes", r->bytes},
+                          {"zero_bytes", r->zero_bytes},
+                          {"chunks_fetched", r->chunks_fetched},
+                          {"seconds", r->seconds}};
+      j.update(RequestStats(f->target));
+      PrintJson(j);
     } else {
       std::fprintf(stderr, "restored %s to %s: %s (%s zeros left sparse) in %.2f s, %s\n",
                    id->ToString().c_str(), f->dest.c_str(), FormatBytes(r->bytes).c_str(),
