@@ -18,6 +18,15 @@ extern char** environ;
 namespace coffer::testing {
 namespace {
 
+// The XDG_CACHE_HOME of every child that the test does not give one: a
+// directory of this test process, removed when it exits, so that the
+// known-chunks cache of `coffer backup` neither reads the user's cache nor
+// leaves files in it.
+const std::string& PrivateCacheHome() {
+  static const TempDir dir;
+  return dir.path();
+}
+
 std::vector<std::string> MergedEnv(const Env& env) {
   std::map<std::string, std::string> all;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -25,6 +34,7 @@ std::vector<std::string> MergedEnv(const Env& env) {
     size_t eq = kv.find('=');
     if (eq != std::string::npos) all[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
+  all["XDG_CACHE_HOME"] = PrivateCacheHome();
   for (const auto& [k, v] : env) {
     if (v.empty()) {
       all.erase(k);

@@ -20,7 +20,8 @@ struct RunResult {
 using Env = std::map<std::string, std::string>;
 
 // Runs argv[0] with the arguments, this process's environment plus `env`
-// (an empty value removes a variable), stdin from /dev/null.
+// (an empty value removes a variable), stdin from /dev/null. XDG_CACHE_HOME
+// is a directory private to the test process unless `env` sets it.
 RunResult RunProcess(const std::vector<std::string>& argv, const Env& env = {});
 
 // Starts a child without waiting; its output goes to /dev/null.
