@@ -7,9 +7,10 @@
 // a range "a-b", or either of those (or "*") followed by a step "/n".
 // Months accept jan..dec and weekdays sun..sat (any case), also inside
 // ranges ("mon-fri"). A range must not run backwards ("5-1" is an error).
-// The usual day rule applies: when both day-of-month and day-of-week are
-// restricted (neither starts with "*"), a day matches if *either* matches;
-// when one of them starts with "*", only the other one counts.
+// The usual (Vixie cron) day rule: when both day-of-month and day-of-week
+// are restricted (neither field starts with "*"), a day matches if *either*
+// matches ("0 0 1 * mon": the 1st and every Monday); when one of them starts
+// with "*" (also "*/2"), a day must match both.
 // No seconds field, no "@daily" macros, no "L", "W", "#" or "?".
 //
 // Times are microseconds since the Unix epoch and every field is read in
@@ -33,15 +34,15 @@ namespace coffer::manager {
 class CronSchedule {
  public:
   // Parses an expression. kInvalidArgument with the reason, naming the
-  // field: "cron: day-of-month: 32 is out of range 1-31", "cron: expected 5
-  // fields, got 4".
+  // field: "cron: day-of-month: '32' is out of range 1-31", "cron: expected
+  // 5 fields (...), got 4", "cron: '0 0 31 4 *' never runs: ...".
   static Result<CronSchedule> Parse(std::string_view expression);
 
   // The first minute strictly after `after_us` (microseconds since the
   // epoch, UTC) that the schedule matches, as microseconds since the epoch
-  // (always a whole minute). nullopt if there is none within the next 8
-  // years, which only happens for dates that never exist (e.g. "0 0 30 2 *",
-  // February 30th, or "0 0 31 4 *").
+  // (always a whole minute). Parse refuses schedules that never run (a date
+  // that does not exist, e.g. "0 0 30 2 *"), so nullopt only comes when the
+  // search passes 8 years, which no parsed schedule needs.
   std::optional<int64_t> NextAfter(int64_t after_us) const;
 
   // The next `n` run times after `after_us`, in order (fewer if the schedule
