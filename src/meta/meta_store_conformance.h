@@ -19,7 +19,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "base/uuid.h"
 #include "meta/meta_store.h"
 #include "meta/sql/sql_db.h"
 
@@ -45,6 +47,17 @@ namespace coffer::meta {
 inline std::string BoolOrError(const Result<bool>& r) {
   if (!r) return "error: " + r.error().message();
   return *r ? "true" : "false";
+}
+
+// A NewBackup of volume v to target t with a fresh id.
+inline NewBackup Start(const Volume& v, const BackupTarget& t) {
+  return {.id = Uuid::Random().ToString(), .volume_id = v.id, .target_id = t.id};
+}
+
+inline std::vector<std::string> Ids(const std::vector<Backup>& bs) {
+  std::vector<std::string> ids;
+  for (const auto& b : bs) ids.push_back(b.id);
+  return ids;
 }
 
 struct MetaStoreFactory {

@@ -62,9 +62,18 @@ using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 void IgnoreNotice(void*, const char*) {}  // "relation already exists, skipping" and the like
 
 Result<PGconn*> Connect(const std::string& url) {
-  // The URI's own connect_timeout, if any, overrides ours (later wins).
-  const char* keys[] = {"connect_timeout", "dbname", nullptr};
-  const char* values[] = {"10", url.c_str(), nullptr};
+  // Defaults the URI may override (later keywords win): a bounded connect,
+  // and TCP keepalives plus a user timeout, so a dead server or network is
+  // noticed in about a minute instead of hanging a transaction (or a
+  // leader's StillHeld) for the kernel's default of many minutes.
+  const char* keys[] = {"connect_timeout",
+                        "keepalives_idle",
+                        "keepalives_interval",
+                        "keepalives_count",
+                        "tcp_user_timeout",
+                        "dbname",
+                        nullptr};
+  const char* values[] = {"10", "30", "10", "3", "60000", url.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return ResourceExhausted("postgresql: out of memory connecting");
   if (PQstatus(conn) != CONNECTION_OK) {

@@ -5,7 +5,8 @@
 // advisory lock on a connection of its own.
 //
 // `url` is a libpq connection URI ("postgresql://user:pw@host:port/db?…").
-// A connect_timeout of 10 s applies unless the URI sets one.
+// Unless the URI sets them: connect_timeout=10, TCP keepalives (30 s idle,
+// 10 s interval, 3 probes) and tcp_user_timeout=60000.
 //
 // Thread safety: Transact may be called from any number of threads; each
 // transaction holds one pooled connection, and waits for one when all
