@@ -8,11 +8,11 @@ packages=(
   libsodium-dev libzstd-dev libssl-dev libcurl4-openssl-dev
   libcpp-httplib-dev nlohmann-json3-dev libpugixml-dev
   libsqlite3-dev libpq-dev libpqxx-dev
-  libcli11-dev libspdlog-dev libtomlplusplus-dev libtbb-dev
+  libcli11-dev libspdlog-dev libtomlplusplus-dev
   libiscsi-dev libnbd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # Peers and comparison tools used by tests and benchmarks.
-  restic borgbackup b3sum hyperfine python3
+  restic borgbackup b3sum python3
   postgresql  # the server the metadata-store tests start and stop (initdb, postgres)
   tgt nbdkit  # iSCSI and NBD peers of the volume backends' and the agent's tests
   ca-certificates  # S3 over https (the https test makes its certificate with openssl)
