@@ -5,7 +5,9 @@
 set(_ops ${CMAKE_CURRENT_LIST_DIR})
 add_library(coffer_manager_ops
   ${_ops}/cron.cc
-  ${_ops}/targets.cc)
+  ${_ops}/targets.cc
+  ${_ops}/retention.cc
+  ${_ops}/scheduler.cc)
 target_link_libraries(coffer_manager_ops PUBLIC coffer_meta coffer_engine coffer_store)
 
 # Tests: a SQLite metadata store, real local targets, moto for S3.
@@ -14,6 +16,8 @@ target_link_libraries(coffer_manager_ops_testing PUBLIC coffer_manager_ops coffe
                       GTest::gtest)
 
 coffer_test(cron_test SOURCES ${_ops}/cron_test.cc LIBS coffer_manager_ops)
+coffer_test(retention_test SOURCES ${_ops}/retention_test.cc LIBS coffer_manager_ops_testing)
+coffer_test(scheduler_test SOURCES ${_ops}/scheduler_test.cc LIBS coffer_manager_ops_testing)
 
 # One moto_server for the whole binary: a single registered test.
 add_executable(targets_test ${_ops}/targets_test.cc)

@@ -9,7 +9,8 @@
 //   - Never two runs of one volume at once: StartBackup's kConflict (a backup
 //     of the volume is still running, or GC holds its target) means "skip
 //     this slot"; the next slot is the next chance. Any other error is
-//     logged and the slot is retried on the next tick.
+//     logged and the slot counts as done too, so an unreachable agent is not
+//     sent a new attempt every tick.
 //   - Where a volume stands (its last handled slot) is remembered in memory
 //     and, because the metadata store has no field for it, recomputed from
 //     the database when the scheduler first sees the volume (process start,
@@ -34,6 +35,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "base/error.h"
@@ -52,6 +54,9 @@ struct SchedulerOptions {
   // single meta::LeaderLock (TryAcquire, then StillHeld; serialised by a
   // mutex, since a LeaderLock is single-threaded). Empty: always leader.
   std::function<bool()> is_leader;
+  // Where the loop's messages go (the manager passes its log); empty:
+  // stderr. Messages never hold secrets.
+  std::function<void(std::string_view)> log;
 };
 
 // What one tick did, for tests and the log.
@@ -59,7 +64,7 @@ struct SchedulerTick {
   bool leader = false;
   int started = 0;  // backups started
   int skipped = 0;  // slots whose StartBackup said kConflict
-  int failed = 0;   // other StartBackup errors (retried next tick)
+  int failed = 0;   // other StartBackup errors (logged)
 };
 
 class Scheduler {
@@ -85,13 +90,15 @@ class Scheduler {
     int64_t last_slot_us = 0;  // slots at or before this are handled
   };
   int64_t Now() const;
+  void Log(const std::string& message) const;
   Result<int64_t> Baseline(const meta::Volume& volume);
   void Loop();
 
   meta::MetaStore& meta_;
   BackupStarter& starter_;
   SchedulerOptions options_;
-  std::map<std::string, VolumeState> state_;  // by volume id; TickOnce's thread only
+  std::map<std::string, VolumeState> state_;     // by volume id; TickOnce's thread only
+  std::map<std::string, std::string> bad_cron_;  // volume id → cron already logged as bad
 
   std::mutex mu_;
   std::condition_variable cv_;
