@@ -117,10 +117,30 @@ bool WaitFor(pid_t pid, std::chrono::milliseconds timeout, int* status) {
   }
 }
 
+// Removes the directories of test servers whose test process was killed
+// (the server died with it, the directory stayed): older than an hour and
+// without a live postmaster. Younger ones may belong to a run in progress.
+void SweepStaleDirs() {
+  std::error_code ec;
+  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    if (!entry.path().filename().string().starts_with("coffer-pg-")) continue;
+    std::error_code e2;
+    if (fs::last_write_time(entry.path(), e2) > cutoff || e2) continue;
+    std::ifstream pidfile(entry.path() / "data" / "postmaster.pid");
+    long pid = 0;
+    if (pidfile >> pid && pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM)) {
+      continue;  // still running
+    }
+    fs::remove_all(entry.path(), e2);
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<PgServer>> PgServer::Start() {
   auto started = Clock::now();
+  SweepStaleDirs();
   std::unique_ptr<PgServer> s(new PgServer());
   COFFER_ASSIGN_OR_RETURN(s->bin_, FindBinDir());
   s->version_ = s->bin_.parent_path().filename().string();

@@ -12,8 +12,9 @@
 // drops to the `postgres` system user (which owns the directory). The child
 // asks the kernel for SIGQUIT when the process that started it dies
 // (PR_SET_PDEATHSIG), so a crashed or killed test does not leave a server
-// behind. The destructor stops the server (fast shutdown) and removes the
-// directory.
+// behind (its directory stays, and the next Start removes it once it is an
+// hour old). The destructor stops the server (fast shutdown) and removes
+// the directory.
 //
 // Server binaries: $COFFER_PG_BINDIR, else the newest
 // /usr/lib/postgresql/<version>/bin.
