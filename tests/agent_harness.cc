@@ -40,6 +40,9 @@ AgentProcess::AgentProcess(const std::string& dir, const std::vector<std::string
       CofferBin(),    "agent",       "--listen", "127.0.0.1:" + std::to_string(*port),
       "--token-file", token_file};
   for (const auto& r : roots) argv.insert(argv.end(), {"--volume-root", r});
+  for (size_t i = 0; i + 1 < extra_args.size(); ++i) {
+    if (extra_args[i] == "--tls-cert") tls_ca_ = extra_args[i + 1];
+  }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   posix_spawn_file_actions_t actions;
@@ -82,7 +85,9 @@ AgentProcess::~AgentProcess() {
 
 HttpReply AgentProcess::Call(const std::string& method, const std::string& path,
                              const std::string& body, const std::string* token) const {
-  httplib::Client client("127.0.0.1", port_);
+  std::string scheme = tls_ca_.empty() ? "http://" : "https://";
+  httplib::Client client(scheme + "127.0.0.1:" + std::to_string(port_));
+  if (!tls_ca_.empty()) client.set_ca_cert_path(tls_ca_.c_str());
   client.set_connection_timeout(5);
   client.set_read_timeout(30);
   httplib::Headers headers;

@@ -23,6 +23,8 @@ class AgentProcess {
  public:
   // Starts build/coffer agent; its stderr goes to `dir`/agent.log. Fails the
   // test (ADD_FAILURE) and returns a process with port 0 if it does not answer.
+  // With "--tls-cert CERT" among the extra arguments it is called over HTTPS,
+  // trusting CERT.
   AgentProcess(const std::string& dir, const std::vector<std::string>& roots,
                std::vector<std::string> extra_args = {});
   ~AgentProcess();  // SIGTERM, then waits
@@ -43,6 +45,7 @@ class AgentProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   std::string token_, log_;
+  std::string tls_ca_;  // set: call over HTTPS trusting this certificate
 };
 
 // Creates a Coffer target in directory `path` with the engine library and

@@ -2,7 +2,10 @@
 // a local target made with the engine (so the test holds its key, as a
 // manager would): file volumes backed up and restored bit for bit, auth,
 // request validation, cancellation.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -199,6 +202,37 @@ TEST_F(AgentTest, CancelledBackupEndsCancelledWithoutAManifest) {
   EXPECT_EQ(ManifestCount(target_), 0u);
   // A finished job cannot be cancelled again.
   EXPECT_EQ(agent_->Call("DELETE", "/v1/storage/jobs/" + id).status, 409);
+}
+
+// With a certificate the agent speaks HTTPS only; the token is still required.
+TEST(AgentTlsTest, ServesHttpsWithTheConfiguredCertificate) {
+  TempDir dir;
+  std::string cert = dir / "cert.pem", key = dir / "key.pem";
+  RunResult made = RunProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                               "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                               "-addext", "subjectAltName=IP:127.0.0.1"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::filesystem::create_directories(dir / "volumes");
+  AgentProcess agent(dir.path(), {dir / "volumes"}, {"--tls-cert", cert, "--tls-key", key});
+  ASSERT_NE(agent.port(), 0);
+  EXPECT_EQ(agent.Call("GET", "/healthz").status, 200);
+  std::string wrong = "wrong-token-0000000000";
+  EXPECT_EQ(agent.Call("GET", "/healthz", "", &wrong).status, 401);
+  // Plain HTTP gets no HTTP answer.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(uint16_t(agent.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string req = "GET /healthz HTTP/1.0\r\nAuthorization: Bearer " + agent.token() + "\r\n\r\n";
+  ASSERT_EQ(::write(fd, req.data(), req.size()), ssize_t(req.size()));
+  char buf[64] = {};
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  EXPECT_FALSE(n > 0 && std::string(buf, size_t(n)).starts_with("HTTP/1.1 200"));
 }
 
 }  // namespace

@@ -104,7 +104,10 @@ JobRegistry::~JobRegistry() {
 void JobRegistry::Reap() {
   size_t finished = 0;
   for (auto& [id, e] : jobs_) {
-    if (e.job->state() != JobState::kRunning) ++finished;
+    if (e.job->state() == JobState::kRunning) continue;
+    ++finished;
+    // Its thread is past its last step: join it now rather than keep it.
+    if (e.thread.joinable()) e.thread.join();
   }
   for (auto it = order_.begin(); it != order_.end() && finished > kKeepFinished;) {
     auto j = jobs_.find(it->second);
