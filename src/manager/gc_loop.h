@@ -13,7 +13,8 @@
 //      with the error) and release the lease.
 // If a renewal fails (the lease lapsed, e.g. the database was unreachable
 // for longer than the ttl), the sweep cannot be stopped part-way; the run is
-// recorded with the lapse in its error text so an operator sees it.
+// recorded as failed, with its counts and the lapse in its error text, so an
+// operator sees that a backup may have overlapped it.
 //
 // The daily GC runs only on the leader. A due GC whose lease is refused (a
 // backup is running) is retried every tick until it gets the lease; then
@@ -40,6 +41,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -55,6 +57,11 @@ struct GcLoopOptions {
   // As SchedulerOptions::is_leader (the daily GC only). Empty: always leader.
   std::function<bool()> is_leader;
   std::chrono::milliseconds lease_ttl{120'000};  // renewed every ttl/3
+  // As SchedulerOptions::log.
+  std::function<void(std::string_view)> log;
+  // Test seam: runs on a GC's own thread once its lease and run row exist,
+  // before the target is opened (tests hold a GC there to look at it).
+  std::function<void(const std::string& target_id)> on_job_start;
 };
 
 struct GcTick {
@@ -94,6 +101,8 @@ class GcLoop {
     int64_t last_slot_us = 0;
   };
   int64_t Now() const;
+  void Log(const std::string& message) const;
+  void Reap();  // joins the threads of finished jobs
   Result<int64_t> Baseline(const meta::BackupTarget& target);
   Result<std::string> Begin(const std::string& target_id);  // lease, row, thread
   void RunJob(std::shared_ptr<Job> job);

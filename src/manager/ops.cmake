@@ -7,7 +7,8 @@ add_library(coffer_manager_ops
   ${_ops}/cron.cc
   ${_ops}/targets.cc
   ${_ops}/retention.cc
-  ${_ops}/scheduler.cc)
+  ${_ops}/scheduler.cc
+  ${_ops}/gc_loop.cc)
 target_link_libraries(coffer_manager_ops PUBLIC coffer_meta coffer_engine coffer_store)
 
 # Tests: a SQLite metadata store, real local targets, moto for S3.
@@ -18,6 +19,7 @@ target_link_libraries(coffer_manager_ops_testing PUBLIC coffer_manager_ops coffe
 coffer_test(cron_test SOURCES ${_ops}/cron_test.cc LIBS coffer_manager_ops)
 coffer_test(retention_test SOURCES ${_ops}/retention_test.cc LIBS coffer_manager_ops_testing)
 coffer_test(scheduler_test SOURCES ${_ops}/scheduler_test.cc LIBS coffer_manager_ops_testing)
+coffer_test(gc_loop_test SOURCES ${_ops}/gc_loop_test.cc LIBS coffer_manager_ops_testing)
 
 # One moto_server for the whole binary: a single registered test.
 add_executable(targets_test ${_ops}/targets_test.cc)
