@@ -8,9 +8,16 @@
 // summary, on stdout; with `json`, one JSON document instead:
 //   {"target_id", "manifests", "inserted": [ids], "already_present",
 //    "unmatched": [{"backup_id", "volume_id", "volume_name", "reason"}]}
+// The key: a key slot opened with the passphrase when --passphrase-file is
+// given or COFFER_PASSPHRASE is set (DESIGN §9's sources; the variable wins),
+// else the TK stored in the database. With a passphrase a missing master key
+// file is not fatal (the manager lost it): S3 credentials then come from
+// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+//
 // Exit codes (DESIGN §9): 0 when every manifest has a row now, 1 when some
-// could not be matched or on failure, 2 usage (an unreadable passphrase
-// file), 3 a wrong passphrase or an unwrappable secret, 4 a corrupt target.
+// could not be matched or on failure, 2 usage (an empty passphrase file, no
+// target id), 3 a wrong passphrase or an unwrappable secret, 4 a corrupt
+// target.
 #pragma once
 
 #include <string>
@@ -18,11 +25,10 @@
 namespace coffer::cli {
 
 struct IndexRebuildArgs {
-  std::string data_dir;         // --data-dir, for messages
   std::string database_url;     // resolved by the manager verb
-  std::string master_key_path;  // resolved by the manager verb; must exist
+  std::string master_key_file;  // resolved by the manager verb
   std::string target_id;        // --target
-  std::string passphrase_file;  // --passphrase-file; empty: the stored TK
+  std::string passphrase_file;  // --passphrase-file
   bool dry_run = false;         // --dry-run
   bool json = false;            // --json
 };
