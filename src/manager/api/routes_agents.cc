@@ -1,0 +1,104 @@
+// /v1/agents: the agents the manager may call (URL and token; the token is
+// stored wrapped and never returned).
+#include <httplib.h>
+
+#include <regex>
+
+#include "manager/api/http_util.h"
+#include "manager/api/records.h"
+#include "manager/api/server.h"
+
+namespace coffer::manager::api {
+namespace {
+
+// http(s)://host[:port], nothing after but an optional slash.
+bool ValidUrl(const std::string& url) {
+  static const std::regex kUrl(R"(^https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?/?$)");
+  return std::regex_match(url, kUrl);
+}
+
+void CheckFields(FieldReader& f, const std::optional<std::string>& url,
+                 const std::optional<std::string>& token) {
+  if (url && !ValidUrl(*url)) f.Fail("url", "must be http(s)://host[:port]");
+  if (token && token->size() < 16) f.Fail("token", "must be at least 16 characters");
+}
+
+std::string Trim(std::string url) {
+  if (url.ends_with('/')) url.pop_back();
+  return url;
+}
+
+void Create(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  auto body = ParseBody(req, res);
+  if (!body) return;
+  FieldReader f(*body);
+  f.Only({"name", "url", "token"});
+  meta::NewAgent a;
+  std::string token;
+  f.String("name", &a.name, true, 128);
+  f.String("url", &a.url, true, 2048);
+  f.String("token", &token, true, 4096);
+  WipeFields(*body, {"token"});
+  if (f.ok()) CheckFields(f, a.url, token);
+  a.url = Trim(a.url);
+  a.token = meta::SecretString(std::move(token));
+  WipeString(token);
+  if (!f.ok()) return SendError(res, f.error());
+  auto agent = ctx.meta->CreateAgent(a);
+  if (!agent) return SendError(res, agent.error());
+  res.set_header("Location", "/v1/agents/" + agent->id);
+  SendJson(res, 201, AgentJson(*agent));
+}
+
+void Update(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  auto body = ParseBody(req, res);
+  if (!body) return;
+  FieldReader f(*body);
+  f.Only({"name", "url", "token"});
+  meta::AgentPatch p;
+  std::string s;
+  if (f.Has("name") && f.String("name", &s, true, 128)) p.name = s;
+  if (f.Has("url") && f.String("url", &s, true, 2048)) p.url = Trim(s);
+  std::optional<std::string> token;
+  if (f.Has("token") && f.String("token", &s, true, 4096)) token = s;
+  WipeString(s);
+  WipeFields(*body, {"token"});
+  if (f.ok())
+    CheckFields(f, p.url ? std::optional<std::string>(*p.url + "/") : std::nullopt, token);
+  if (token) {
+    p.token = meta::SecretString(std::move(*token));
+    WipeString(*token);
+  }
+  if (!f.ok()) return SendError(res, f.error());
+  auto agent = ctx.meta->UpdateAgent(req.matches[1].str(), p);
+  if (!agent) return SendError(res, agent.error());
+  SendJson(res, 200, AgentJson(*agent));
+}
+
+}  // namespace
+
+void AddAgentRoutes(httplib::Server& s, ApiContext& ctx) {
+  s.Post("/v1/agents",
+         [&ctx](const httplib::Request& req, httplib::Response& res) { Create(ctx, req, res); });
+  s.Get("/v1/agents", [&ctx](const httplib::Request&, httplib::Response& res) {
+    auto agents = ctx.meta->ListAgents();
+    if (!agents) return SendError(res, agents.error());
+    json list = json::array();
+    for (const auto& a : *agents) list.push_back(AgentJson(a));
+    SendJson(res, 200, {{"agents", list}});
+  });
+  s.Get(R"(/v1/agents/([^/]+))", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    auto a = ctx.meta->GetAgent(req.matches[1].str());
+    if (!a) return SendError(res, a.error());
+    SendJson(res, 200, AgentJson(*a));
+  });
+  s.Patch(R"(/v1/agents/([^/]+))",
+          [&ctx](const httplib::Request& req, httplib::Response& res) { Update(ctx, req, res); });
+  s.Delete(R"(/v1/agents/([^/]+))", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    auto st = ctx.meta->DeleteAgent(req.matches[1].str());
+    if (!st) return SendError(res, st.error());
+    res.status = 204;
+  });
+}
+
+}  // namespace coffer::manager::api

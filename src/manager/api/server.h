@@ -1,0 +1,84 @@
+// ApiServer: the manager's REST API (DESIGN §4; docs/API.md, "Manager API";
+// GET /v1/openapi.json) on cpp-httplib.
+//
+// Every request except GET /healthz must carry `Authorization: Bearer
+// <token>` (an API token, TokenAuthenticator: hashes compared in constant
+// time); otherwise 401 before the body is read. Bodies above max_body_bytes
+// are refused with 413 before they are read. Answers are JSON (GET /metrics:
+// Prometheus text). Each request is logged as "METHOD PATH STATUS MS" —
+// never headers, query strings or bodies, which may hold secrets.
+//
+// Thread safety: Serve blocks on the calling thread and answers on
+// httplib's worker threads; Stop may be called from any thread. The
+// context's services are thread safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/error.h"
+#include "manager/admin_token.h"
+#include "manager/gc_loop.h"
+#include "manager/metrics.h"
+#include "manager/orchestrator.h"
+#include "manager/restores.h"
+#include "manager/targets.h"
+#include "meta/meta_store.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace coffer::manager::api {
+
+// What the routes work with; everything outlives the server.
+struct ApiContext {
+  meta::MetaStore* meta = nullptr;
+  TargetService* targets = nullptr;
+  GcLoop* gc = nullptr;
+  Orchestrator* orchestrator = nullptr;
+  RestoreService* restores = nullptr;
+  ManagerMetrics* metrics = nullptr;
+  TokenAuthenticator* auth = nullptr;
+  std::function<bool()> is_leader;  // for /metrics and /healthz
+};
+
+struct ApiOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (port() tells which)
+  uint64_t max_body_bytes = 1 << 20;
+  bool log_requests = true;
+};
+
+class ApiServer {
+ public:
+  ApiServer(ApiContext context, ApiOptions options);
+  ~ApiServer();
+
+  // Binds the socket: kUnavailable when the address cannot be bound.
+  Status Bind();
+  int port() const { return port_; }
+  Status Serve();  // until Stop()
+  void Stop();
+
+ private:
+  void Routes();
+
+  ApiContext ctx_;
+  ApiOptions options_;
+  std::unique_ptr<httplib::Server> http_;
+  int port_ = 0;
+};
+
+// The route groups, one file each.
+void AddTargetRoutes(httplib::Server& s, ApiContext& ctx);
+void AddAgentRoutes(httplib::Server& s, ApiContext& ctx);
+void AddVolumeRoutes(httplib::Server& s, ApiContext& ctx);
+void AddBackupRoutes(httplib::Server& s, ApiContext& ctx);
+void AddSystemRoutes(httplib::Server& s, ApiContext& ctx);
+
+// The OpenAPI 3 document of the whole API.
+const std::string& OpenApiDocument();
+
+}  // namespace coffer::manager::api

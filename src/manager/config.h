@@ -1,0 +1,56 @@
+// The manager's settings (DESIGN §10): from flags and, with --config, a TOML
+// file with the same keys; a flag given on the command line wins.
+//
+//   data_dir = "/var/lib/coffer"            # master key, SQLite file
+//   listen = "127.0.0.1:8080"
+//   database_url = "postgresql://…"         # empty: SQLite at <data_dir>/coffer.db
+//   master_key_file = "/etc/coffer/master.key"   # empty: <data_dir>/master.key
+//   max_body_bytes = 1048576                # larger request bodies: 413
+//   job_poll_interval_ms = 1000             # how often running agent jobs are asked
+//   agent_timeout_ms = 10000                # one HTTP call to an agent
+//   backup_silence_timeout_seconds = 300    # a running backup not heard of this long fails
+//   reconcile_interval_seconds = 10
+//   scheduler_interval_seconds = 30         # how often cron schedules are looked at
+//   gc_check_interval_seconds = 300         # how often the daily GC hours are looked at
+//   log_requests = true                     # "METHOD PATH STATUS ms" on stderr
+//
+// Thread safety: a value, read-only once the manager runs.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "base/error.h"
+
+namespace coffer::manager {
+
+struct ManagerConfig {
+  std::string data_dir;
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 8080;
+  std::string database_url;
+  std::string master_key_file;
+  uint64_t max_body_bytes = 1 << 20;
+  std::chrono::milliseconds job_poll_interval{1000};
+  std::chrono::milliseconds agent_timeout{10000};
+  std::chrono::seconds backup_silence_timeout{300};
+  std::chrono::seconds reconcile_interval{10};
+  std::chrono::seconds scheduler_interval{30};
+  std::chrono::seconds gc_check_interval{300};
+  bool log_requests = true;
+};
+
+// "HOST:PORT" ("[::1]:8080" for IPv6) into the config.
+Status ParseListen(const std::string& text, ManagerConfig* config);
+
+// Reads a TOML file into `config`; only keys present change it.
+// kInvalidArgument naming the key (or the parse error's line) on a bad file.
+Status LoadConfigFile(const std::string& path, ManagerConfig* config);
+
+// Checks the merged settings and fills the defaults that depend on the data
+// directory: requires data_dir (created 0700 if missing), makes it absolute,
+// and sets database_url and master_key_file when empty.
+Status FinishConfig(ManagerConfig* config);
+
+}  // namespace coffer::manager

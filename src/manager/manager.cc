@@ -1,0 +1,158 @@
+#include "manager/manager.h"
+
+#include <cstdio>
+
+#include "manager/admin_token.h"
+#include "manager/agent_client.h"
+#include "manager/api/server.h"
+#include "manager/gc_loop.h"
+#include "manager/job_poller.h"
+#include "manager/log.h"
+#include "manager/metrics.h"
+#include "manager/orchestrator.h"
+#include "manager/reconciler.h"
+#include "manager/restores.h"
+#include "manager/retention.h"
+#include "manager/scheduler.h"
+#include "manager/targets.h"
+#include "meta/master_key.h"
+#include "meta/meta_store.h"
+
+namespace coffer::manager {
+
+// Declared in the order they are built; destroyed in reverse.
+struct Manager::Parts {
+  std::unique_ptr<meta::MetaStore> meta;
+  std::unique_ptr<meta::LeaderLock> leader;
+  bool was_leader = false;
+  std::unique_ptr<TokenAuthenticator> auth;
+  std::unique_ptr<TargetService> targets;
+  std::unique_ptr<Retention> retention;
+  std::unique_ptr<ManagerMetrics> metrics;
+  std::unique_ptr<AgentClient> agents;
+  std::unique_ptr<JobPoller> poller;
+  std::unique_ptr<Orchestrator> orchestrator;
+  std::unique_ptr<RestoreService> restores;
+  std::unique_ptr<Reconciler> reconciler;
+  std::unique_ptr<Scheduler> scheduler;
+  std::unique_ptr<GcLoop> gc;
+  std::unique_ptr<api::ApiServer> server;
+};
+
+Manager::Manager(ManagerConfig config) : config_(std::move(config)) {}
+
+Manager::~Manager() {
+  Stop();
+  if (!parts_) return;
+  // Loops first (they use everything else), then the poller, then the rest.
+  parts_->scheduler.reset();
+  parts_->gc.reset();
+  parts_->reconciler.reset();
+  if (parts_->poller) parts_->poller->Stop();
+  parts_->server.reset();
+}
+
+int Manager::port() const { return parts_ && parts_->server ? parts_->server->port() : 0; }
+
+bool Manager::IsLeader() {
+  std::lock_guard lock(leader_mu_);
+  if (!parts_ || !parts_->leader) return false;
+  auto held = parts_->was_leader ? parts_->leader->StillHeld() : parts_->leader->TryAcquire();
+  if (held && !*held && parts_->was_leader) held = parts_->leader->TryAcquire();
+  const bool now = held && *held;
+  if (now != parts_->was_leader) {
+    Log(now ? "this replica is now the leader: it runs the scheduler, GC and reconciler"
+            : "this replica is no longer the leader");
+    parts_->was_leader = now;
+  }
+  return now;
+}
+
+Status Manager::Start(std::optional<std::string> env_token) {
+  parts_ = std::make_unique<Parts>();
+  Parts& p = *parts_;
+  COFFER_ASSIGN_OR_RETURN(SecretKey master,
+                          AddContext(meta::LoadOrCreateMasterKey(config_.master_key_file),
+                                     "master key " + config_.master_key_file));
+  meta::MetaStoreOptions mo;
+  mo.master_key = master;
+  COFFER_ASSIGN_OR_RETURN(p.meta, meta::OpenMetaStore(config_.database_url, mo));
+  COFFER_ASSIGN_OR_RETURN(p.leader, p.meta->NewLeaderLock());
+  std::optional<std::string_view> env;
+  if (env_token) env = *env_token;
+  COFFER_ASSIGN_OR_RETURN(auto generated, EnsureAdminToken(*p.meta, env));
+  if (generated) {
+    // Printed once, at the first start; only its hash is kept.
+    std::fprintf(stderr, "admin token: %s\n", generated->c_str());
+    std::fflush(stderr);
+  }
+
+  p.auth = std::make_unique<TokenAuthenticator>(*p.meta);
+  p.targets = std::make_unique<TargetService>(*p.meta);
+  p.retention = std::make_unique<Retention>(*p.meta, *p.targets);
+  p.metrics = std::make_unique<ManagerMetrics>();
+  p.agents = std::make_unique<AgentClient>(AgentClientOptions{config_.agent_timeout, ""});
+  p.poller = std::make_unique<JobPoller>(*p.agents, config_.job_poll_interval);
+  p.orchestrator = std::make_unique<Orchestrator>(*p.meta, *p.targets, *p.retention, *p.agents,
+                                                  *p.poller, *p.metrics);
+  p.restores =
+      std::make_unique<RestoreService>(*p.meta, *p.targets, *p.agents, *p.poller, *p.metrics);
+  auto is_leader = [this] { return IsLeader(); };
+  ReconcilerOptions ro;
+  ro.interval = config_.reconcile_interval;
+  ro.orphan_after =
+      std::max<std::chrono::milliseconds>(3 * config_.job_poll_interval, std::chrono::seconds(5));
+  ro.silence_timeout = config_.backup_silence_timeout;
+  ro.is_leader = is_leader;
+  p.reconciler = std::make_unique<Reconciler>(*p.meta, *p.orchestrator, ro);
+  SchedulerOptions so;
+  so.tick = config_.scheduler_interval;
+  so.is_leader = is_leader;
+  p.scheduler = std::make_unique<Scheduler>(*p.meta, *p.orchestrator, so);
+  GcLoopOptions go;
+  go.tick = config_.gc_check_interval;
+  go.is_leader = is_leader;
+  p.gc = std::make_unique<GcLoop>(*p.meta, *p.targets, go);
+
+  api::ApiContext ctx;
+  ctx.meta = p.meta.get();
+  ctx.targets = p.targets.get();
+  ctx.gc = p.gc.get();
+  ctx.orchestrator = p.orchestrator.get();
+  ctx.restores = p.restores.get();
+  ctx.metrics = p.metrics.get();
+  ctx.auth = p.auth.get();
+  ctx.is_leader = is_leader;
+  api::ApiOptions ao;
+  ao.host = config_.listen_host;
+  ao.port = config_.listen_port;
+  ao.max_body_bytes = config_.max_body_bytes;
+  ao.log_requests = config_.log_requests;
+  p.server = std::make_unique<api::ApiServer>(std::move(ctx), ao);
+  COFFER_RETURN_IF_ERROR(p.server->Bind());
+
+  p.poller->Start();
+  p.reconciler->Start();
+  p.scheduler->Start();
+  p.gc->Start();
+  Log("database " + std::string(p.meta->backend()) + ", data directory " + config_.data_dir);
+  return {};
+}
+
+Status Manager::Serve() {
+  if (!parts_ || !parts_->server) return Internal("the manager was not started");
+  Log("listening on http://" + config_.listen_host + ":" + std::to_string(port()));
+  auto served = parts_->server->Serve();
+  Log("stopping");
+  parts_->scheduler->Stop();
+  parts_->reconciler->Stop();
+  parts_->gc->Stop();  // waits for a running sweep
+  parts_->poller->Stop();
+  return served;
+}
+
+void Manager::Stop() {
+  if (parts_ && parts_->server) parts_->server->Stop();
+}
+
+}  // namespace coffer::manager

@@ -1,0 +1,173 @@
+#include "manager/orchestrator.h"
+
+#include "base/text.h"
+#include "base/uuid.h"
+#include "manager/job_requests.h"
+#include "manager/log.h"
+
+namespace coffer::manager {
+namespace {
+
+using nlohmann::json;
+
+int64_t I64(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return 0;
+  return it->is_number_float() ? int64_t(it->get<double>()) : it->get<int64_t>();
+}
+
+meta::BackupStats StatsOf(const json& r) {
+  meta::BackupStats s;
+  s.logical_bytes = I64(r, "logical_bytes");
+  s.zero_bytes = I64(r, "zero_bytes");
+  s.new_bytes = I64(r, "new_bytes");
+  s.stored_bytes = I64(r, "stored_bytes");
+  s.chunks = I64(r, "chunks");
+  s.new_chunks = I64(r, "new_chunks");
+  return s;
+}
+
+std::string JobFailure(const AgentJob& job) {
+  std::string why = job.error_message.empty() ? "no reason given" : job.error_message;
+  if (!job.error_code.empty()) why = job.error_code + ": " + why;
+  return "agent job " + job.id + " " + job.state + ": " + why;
+}
+
+}  // namespace
+
+Result<AgentEndpoint> EndpointOf(meta::MetaStore& meta, std::string_view agent_id) {
+  COFFER_ASSIGN_OR_RETURN(meta::Agent agent, meta.GetAgent(agent_id));
+  COFFER_ASSIGN_OR_RETURN(meta::SecretString token, meta.GetAgentToken(agent_id));
+  return AgentEndpoint{agent.url, std::move(token)};
+}
+
+Result<std::string> Orchestrator::StartBackup(const std::string& volume_id,
+                                              std::string_view reason) {
+  COFFER_ASSIGN_OR_RETURN(meta::Volume volume, meta_.GetVolume(volume_id));
+  if (!volume.backup_target_id || volume.backup_target_id->empty()) {
+    return InvalidArgument("backup_target_id: volume " + volume.name +
+                           " has no backup target; set one with PATCH "
+                           "/v1/volumes/{id}/backup_schedule");
+  }
+  const std::string target_id = *volume.backup_target_id;
+  COFFER_ASSIGN_OR_RETURN(AgentEndpoint agent, EndpointOf(meta_, volume.agent_id));
+  COFFER_ASSIGN_OR_RETURN(JobTarget target, targets_.GetJobTarget(target_id));
+
+  meta::NewBackup nb;
+  nb.id = Uuid::Random().ToString();
+  nb.volume_id = volume.id;
+  nb.target_id = target_id;
+  COFFER_ASSIGN_OR_RETURN(meta::Backup backup, meta_.CreateBackup(nb));
+  Log("backup " + backup.id + " of volume " + volume.name + " started (" + std::string(reason) +
+      ")");
+
+  auto job = client_.StartBackup(agent, BackupJobBody(volume, target, backup.id, backup.attempt));
+  if (!job) {
+    Error e = job.error().WithContext("backup " + backup.id);
+    Failed(backup, "the agent did not take the job: " + job.error().message());
+    return std::unexpected(e);
+  }
+  if (auto st = meta_.SetBackupAgentJob(backup.id, backup.attempt, job->id); !st) {
+    // Failed or fenced meanwhile (the reconciler): the job is not ours.
+    (void)client_.CancelJob(agent, job->id);
+    return std::unexpected(st.error().WithContext("backup " + backup.id));
+  }
+  backup.agent_job_id = job->id;
+  poller_.Track(
+      backup.id, std::move(agent), job->id,
+      [this, backup](const Result<AgentJob>& answer) { return OnBackupPoll(backup, answer); });
+  return backup.id;
+}
+
+void Orchestrator::Adopt(const meta::Backup& backup, AgentEndpoint agent) {
+  Log("backup " + backup.id + ": following agent job " + backup.agent_job_id);
+  poller_.Track(
+      backup.id, std::move(agent), backup.agent_job_id,
+      [this, backup](const Result<AgentJob>& answer) { return OnBackupPoll(backup, answer); });
+}
+
+Result<AgentJob> Orchestrator::LiveJob(const meta::Backup& backup) {
+  if (backup.agent_job_id.empty()) return NotFound("no agent job recorded yet");
+  COFFER_ASSIGN_OR_RETURN(meta::Volume volume, meta_.GetVolume(backup.volume_id));
+  COFFER_ASSIGN_OR_RETURN(AgentEndpoint agent, EndpointOf(meta_, volume.agent_id));
+  return client_.GetJob(agent, backup.agent_job_id);
+}
+
+bool Orchestrator::OnBackupPoll(const meta::Backup& backup, const Result<AgentJob>& answer) {
+  if (!answer) {
+    if (answer.error().code() == ErrorCode::kNotFound) {
+      Failed(backup, "the agent no longer knows job " + backup.agent_job_id +
+                         " (the agent restarted or dropped the job)");
+      return false;
+    }
+    // Unreachable or refusing: no heartbeat; the reconciler fails the backup
+    // once it has been silent for too long.
+    return true;
+  }
+  const AgentJob& job = *answer;
+  if (job.running()) {
+    auto st = meta_.HeartbeatBackup(backup.id, backup.attempt);
+    return st || st.error().code() != ErrorCode::kConflict;  // conflict: decided elsewhere
+  }
+  if (job.state == "completed") {
+    Completed(backup, job);
+  } else {
+    Failed(backup, JobFailure(job));
+  }
+  return false;
+}
+
+void Orchestrator::Completed(const meta::Backup& backup, const AgentJob& job) {
+  const json& r = job.result;
+  const std::string stored_id = r.is_object() ? r.value("backup_id", std::string()) : "";
+  const meta::BackupStats stats = StatsOf(r.is_object() ? r : json::object());
+  const double seconds = r.is_object() && r.contains("seconds") && r["seconds"].is_number()
+                             ? r["seconds"].get<double>()
+                             : job.elapsed_seconds;
+  const int64_t duration_ms = int64_t(seconds * 1000);
+  if (stored_id != backup.id) {
+    // An agent that ignores backup_id: keep what it stored under its id.
+    Failed(backup, "the agent stored this backup as " + stored_id +
+                       " (it does not take the manager's backup id); recorded under that id");
+    meta::Backup imported = backup;
+    imported.id = stored_id;
+    imported.status = meta::BackupStatus::kCompleted;
+    imported.agent_job_id = job.id;
+    imported.stats = stats;
+    imported.finished_at_us = UnixNowMicros();
+    imported.duration_ms = duration_ms;
+    imported.error.clear();
+    if (auto st = meta_.ImportBackup(imported); !st) {
+      Log("backup " + stored_id + ": cannot record it: " + st.error().message());
+    }
+  } else {
+    auto done = meta_.CompleteBackup(backup.id, backup.attempt, stats, duration_ms);
+    if (!done) {
+      Log("backup " + backup.id + ": completion refused: " + done.error().message());
+      return;
+    }
+    metrics_.BackupFinished(meta::BackupStatus::kCompleted, seconds);
+    Log("backup " + backup.id + " completed: " + FormatBytes(uint64_t(stats.logical_bytes)) + ", " +
+        FormatBytes(uint64_t(stats.new_bytes)) + " new");
+  }
+  auto kept = retention_.Apply(backup.volume_id);
+  if (!kept) {
+    Log("retention of volume " + backup.volume_id + ": " + kept.error().message());
+    return;
+  }
+  for (const auto& id : kept->deleted) Log("retention deleted backup " + id);
+  for (const auto& e : kept->errors) Log("retention could not delete backup " + e);
+}
+
+void Orchestrator::Failed(const meta::Backup& backup, const std::string& reason) {
+  auto st = meta_.FailBackup(backup.id, backup.attempt, reason);
+  if (!st) {
+    Log("backup " + backup.id + ": cannot record the failure (" + reason +
+        "): " + st.error().message());
+    return;
+  }
+  metrics_.BackupFinished(meta::BackupStatus::kFailed, 0);
+  Log("backup " + backup.id + " failed: " + reason);
+}
+
+}  // namespace coffer::manager

@@ -1,0 +1,97 @@
+#include "manager/reconciler.h"
+
+#include "base/text.h"
+#include "manager/log.h"
+
+namespace coffer::manager {
+
+void Reconciler::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Reconciler::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Reconciler::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    if (auto r = RunOnce(); !r) Log("reconciler: " + r.error().message());
+    lock.lock();
+    cv_.wait_for(lock, options_.interval, [this] { return stop_; });
+  }
+}
+
+Result<ReconcileRound> Reconciler::RunOnce() {
+  ReconcileRound round;
+  if (options_.is_leader && !options_.is_leader()) return round;
+  round.leader = true;
+  const int64_t now = UnixNowMicros();
+  const int64_t orphan_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.orphan_after).count();
+  const int64_t silence_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.silence_timeout).count();
+  COFFER_ASSIGN_OR_RETURN(auto silent, meta_.ListSilentBackups(now - orphan_us));
+  for (const meta::Backup& b : silent) {
+    const int64_t quiet_s = (now - b.heartbeat_at_us) / 1'000'000;
+    const bool too_long = now - b.heartbeat_at_us >= silence_us;
+    auto fail = [&](const std::string& reason) {
+      orchestrator_.StopPolling(b.id);
+      auto st = meta_.FailBackup(b.id, b.attempt, reason);
+      if (st) {
+        ++round.failed;
+        Log("reconciler: backup " + b.id + " failed: " + reason);
+      }
+    };
+    if (b.agent_job_id.empty()) {
+      if (too_long) {
+        fail(
+            "no agent job was recorded for it (the manager stopped while starting it) and "
+            "nothing was heard of it for " +
+            std::to_string(quiet_s) + " s");
+      }
+      continue;
+    }
+    if (orchestrator_.IsPolled(b.id)) {
+      if (too_long) {
+        fail("the agent has not answered about job " + b.agent_job_id + " for " +
+             std::to_string(quiet_s) + " s");
+      }
+      continue;
+    }
+    auto volume = meta_.GetVolume(b.volume_id);
+    auto agent = volume ? EndpointOf(meta_, volume->agent_id)
+                        : Result<AgentEndpoint>(std::unexpected(volume.error()));
+    if (!agent) {
+      fail("its agent is gone: " + agent.error().message());
+      continue;
+    }
+    auto job = orchestrator_.LiveJob(b);
+    if (!job && job.error().code() != ErrorCode::kNotFound) {
+      if (too_long) {
+        fail("the agent has not answered about job " + b.agent_job_id + " for " +
+             std::to_string(quiet_s) + " s: " + job.error().message());
+      }
+      continue;
+    }
+    const bool still_running = orchestrator_.OnBackupPoll(b, job);
+    if (still_running) {
+      orchestrator_.Adopt(b, std::move(*agent));
+      ++round.adopted;
+    } else {
+      ++round.settled;
+    }
+  }
+  return round;
+}
+
+}  // namespace coffer::manager
