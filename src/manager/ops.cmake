@@ -8,7 +8,8 @@ add_library(coffer_manager_ops
   ${_ops}/targets.cc
   ${_ops}/retention.cc
   ${_ops}/scheduler.cc
-  ${_ops}/gc_loop.cc)
+  ${_ops}/gc_loop.cc
+  ${_ops}/index_rebuild.cc)
 target_link_libraries(coffer_manager_ops PUBLIC coffer_meta coffer_engine coffer_store)
 
 # Tests: a SQLite metadata store, real local targets, moto for S3.
@@ -20,6 +21,8 @@ coffer_test(cron_test SOURCES ${_ops}/cron_test.cc LIBS coffer_manager_ops)
 coffer_test(retention_test SOURCES ${_ops}/retention_test.cc LIBS coffer_manager_ops_testing)
 coffer_test(scheduler_test SOURCES ${_ops}/scheduler_test.cc LIBS coffer_manager_ops_testing)
 coffer_test(gc_loop_test SOURCES ${_ops}/gc_loop_test.cc LIBS coffer_manager_ops_testing)
+coffer_test(index_rebuild_test SOURCES ${_ops}/index_rebuild_test.cc
+            LIBS coffer_manager_ops_testing)
 
 # One moto_server for the whole binary: a single registered test.
 add_executable(targets_test ${_ops}/targets_test.cc)
