@@ -15,9 +15,12 @@ namespace {
 constexpr const char* kDescription =
     "Coffer backs up block volumes (VM images, raw files, block devices) into a deduplicated,\n"
     "encrypted target: a directory or an S3 bucket.\n\n"
-    "Exit codes: 0 success, 1 failure, 2 usage error, 3 wrong passphrase or failed\n"
-    "authentication, 4 data integrity error (a corrupt or tampered object).\n"
-    "The passphrase comes from COFFER_PASSPHRASE, --passphrase-file, or a prompt.";
+    "Exit codes: 0 success, 1 failure (also wrong S3 credentials or a missing bucket,\n"
+    "with the S3 error code), 2 usage error, 3 wrong passphrase, 4 data integrity\n"
+    "error (a corrupt or tampered object).\n"
+    "The passphrase comes from COFFER_PASSPHRASE, --passphrase-file, or a prompt.\n"
+    "S3 credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and\n"
+    "AWS_SESSION_TOKEN; see docs/S3.md.";
 
 }  // namespace
 
