@@ -130,6 +130,15 @@ TEST_F(CliS3Test, TwoVolumesSharingDataStoreItOnceThroughTheCache) {
   EXPECT_EQ(Requests(jb, "head"), 0u);
   EXPECT_EQ(Objects(bucket_, "shared/chunks").size(), chunks);
 
+  // A damaged cache file is not believed: the set is rebuilt from a listing.
+  const std::string cache_file = jb["cache"]["path"];
+  EXPECT_TRUE(cache_file.starts_with(cache_ + "/coffer/")) << cache_file;
+  std::filesystem::resize_file(cache_file, std::filesystem::file_size(cache_file) - 5);
+  json jd = CofferJson(Cat({"backup", b, "--name", "d"}, t));
+  EXPECT_EQ(jd["cache"]["file"], "unreadable");
+  EXPECT_EQ(U(jd, "new_chunks"), 0u);
+  EXPECT_GE(Requests(jd, "list"), 4u);  // keys, locks, manifests and chunks
+
   // Without the cache, --head-unknown asks about each chunk instead, and
   // still stores nothing twice.
   json jc = CofferJson(Cat({"backup", b, "--name", "c", "--no-cache", "--head-unknown"}, t));
