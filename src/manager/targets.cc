@@ -367,7 +367,9 @@ Result<JobTarget> TargetService::GetJobTarget(std::string_view target_id) {
   JobTarget j;
   j.address = target.address;
   j.s3_endpoint = target.s3_endpoint;
-  j.s3_region = target.s3_region;
+  // The region the manager itself uses, not whatever the agent's
+  // environment would pick for an empty one.
+  j.s3_region = IsS3(target.address) && target.s3_region.empty() ? "us-east-1" : target.s3_region;
   j.s3_access_key_id = target.s3_access_key_id;
   j.s3_secret_access_key = std::move(secrets.s3_secret_access_key);
   j.target_key = secrets.target_key;

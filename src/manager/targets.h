@@ -89,7 +89,7 @@ struct UpdateTargetRequest {
 struct JobTarget {
   std::string address;
   std::string s3_endpoint;
-  std::string s3_region;
+  std::string s3_region;                    // for S3 never empty: us-east-1 when the row has none
   std::string s3_access_key_id;             // empty for a local target
   meta::SecretString s3_secret_access_key;  // empty for a local target
   SecretKey target_key;                     // TK

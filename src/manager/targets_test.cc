@@ -342,8 +342,13 @@ TEST_F(TargetsTest, UnreachableEndpointFailsWithinSeconds) {
 
 TEST_F(TargetsTest, CredentialChangesAreProbedBeforeTheyAreSaved) {
   REQUIRE_MOTO();
-  auto t = targets_.CreateTarget(S3("s3-update", "s3://targets-c"));
+  auto r = S3("s3-update", "s3://targets-c");
+  r.s3_region = "";  // the manager's default, not the environment's
+  auto t = targets_.CreateTarget(r);
   ASSERT_OK(t);
+  auto job = targets_.GetJobTarget(t->id);
+  ASSERT_OK(job);
+  EXPECT_EQ(job->s3_region, "us-east-1");
   UpdateTargetRequest p;
   p.s3_secret_access_key = meta::SecretString("wrong");
   auto u = targets_.UpdateTarget(t->id, p);
