@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   add(AddKey(app));
   add(AddUnlock(app));
   add(AddAgent(app));
+  add(AddManager(app));
   CLI::App* help = app.add_subcommand("help", "show help for coffer or one verb");
   std::string help_verb;
   help->add_option("VERB", help_verb, "the verb to explain");

@@ -20,5 +20,6 @@ VerbRun AddGc(CLI::App& app);
 VerbRun AddKey(CLI::App& app);
 VerbRun AddUnlock(CLI::App& app);
 VerbRun AddAgent(CLI::App& app);
+VerbRun AddManager(CLI::App& app);
 
 }  // namespace coffer::cli

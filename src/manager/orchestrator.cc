@@ -126,9 +126,8 @@ void Orchestrator::Completed(const meta::Backup& backup, const AgentJob& job) {
                              : job.elapsed_seconds;
   const int64_t duration_ms = int64_t(seconds * 1000);
   if (stored_id != backup.id) {
-    // An agent that ignores backup_id: keep what it stored under its id.
-    Failed(backup, "the agent stored this backup as " + stored_id +
-                       " (it does not take the manager's backup id); recorded under that id");
+    // An agent that ignores backup_id: record what it stored under its id
+    // first, then fail this row with a pointer to it.
     meta::Backup imported = backup;
     imported.id = stored_id;
     imported.status = meta::BackupStatus::kCompleted;
@@ -140,6 +139,8 @@ void Orchestrator::Completed(const meta::Backup& backup, const AgentJob& job) {
     if (auto st = meta_.ImportBackup(imported); !st) {
       Log("backup " + stored_id + ": cannot record it: " + st.error().message());
     }
+    Failed(backup, "the agent stored this backup as " + stored_id +
+                       " (it does not take the manager's backup id); recorded under that id");
   } else {
     auto done = meta_.CompleteBackup(backup.id, backup.attempt, stats, duration_ms);
     if (!done) {

@@ -1,0 +1,109 @@
+// Secrets never come back out of the manager, and a backup whose agent
+// restarted in the middle of the job ends `failed` with a reason instead of
+// staying `running`.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/manager_fixture.h"
+
+namespace coffer::testing {
+namespace {
+
+class ManagerFaultsTest : public ManagerTest {};
+
+TEST_F(ManagerFaultsTest, CanarySecretsNeverLeak) {
+  StartCluster();
+  // The canaries: the S3 target's secret key, and the agents' tokens. None
+  // may appear in any answer, log line or metric.
+  const std::string canary = MotoKeys().secret_access_key;
+  ASSERT_GE(canary.size(), 16u);
+  json a1 = RegisterAgent(*agent1_, "agent-1");
+  json a2 = RegisterAgent(*agent2_, "agent-2");
+  json target = CreateS3Target("s3", NewBucket());
+  EXPECT_EQ(target["s3_secret_access_key_set"], true);
+  EXPECT_FALSE(target.contains("s3_secret_access_key"));
+  const std::string img = agent1_->root() + "/v.img";
+  MakeImage(img, "2M", 5);
+  json volume = CreateVolume("vol", a1["id"], img);
+  Schedule(volume["id"], target["id"]);
+  json backup = BackUp(volume["id"]);
+  Restore(backup["id"], "vol-restored", a2["id"], agent2_->root() + "/restored.img");
+  const std::string tpath = "/v1/backup_targets/" + target["id"].get<std::string>();
+  Reply patched = manager_->Patch(tpath, {{"s3_secret_access_key", canary}});
+  EXPECT_EQ(patched.status, 200) << patched.raw;
+  Reply gc = manager_->Post(tpath + "/gc");
+  EXPECT_EQ(gc.status, 202) << gc.raw;
+  // A failing call that carries the secret: the error must not echo it.
+  Reply failing = manager_->Post("/v1/backup_targets", {{"name", "s3"},  // taken
+                                                        {"address", "s3://nowhere/x"},
+                                                        {"s3_endpoint", "http://127.0.0.1:9"},
+                                                        {"s3_access_key_id", "AKIA"},
+                                                        {"s3_secret_access_key", canary},
+                                                        {"passphrase", "correct horse battery"}});
+  EXPECT_GE(failing.status, 400);
+
+  std::string everything = patched.raw + failing.raw + gc.raw;
+  for (const char* path : {"/v1/backup_targets", "/v1/agents", "/v1/volumes", "/v1/backups",
+                           "/v1/restores", "/metrics", "/v1/openapi.json"}) {
+    Reply r = manager_->Get(path);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.raw;
+    everything += r.raw;
+  }
+  everything += manager_->Get(tpath).raw + manager_->Get(tpath + "/gc_runs").raw;
+  everything += manager_->Get("/v1/backups/" + backup["id"].get<std::string>()).raw;
+  everything += manager_->Get("/v1/agents/" + a1["id"].get<std::string>()).raw;
+  everything += manager_->Get("/v1/volumes/" + volume["id"].get<std::string>()).raw;
+  const std::string log = manager_->Log();
+  ASSERT_NE(log.find("GET /v1/backups"), std::string::npos) << "requests are logged";
+  for (const std::string& secret : {canary, agent1_->token(), agent2_->token()}) {
+    EXPECT_EQ(everything.find(secret), std::string::npos) << "an API answer holds a secret";
+    EXPECT_EQ(log.find(secret), std::string::npos) << "the manager's log holds a secret";
+  }
+  // The metrics say something real.
+  Reply metrics = manager_->Get("/metrics");
+  EXPECT_NE(metrics.raw.find("coffer_backups{status=\"completed\"} 1"), std::string::npos)
+      << metrics.raw;
+  EXPECT_NE(
+      metrics.raw.find("coffer_http_requests_total{method=\"GET\",route=\"/v1/backups/{id}\""),
+      std::string::npos)
+      << metrics.raw;
+  EXPECT_NE(metrics.content_type.find("text/plain"), std::string::npos);
+}
+
+TEST_F(ManagerFaultsTest, AgentRestartedMidJobFailsTheBackup) {
+  StartCluster();
+  json agent = RegisterAgent(*agent1_, "agent-1");
+  json target = CreateLocalTarget("local");
+  const std::string img = agent1_->root() + "/slow.img";
+  MakeImage(img, "1M", 6);
+  // A pre-backup hook that takes its time keeps the job running long
+  // enough to kill the agent under it.
+  json volume =
+      CreateVolume("slow", agent["id"], img, {{"hooks", {{"pre_backup_command", "sleep 4"}}}});
+  Schedule(volume["id"], target["id"]);
+  Reply started = manager_->Post("/v1/volumes/" + volume["id"].get<std::string>() + "/backup");
+  ASSERT_EQ(started.status, 202) << started.raw;
+  const std::string id = started.body["id"];
+  // Running, with live progress from the agent.
+  Reply live = manager_->Get("/v1/backups/" + id);
+  ASSERT_EQ(live.status, 200);
+  EXPECT_EQ(live.body["status"], "running");
+  EXPECT_EQ(live.body["progress"]["state"], "running") << live.raw;
+
+  agent1_->Restart(SIGKILL);
+  json done = manager_->WaitBackup(id, 30);
+  EXPECT_EQ(done["status"], "failed") << done.dump();
+  EXPECT_NE(done["error"].get<std::string>().find("no longer knows job"), std::string::npos)
+      << done.dump();
+  EXPECT_NE(done["finished_at"], nullptr);
+
+  // The restarted agent takes the next backup.
+  json next = BackUp(volume["id"]);
+  EXPECT_EQ(next["status"], "completed");
+}
+
+}  // namespace
+}  // namespace coffer::testing
