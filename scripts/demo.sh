@@ -2,7 +2,8 @@
 # The main job (`make demo`): a realistic ~1 GiB volume goes through
 # init -> backup -> a clustered change of a few percent -> backup ->
 # restore -> verify, with the bytes, the new data stored, the dedup ratio and
-# the throughput of each step. Everything lives in demo-data/ (or
+# the throughput of each step; then the service (scripts/demo_service.sh): a
+# manager and an agent, one backup-restore cycle through the REST API. Everything lives in demo-data/ (or
 # $COFFER_DEMO_DIR) and is made afresh on every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,4 +64,7 @@ fi
 
 step "coffer check --read-data"
 "$COFFER" check --target "$TARGET" --read-data | sed 's/^/   /'
-printf '\nDemo finished. The target is in %s; try: %s ls --target %s\n' "$DIR" "$COFFER" "$TARGET"
+printf '\nCLI demo finished. The target is in %s; try: %s ls --target %s\n' "$DIR" "$COFFER" "$TARGET"
+
+# The same volume through the service: manager, agent, REST API.
+COFFER=$COFFER bash scripts/demo_service.sh "$DIR" "$IMG"

@@ -1,5 +1,7 @@
 """Prints the figures of a `coffer backup --json` or `coffer restore --json`
-document (read from stdin) for the demo. Usage: demo_report.py backup|restore"""
+document, or of the manager API's backup and restore (GET /v1/backups/{id},
+GET /v1/restores/{id}), read from stdin, for the demo.
+Usage: demo_report.py backup|restore|api-backup|api-restore"""
 import json
 import sys
 
@@ -24,5 +26,16 @@ def restore(r):
     print(f"   speed       {mb(r['bytes']) / r['seconds']:9.1f} MB/s  ({r['seconds']:.2f} s)")
 
 
+def api_backup(b):
+    # The manager's backup row: the same figures under the API's names.
+    backup({**b, "backup_id": b["id"], "seconds": max(b["duration_ms"], 1) / 1000})
+
+
+def api_restore(r):
+    restore(r["result"])
+
+
 if __name__ == "__main__":
-    {"backup": backup, "restore": restore}[sys.argv[1]](json.load(sys.stdin))
+    modes = {"backup": backup, "restore": restore, "api-backup": api_backup,
+             "api-restore": api_restore}
+    modes[sys.argv[1]](json.load(sys.stdin))
