@@ -31,3 +31,10 @@ add_library(coffer_manager
 target_link_libraries(coffer_manager
   PUBLIC coffer_manager_ops coffer_meta coffer_hash nlohmann_json::nlohmann_json
   PRIVATE PkgConfig::MANAGER_HTTPLIB PkgConfig::MANAGER_TOMLPP Threads::Threads)
+
+# Unit tests beside the code: config, admin token, HTTP helpers, and the
+# reconciler against a fake agent over real HTTP.
+coffer_test(manager_core_test
+  SOURCES ${_core}/config_test.cc ${_core}/admin_token_test.cc ${_core}/api/http_util_test.cc
+          ${_core}/reconciler_test.cc
+  LIBS coffer_manager coffer_manager_ops_testing PkgConfig::MANAGER_HTTPLIB)

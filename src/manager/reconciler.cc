@@ -35,7 +35,7 @@ Result<ReconcileRound> Reconciler::RunOnce() {
   ReconcileRound round;
   if (options_.is_leader && !options_.is_leader()) return round;
   round.leader = true;
-  const int64_t now = UnixNowMicros();
+  const int64_t now = options_.clock_us ? options_.clock_us() : UnixNowMicros();
   const int64_t orphan_us =
       std::chrono::duration_cast<std::chrono::microseconds>(options_.orphan_after).count();
   const int64_t silence_us =

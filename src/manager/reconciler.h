@@ -36,6 +36,9 @@ struct ReconcilerOptions {
   std::chrono::milliseconds orphan_after{5'000};
   std::chrono::milliseconds silence_timeout{300'000};
   std::function<bool()> is_leader;  // empty: always leader
+  // Microseconds since the epoch; empty: the system clock. Tests pass the
+  // metadata store's clock, which they move.
+  std::function<int64_t()> clock_us;
 };
 
 struct ReconcileRound {
