@@ -75,12 +75,20 @@ AgentProcess::~AgentProcess() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
   int status = 0;
-  for (int i = 0; i < 500; ++i) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) return;
+  for (int i = 0; i < 1000; ++i) {
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      // A clean stop exits 0; a sanitizer report or a crash on the way out does not.
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        ADD_FAILURE() << "the agent did not stop cleanly (status " << status
+                      << "): " << ReadFile(log_);
+      }
+      return;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, &status, 0);
+  ADD_FAILURE() << "the agent did not stop within 10 s of SIGTERM: " << ReadFile(log_);
 }
 
 HttpReply AgentProcess::Call(const std::string& method, const std::string& path,
