@@ -5,6 +5,7 @@
 set(_ops ${CMAKE_CURRENT_LIST_DIR})
 add_library(coffer_manager_ops
   ${_ops}/cron.cc
+  ${_ops}/target_checks.cc
   ${_ops}/targets.cc
   ${_ops}/retention.cc
   ${_ops}/scheduler.cc

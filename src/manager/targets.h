@@ -153,6 +153,11 @@ class TargetService {
                                const meta::SecretString& s3_secret) const;
 
  private:
+  // Probes a changed connection (`next`, with `secret`) and checks that it
+  // reaches the target whose key is `target_key`.
+  Status ProbeConnection(const meta::BackupTarget& next, const meta::SecretString& secret,
+                         const SecretKey& target_key) const;
+
   meta::MetaStore& meta_;
   TargetServiceOptions options_;
 };
