@@ -62,6 +62,18 @@ TEST_F(ManagerFaultsTest, CanarySecretsNeverLeak) {
     EXPECT_EQ(everything.find(secret), std::string::npos) << "an API answer holds a secret";
     EXPECT_EQ(log.find(secret), std::string::npos) << "the manager's log holds a secret";
   }
+  // The OpenAPI document names every route.
+  Reply openapi = manager_->Get("/v1/openapi.json");
+  ASSERT_EQ(openapi.status, 200);
+  EXPECT_EQ(openapi.body["openapi"], "3.0.3");
+  for (const char* route :
+       {"/healthz", "/metrics", "/v1/backup_targets", "/v1/backup_targets/{id}",
+        "/v1/backup_targets/{id}/gc", "/v1/backup_targets/{id}/gc_runs", "/v1/agents",
+        "/v1/agents/{id}", "/v1/volumes", "/v1/volumes/{id}", "/v1/volumes/{id}/backup_schedule",
+        "/v1/volumes/{id}/backup", "/v1/backups", "/v1/backups/{id}", "/v1/backups/{id}/restore",
+        "/v1/restores", "/v1/restores/{id}"}) {
+    EXPECT_TRUE(openapi.body["paths"].contains(route)) << route;
+  }
   // The metrics say something real.
   Reply metrics = manager_->Get("/metrics");
   EXPECT_NE(metrics.raw.find("coffer_backups{status=\"completed\"} 1"), std::string::npos)

@@ -68,8 +68,7 @@ bool Manager::IsLeader() {
   return now;
 }
 
-Status Manager::Start(std::optional<std::string> env_token) {
-  parts_ = std::make_unique<Parts>();
+Status Manager::OpenDatabase(std::optional<std::string> env_token) {
   Parts& p = *parts_;
   COFFER_ASSIGN_OR_RETURN(SecretKey master,
                           AddContext(meta::LoadOrCreateMasterKey(config_.master_key_file),
@@ -86,7 +85,11 @@ Status Manager::Start(std::optional<std::string> env_token) {
     std::fprintf(stderr, "admin token: %s\n", generated->c_str());
     std::fflush(stderr);
   }
+  return {};
+}
 
+void Manager::BuildServices() {
+  Parts& p = *parts_;
   p.auth = std::make_unique<TokenAuthenticator>(*p.meta);
   p.targets = std::make_unique<TargetService>(*p.meta);
   p.retention = std::make_unique<Retention>(*p.meta, *p.targets);
@@ -100,8 +103,10 @@ Status Manager::Start(std::optional<std::string> env_token) {
   auto is_leader = [this] { return IsLeader(); };
   ReconcilerOptions ro;
   ro.interval = config_.reconcile_interval;
-  ro.orphan_after =
-      std::max<std::chrono::milliseconds>(3 * config_.job_poll_interval, std::chrono::seconds(5));
+  // Long enough that a job being started (up to the agent timeout) or
+  // polled now and then is not taken for an orphan.
+  ro.orphan_after = std::max<std::chrono::milliseconds>(
+      {3 * config_.job_poll_interval, 2 * config_.agent_timeout, std::chrono::seconds(5)});
   ro.silence_timeout = config_.backup_silence_timeout;
   ro.is_leader = is_leader;
   p.reconciler = std::make_unique<Reconciler>(*p.meta, *p.orchestrator, ro);
@@ -113,7 +118,13 @@ Status Manager::Start(std::optional<std::string> env_token) {
   go.tick = config_.gc_check_interval;
   go.is_leader = is_leader;
   p.gc = std::make_unique<GcLoop>(*p.meta, *p.targets, go);
+}
 
+Status Manager::Start(std::optional<std::string> env_token) {
+  parts_ = std::make_unique<Parts>();
+  Parts& p = *parts_;
+  COFFER_RETURN_IF_ERROR(OpenDatabase(std::move(env_token)));
+  BuildServices();
   api::ApiContext ctx;
   ctx.meta = p.meta.get();
   ctx.targets = p.targets.get();
@@ -122,7 +133,7 @@ Status Manager::Start(std::optional<std::string> env_token) {
   ctx.restores = p.restores.get();
   ctx.metrics = p.metrics.get();
   ctx.auth = p.auth.get();
-  ctx.is_leader = is_leader;
+  ctx.is_leader = [this] { return IsLeader(); };
   api::ApiOptions ao;
   ao.host = config_.listen_host;
   ao.port = config_.listen_port;

@@ -54,6 +54,10 @@ class Manager {
 
  private:
   struct Parts;
+  // Master key, database (migrated), leader lock, admin token.
+  Status OpenDatabase(std::optional<std::string> env_token);
+  // Everything between the database and the HTTP server.
+  void BuildServices();
   ManagerConfig config_;
   std::unique_ptr<Parts> parts_;
   std::mutex leader_mu_;

@@ -38,60 +38,60 @@ Result<ReconcileRound> Reconciler::RunOnce() {
   const int64_t now = options_.clock_us ? options_.clock_us() : UnixNowMicros();
   const int64_t orphan_us =
       std::chrono::duration_cast<std::chrono::microseconds>(options_.orphan_after).count();
+  COFFER_ASSIGN_OR_RETURN(auto silent, meta_.ListSilentBackups(now - orphan_us));
+  for (const meta::Backup& b : silent) Reconcile(b, now, &round);
+  return round;
+}
+
+void Reconciler::Reconcile(const meta::Backup& b, int64_t now, ReconcileRound* round) {
   const int64_t silence_us =
       std::chrono::duration_cast<std::chrono::microseconds>(options_.silence_timeout).count();
-  COFFER_ASSIGN_OR_RETURN(auto silent, meta_.ListSilentBackups(now - orphan_us));
-  for (const meta::Backup& b : silent) {
-    const int64_t quiet_s = (now - b.heartbeat_at_us) / 1'000'000;
-    const bool too_long = now - b.heartbeat_at_us >= silence_us;
-    auto fail = [&](const std::string& reason) {
-      orchestrator_.StopPolling(b.id);
-      auto st = meta_.FailBackup(b.id, b.attempt, reason);
-      if (st) {
-        ++round.failed;
-        Log("reconciler: backup " + b.id + " failed: " + reason);
-      }
-    };
-    if (b.agent_job_id.empty()) {
-      if (too_long) {
-        fail(
-            "no agent job was recorded for it (the manager stopped while starting it) and "
-            "nothing was heard of it for " +
-            std::to_string(quiet_s) + " s");
-      }
-      continue;
+  const std::string quiet = std::to_string((now - b.heartbeat_at_us) / 1'000'000) + " s";
+  const bool too_long = now - b.heartbeat_at_us >= silence_us;
+  auto fail = [&](const std::string& reason) {
+    orchestrator_.StopPolling(b.id);
+    if (meta_.FailBackup(b.id, b.attempt, reason)) {
+      ++round->failed;
+      Log("reconciler: backup " + b.id + " failed: " + reason);
     }
-    if (orchestrator_.IsPolled(b.id)) {
-      if (too_long) {
-        fail("the agent has not answered about job " + b.agent_job_id + " for " +
-             std::to_string(quiet_s) + " s");
-      }
-      continue;
+  };
+  if (b.agent_job_id.empty()) {
+    if (too_long) {
+      fail(
+          "no agent job was recorded for it (the manager stopped while starting it) and "
+          "nothing was heard of it for " +
+          quiet);
     }
-    auto volume = meta_.GetVolume(b.volume_id);
-    auto agent = volume ? EndpointOf(meta_, volume->agent_id)
-                        : Result<AgentEndpoint>(std::unexpected(volume.error()));
-    if (!agent) {
-      fail("its agent is gone: " + agent.error().message());
-      continue;
-    }
-    auto job = orchestrator_.LiveJob(b);
-    if (!job && job.error().code() != ErrorCode::kNotFound) {
-      if (too_long) {
-        fail("the agent has not answered about job " + b.agent_job_id + " for " +
-             std::to_string(quiet_s) + " s: " + job.error().message());
-      }
-      continue;
-    }
-    const bool still_running = orchestrator_.OnBackupPoll(b, job);
-    if (still_running) {
-      orchestrator_.Adopt(b, std::move(*agent));
-      ++round.adopted;
-    } else {
-      ++round.settled;
-    }
+    return;
   }
-  return round;
+  if (orchestrator_.IsPolled(b.id)) {
+    if (too_long) fail("the agent has not answered about job " + b.agent_job_id + " for " + quiet);
+    return;
+  }
+  auto volume = meta_.GetVolume(b.volume_id);
+  auto agent = volume ? EndpointOf(meta_, volume->agent_id)
+                      : Result<AgentEndpoint>(std::unexpected(volume.error()));
+  if (!agent) {
+    // A database hiccup is not the backup's fault: only a missing row is.
+    if (agent.error().code() == ErrorCode::kNotFound) {
+      fail("its volume or agent is gone: " + agent.error().message());
+    }
+    return;
+  }
+  auto job = orchestrator_.LiveJob(b);
+  if (!job && job.error().code() != ErrorCode::kNotFound) {
+    if (too_long) {
+      fail("the agent has not answered about job " + b.agent_job_id + " for " + quiet + ": " +
+           job.error().message());
+    }
+    return;
+  }
+  if (orchestrator_.OnBackupPoll(b, job)) {
+    orchestrator_.Adopt(b, std::move(*agent));
+    ++round->adopted;
+  } else {
+    ++round->settled;
+  }
 }
 
 }  // namespace coffer::manager

@@ -62,6 +62,8 @@ class Reconciler {
 
  private:
   void Loop();
+  // Decides about one silent running backup (the cases above).
+  void Reconcile(const meta::Backup& backup, int64_t now, ReconcileRound* round);
 
   meta::MetaStore& meta_;
   Orchestrator& orchestrator_;

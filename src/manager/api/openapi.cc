@@ -65,14 +65,15 @@ json Op(const char* summary, const char* tag, int ok, const json& ok_schema,
   return op;
 }
 
-json Paths() {
-  json p;
+void SystemPaths(json& p) {
   p["/healthz"]["get"] = Op("liveness (no token needed)", "system", 200, {{"type", "object"}}, {});
   p["/healthz"]["get"]["security"] = json::array();
   p["/metrics"]["get"] =
       Op("Prometheus metrics (text format 0.0.4)", "system", 200, nullptr, {401});
   p["/v1/openapi.json"]["get"] = Op("this document", "system", 200, {{"type", "object"}}, {401});
+}
 
+void TargetPaths(json& p) {
   p["/v1/backup_targets"]["post"] =
       Op("create a target: probe it (write, read, delete an object), initialise its layout "
          "and first key slot",
@@ -99,7 +100,9 @@ json Paths() {
          nullptr,
          json::array(
              {PathId("target id"), Query("limit", "at most this many", {{"type", "integer"}})}));
+}
 
+void AgentAndVolumePaths(json& p) {
   p["/v1/agents"]["post"] = Op("register an agent", "agents", 201, Ref("Agent"),
                                {400, 401, 409, 413}, Ref("AgentCreate"));
   p["/v1/agents"]["get"] = Op("list agents", "agents", 200, ListOf("agents", "Agent"), {401});
@@ -128,7 +131,9 @@ json Paths() {
          "volumes", 200, Ref("Volume"), {400, 401, 404, 413}, Ref("BackupSchedule"), vid);
   p["/v1/volumes/{id}/backup"]["post"] = Op("start a backup now", "volumes", 202, Ref("Backup"),
                                             {400, 401, 404, 409, 429, 502, 503}, nullptr, vid);
+}
 
+void BackupPaths(json& p) {
   p["/v1/backups"]["get"] =
       Op("list backups, newest first", "backups", 200, ListOf("backups", "Backup"), {400, 401},
          nullptr,
@@ -155,6 +160,14 @@ json Paths() {
   p["/v1/restores/{id}"]["get"] =
       Op("one restore, with live progress while running", "backups", 200, Ref("Restore"),
          {401, 404}, nullptr, json::array({PathId("restore id")}));
+}
+
+json Paths() {
+  json p;
+  SystemPaths(p);
+  TargetPaths(p);
+  AgentAndVolumePaths(p);
+  BackupPaths(p);
   return p;
 }
 

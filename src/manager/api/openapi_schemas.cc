@@ -48,10 +48,7 @@ json Progress() {
               {"elapsed_seconds", {{"type", "number"}}}});
 }
 
-}  // namespace
-
-json OpenApiSchemas() {
-  json s;
+void TargetAndAgentSchemas(json& s) {
   s["Error"] =
       Obj({{"error", Obj({{"code", Str("invalid-argument, not-found, conflict, already-exists, "
                                        "unauthenticated, too-large, unavailable, …")},
@@ -111,6 +108,9 @@ json OpenApiSchemas() {
                           {"token", Str("the agent's bearer token, at least 16 characters")}},
                          {"name", "url", "token"});
   s["AgentPatch"] = Obj({{"name", Str("")}, {"url", Str("")}, {"token", Str("")}});
+}
+
+void VolumeSchemas(json& s) {
   s["Hooks"] = Hooks();
   s["Volume"] = Obj({{"id", Str("")},
                      {"name", Str("unique")},
@@ -138,6 +138,9 @@ json OpenApiSchemas() {
   s["BackupSchedule"] = Obj({{"backup_target_id", Nullable(Str("null or \"\": none"))},
                              {"backup_cron", Str("5-field cron (UTC); \"\": none")},
                              {"backup_retain_count", Int("0-100000; 0 keeps all")}});
+}
+
+void BackupSchemas(json& s) {
   s["Progress"] = Progress();
   s["Backup"] = Obj({{"id", Str("also the manifest's uuid in the target")},
                      {"volume_id", Str("")},
@@ -174,6 +177,15 @@ json OpenApiSchemas() {
                       {"progress", Ref("Progress")},
                       {"result", {{"type", "object"}, {"nullable", true}}},
                       {"error", Nullable(Str(""))}});
+}
+
+}  // namespace
+
+json OpenApiSchemas() {
+  json s;
+  TargetAndAgentSchemas(s);
+  VolumeSchemas(s);
+  BackupSchemas(s);
   return s;
 }
 
