@@ -196,6 +196,16 @@ TEST_F(CliTest, SparseInputIsSkippedAndOutputIsSparse) {
   EXPECT_LT(AllocatedBytes(out), 16ull << 20) << "zero ranges were written instead of skipped";
 }
 
+// Regression: the read window looked past holes into later extents, and the
+// data between was recorded as zeros (found by the agent's tests).
+TEST_F(CliTest, AMixedSparseImageRoundTripsBitExact) {
+  std::string img = dir_ / "mixed-sparse.img";
+  MakeImage(img, "96M", 43, /*sparse=*/true);
+  json b = Backup(img);
+  EXPECT_GT(b["zero_bytes"].get<uint64_t>(), 10u << 20);
+  ExpectRestoresTo(b["backup_id"], img);
+}
+
 TEST_F(CliTest, ForgetAndGcFreeExactlyWhatIsNoLongerReferenced) {
   std::string a = dir_ / "a.img", b = dir_ / "b.img";
   MakeImage(a, "32M", 31);
