@@ -118,19 +118,30 @@ void Child::Kill(int sig) {
   pid_ = -1;
 }
 
-void Child::Stop() {
-  if (pid_ <= 0) return;
+int Child::Stop() {
+  if (pid_ <= 0) return 0;
   ::kill(pid_, SIGTERM);
   int status = 0;
   for (int i = 0; i < 1000; ++i) {
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   Kill(SIGKILL);
+  return -1;
 }
+
+namespace {
+
+// The end of a log, for a failure message.
+std::string Tail(const std::string& log) {
+  std::string text = ReadFile(log);
+  return text.size() > 4000 ? "…" + text.substr(text.size() - 4000) : text;
+}
+
+}  // namespace
 
 AgentProc::AgentProc(const std::string& dir, const std::string& root)
     : dir_(dir), root_(root), token_("agent-token-" + RandomHex(16)) {
@@ -141,6 +152,11 @@ AgentProc::AgentProc(const std::string& dir, const std::string& root)
   log_ = dir_ + "/agent.log";
   port_ = FreePort();
   Launch();
+}
+
+AgentProc::~AgentProc() {
+  int code = child_.Stop();
+  EXPECT_EQ(code, 0) << "the agent did not stop cleanly:\n" << Tail(log_);
 }
 
 void AgentProc::Launch() {
@@ -191,6 +207,11 @@ void ManagerProc::Launch(const std::string& database_url, const Env& env) {
   ASSERT_NE(at, std::string::npos) << "no admin token printed: " << log;
   size_t end = log.find('\n', at);
   token_ = log.substr(at + prefix.size(), end - at - prefix.size());
+}
+
+ManagerProc::~ManagerProc() {
+  int code = child_.Stop();
+  EXPECT_EQ(code, 0) << "the manager did not stop cleanly:\n" << Tail(log_);
 }
 
 Reply ManagerProc::Call(const std::string& method, const std::string& path,

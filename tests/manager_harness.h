@@ -42,7 +42,10 @@ class Child {
   // Starts argv (through setpriv); output appended to `log`.
   bool Start(const std::vector<std::string>& argv, const std::string& log, const Env& env = {});
   void Kill(int sig);  // sends the signal and reaps the process
-  void Stop();         // SIGTERM, up to 10 s, then SIGKILL
+  // SIGTERM, up to 10 s, then SIGKILL. Returns the exit code: 0 for a clean
+  // stop, -1 if it had to be killed or died of a signal (an ASan report
+  // makes it non-zero too).
+  int Stop();
   bool running() const { return pid_ > 0; }
 
  private:
@@ -55,6 +58,7 @@ class Child {
 class AgentProc {
  public:
   AgentProc(const std::string& dir, const std::string& root);
+  ~AgentProc();  // stops it; a non-zero exit fails the test, with the log
   void Restart(int sig);  // kill with `sig`, start again on the same port
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& token() const { return token_; }
@@ -74,6 +78,7 @@ class ManagerProc {
   // short intervals, and `database_url` (empty: SQLite). Reads the admin
   // token the first start prints.
   ManagerProc(const std::string& dir, const std::string& database_url, const Env& env = {});
+  ~ManagerProc();  // stops it; a non-zero exit fails the test, with the log
 
   int port() const { return port_; }
   const std::string& token() const { return token_; }
