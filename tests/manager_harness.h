@@ -58,7 +58,7 @@ class Child {
 class AgentProc {
  public:
   AgentProc(const std::string& dir, const std::string& root);
-  ~AgentProc();  // stops it; a non-zero exit fails the test, with the log
+  ~AgentProc();           // stops it; a non-zero exit fails the test, with the log
   void Restart(int sig);  // kill with `sig`, start again on the same port
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& token() const { return token_; }
