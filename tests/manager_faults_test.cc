@@ -105,6 +105,10 @@ TEST_F(ManagerFaultsTest, AgentRestartedMidJobFailsTheBackup) {
   EXPECT_EQ(live.body["status"], "running");
   EXPECT_EQ(live.body["progress"]["state"], "running") << live.raw;
 
+  // No GC while a backup of the target runs (DESIGN §5).
+  Reply gc = manager_->Post("/v1/backup_targets/" + target["id"].get<std::string>() + "/gc");
+  EXPECT_EQ(gc.status, 409) << gc.raw;
+
   agent1_->Restart(SIGKILL);
   json done = manager_->WaitBackup(id, 30);
   EXPECT_EQ(done["status"], "failed") << done.dump();
@@ -115,6 +119,32 @@ TEST_F(ManagerFaultsTest, AgentRestartedMidJobFailsTheBackup) {
   // The restarted agent takes the next backup.
   json next = BackUp(volume["id"]);
   EXPECT_EQ(next["status"], "completed");
+}
+
+TEST_F(ManagerFaultsTest, ManagerRestartedMidJobFollowsTheJobAgain) {
+  StartCluster();
+  json agent = RegisterAgent(*agent1_, "agent-1");
+  json target = CreateLocalTarget("local");
+  const std::string img = agent1_->root() + "/slow.img";
+  MakeImage(img, "1M", 7);
+  json volume =
+      CreateVolume("slow", agent["id"], img, {{"hooks", {{"pre_backup_command", "sleep 3"}}}});
+  Schedule(volume["id"], target["id"]);
+  Reply started = manager_->Post("/v1/volumes/" + volume["id"].get<std::string>() + "/backup");
+  ASSERT_EQ(started.status, 202) << started.raw;
+  const std::string id = started.body["id"];
+  // The manager dies while the agent works; the new process's reconciler
+  // finds the silent backup, asks the agent, and follows the job again.
+  manager_->Restart(SIGKILL);
+  json done = manager_->WaitBackup(id, 60);
+  const std::string kStoredAs = "the agent stored this backup as ";
+  if (done["status"] == "failed" && done["error"].get<std::string>().starts_with(kStoredAs)) {
+    done = manager_
+               ->Get("/v1/backups/" + done["error"].get<std::string>().substr(kStoredAs.size(), 36))
+               .body;  // an agent that ignores backup_id (manager_fixture.cc)
+  }
+  EXPECT_EQ(done["status"], "completed") << done.dump() << "\n" << manager_->Log();
+  EXPECT_EQ(done["logical_bytes"], 1 << 20);
 }
 
 }  // namespace

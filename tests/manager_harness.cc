@@ -172,19 +172,27 @@ void AgentProc::Restart(int sig) {
 }
 
 ManagerProc::ManagerProc(const std::string& dir, const std::string& database_url, const Env& env)
-    : dir_(dir) {
-  Launch(database_url, env);
-}
-
-void ManagerProc::Launch(const std::string& database_url, const Env& env) {
+    : dir_(dir), database_url_(database_url), env_(env) {
   std::filesystem::create_directories(dir_);
   log_ = dir_ + "/manager.log";
   port_ = FreePort();
+  Launch();
+}
+
+void ManagerProc::Restart(int sig) {
+  child_.Kill(sig);
+  Launch();
+}
+
+void ManagerProc::Launch() {
+  const std::string& database_url = database_url_;
+  const Env& env = env_;
   const std::string config = dir_ + "/manager.toml";
   // Short intervals so that the tests see polls, heartbeats and the
   // reconciler within seconds.
   WriteFile(config,
             "job_poll_interval_ms = 100\n"
+            "agent_timeout_ms = 2000\n"
             "reconcile_interval_seconds = 1\n"
             "backup_silence_timeout_seconds = 20\n"
             "scheduler_interval_seconds = 1\n"
@@ -201,6 +209,7 @@ void ManagerProc::Launch(const std::string& database_url, const Env& env) {
     token_ = it->second;
     return;
   }
+  // The first start's line (a restart prints none).
   const std::string log = Log();
   const std::string prefix = "admin token: ";
   size_t at = log.find(prefix);

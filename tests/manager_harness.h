@@ -79,6 +79,9 @@ class ManagerProc {
   // token the first start prints.
   ManagerProc(const std::string& dir, const std::string& database_url, const Env& env = {});
   ~ManagerProc();  // stops it; a non-zero exit fails the test, with the log
+  // Kills it with `sig` and starts it again on the same port, data and
+  // database (the admin token stays).
+  void Restart(int sig);
 
   int port() const { return port_; }
   const std::string& token() const { return token_; }
@@ -98,8 +101,10 @@ class ManagerProc {
   json WaitRestore(const std::string& id, double timeout_s = 60) const;
 
  private:
-  void Launch(const std::string& database_url, const Env& env);
-  std::string dir_, log_, token_;
+  void Launch();
+  std::string dir_, database_url_;
+  Env env_;
+  std::string log_, token_;
   int port_ = 0;
   Child child_;
 };
