@@ -76,9 +76,14 @@ TEST_F(AgentTest, FileVolumeBacksUpAndRestoresBitExactThroughTheApi) {
   for (auto& e : std::filesystem::directory_iterator(root_)) files += e.is_regular_file();
   EXPECT_EQ(files, 1u);
 
-  // Again: an incremental backup with nothing new.
-  json again = RunJob("/v1/storage/backup", BackupRequest(img, "vm", 8));
+  // Again: an incremental backup with nothing new, under the id the caller
+  // (the manager) chose for it.
+  json again_request = BackupRequest(img, "vm", 8);
+  const std::string chosen = "0f1e2d3c-4b5a-4697-8877-665544332211";
+  again_request["backup_id"] = chosen;
+  json again = RunJob("/v1/storage/backup", again_request);
   ASSERT_EQ(again["state"], "completed") << again.dump(2);
+  EXPECT_EQ(again["result"]["backup_id"], chosen);
   EXPECT_EQ(again["result"]["parent_id"], res["backup_id"]);
   EXPECT_EQ(again["result"]["new_bytes"], 0u);
 
@@ -133,6 +138,9 @@ TEST_F(AgentTest, BadRequestsAre400NamingTheField) {
   json no_key = BackupRequest(img, "vm");
   no_key["target"].erase("key");
   expect_400(no_key.dump(), "target.key", "target.key is required");
+  json bad_id = BackupRequest(img, "vm");
+  bad_id["backup_id"] = "not-a-uuid";
+  expect_400(bad_id.dump(), "backup_id", "full backup uuid");
   json short_key = BackupRequest(img, "vm");
   short_key["target"]["key"] = "abcd";
   expect_400(short_key.dump(), "target.key", "64 hex digits");

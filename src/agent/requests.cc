@@ -169,6 +169,16 @@ Result<BackupRequest> ParseBackupRequest(json& body, FieldError* error) {
   if (!CheckObject(body, error) || !ParseTarget(body, &r.target, error)) return fail();
   Fields top(body, "", error);
   if (!top.Uint("attempt", &r.attempt, true)) return fail();
+  std::string backup_id;
+  if (!top.String("backup_id", &backup_id, false)) return fail();
+  if (!backup_id.empty()) {
+    auto id = Uuid::Parse(backup_id);
+    if (!id) {
+      top.Fail("backup_id", "backup_id must be a full backup uuid");
+      return fail();
+    }
+    r.backup_id = *id;
+  }
   if (!ParseVolume(body, "volume", true, &r.volume, error)) return fail();
   if (json* opts = top.Object("options", false)) {
     Fields o(*opts, "options", error);

@@ -51,6 +51,7 @@ struct VolumeSpec {
 
 struct BackupRequest {
   uint64_t attempt = 0;  // the fencing token, echoed in the job
+  Uuid backup_id;        // the id the manager gave the backup; nil: a new one
   TargetSpec target;
   VolumeSpec volume;
   int zstd_level = 1;

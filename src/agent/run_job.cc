@@ -49,6 +49,7 @@ Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, const BackupReque
   job.log().Add("reading " + RedactLocator(req.volume.backend, source->name()) + " (" +
                 FormatBytes(source->size()) + ")");
   BackupOptions o;
+  o.backup_id = req.backup_id;
   o.volume_id = req.volume.id;
   o.volume_name = req.volume.name;
   o.zstd_level = req.zstd_level;
