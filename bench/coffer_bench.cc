@@ -43,11 +43,11 @@ const std::vector<uint8_t>& TextBuffer() {
     std::string s;
     std::mt19937_64 rng(2);
     const char* levels[] = {"INFO", "WARN", "DEBUG", "ERROR"};
-    const char* words[] = {"request", "served", "cache", "miss", "user", "session", "opened",
-                           "closed", "disk", "latency", "backend", "retry", "timeout"};
+    const char* words[] = {"request", "served", "cache",   "miss",    "user",  "session", "opened",
+                           "closed",  "disk",   "latency", "backend", "retry", "timeout"};
     while (s.size() < kBufferSize) {
-      s += "2026-11-24T04:" + std::to_string(rng() % 60) + ":" + std::to_string(rng() % 60) +
-           "." + std::to_string(rng() % 1000) + " host-" + std::to_string(rng() % 32) + " " +
+      s += "2026-11-24T04:" + std::to_string(rng() % 60) + ":" + std::to_string(rng() % 60) + "." +
+           std::to_string(rng() % 1000) + " host-" + std::to_string(rng() % 32) + " " +
            levels[rng() % 4];
       for (int w = 0; w < 6; ++w) s += std::string(" ") + words[rng() % 13];
       s += " id=" + std::to_string(rng() % 100000) + " ms=" + std::to_string(rng() % 5000) + "\n";

@@ -36,17 +36,16 @@ class CliTest : public ::testing::Test {
     EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.out;
     return j;
   }
-  void MakeImage(const std::string& path, const std::string& size, int seed,
-                 bool sparse = false) {
-    std::vector<std::string> args = {MkimageBin(), "create", "--size", size, "--seed",
+  void MakeImage(const std::string& path, const std::string& size, int seed, bool sparse = false) {
+    std::vector<std::string> args = {MkimageBin(),         "create", "--size", size, "--seed",
                                      std::to_string(seed), path};
     if (sparse) args.insert(args.begin() + 2, "--sparse");
     RunResult r = RunProcess(args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   void Mutate(const std::string& path, const std::string& percent, int seed) {
-    RunResult r = RunProcess({MkimageBin(), "mutate", "--percent", percent, "--seed",
-                       std::to_string(seed), path});
+    RunResult r = RunProcess(
+        {MkimageBin(), "mutate", "--percent", percent, "--seed", std::to_string(seed), path});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   json Backup(const std::string& source, const std::string& name = "") {
@@ -249,8 +248,8 @@ TEST_F(CliTest, KeySlotsCanBeAddedAndRemovedButNeverTheLast) {
   RunResult none = Coffer({"key", "add", "--target", target_});
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_NE(none.err.find("COFFER_NEW_PASSPHRASE"), std::string::npos) << none.err;
-  RunResult add = Coffer({"key", "add", "--target", target_},
-                         {{"COFFER_NEW_PASSPHRASE", "battery staple"}});
+  RunResult add =
+      Coffer({"key", "add", "--target", target_}, {{"COFFER_NEW_PASSPHRASE", "battery staple"}});
   ASSERT_EQ(add.exit_code, 0) << add.err;
   json slots = CofferJson({"key", "list", "--target", target_});
   ASSERT_EQ(slots.size(), 2u);
@@ -297,7 +296,8 @@ TEST_F(CliTest, BlockDevicesAreBackedUpAndRestoredInPlace) {
   std::string img = dir_ / "disk.img";
   MakeImage(img, "48M", 41);
   LoopDevice source(img);
-  ASSERT_FALSE(source.path().empty()) << "losetup failed (the suite needs root): " << source.error();
+  ASSERT_FALSE(source.path().empty())
+      << "losetup failed (the suite needs root): " << source.error();
   json b = Backup(source.path(), "loop-disk");
   EXPECT_EQ(b["logical_bytes"], 48u << 20);
   ExpectRestoresTo(b["backup_id"], img);

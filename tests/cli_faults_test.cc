@@ -34,7 +34,8 @@ class CliFaultTest : public ::testing::Test {
   }
   std::string Image(const std::string& name, const std::string& size, int seed) {
     std::string path = dir_ / name;
-    RunResult r = RunProcess({MkimageBin(), "create", "--size", size, "--seed", std::to_string(seed), path});
+    RunResult r =
+        RunProcess({MkimageBin(), "create", "--size", size, "--seed", std::to_string(seed), path});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return path;
   }
@@ -139,8 +140,8 @@ TEST_F(CliFaultTest, KillDashNineDuringBackupLosesNothing) {
   // Kill the backup once it has stored some chunks, before it finishes.
   bool killed_mid_backup = false;
   for (int attempt = 0; attempt < 3 && !killed_mid_backup; ++attempt) {
-    pid_t pid = Spawn({CofferBin(), "backup", "--target", target_, big},
-                      {{"COFFER_PASSPHRASE", "pw"}});
+    pid_t pid =
+        Spawn({CofferBin(), "backup", "--target", target_, big}, {{"COFFER_PASSPHRASE", "pw"}});
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (ChunkFiles(target_).size() < before + 3 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));

@@ -116,8 +116,8 @@ std::string MkimageBin() { return MKIMAGE_BIN; }
 TempDir::TempDir() {
   static std::atomic<int> counter{0};
   const char* base = std::getenv("TMPDIR");
-  path_ = std::string(base && *base ? base : "/tmp") + "/coffer-e2e-" +
-          std::to_string(getpid()) + "-" + std::to_string(counter++);
+  path_ = std::string(base && *base ? base : "/tmp") + "/coffer-e2e-" + std::to_string(getpid()) +
+          "-" + std::to_string(counter++);
   std::filesystem::remove_all(path_);
   std::filesystem::create_directories(path_);
 }

@@ -19,9 +19,9 @@ enum class ErrorCode {
   kConflict,  // the request conflicts with current state: a row still referenced,
               // a transition not allowed, a stale fencing token, a lease held elsewhere
   kInvalidArgument,
-  kCorruption,         // an object failed authentication or is malformed
-  kAuthFailed,         // wrong passphrase, wrong credentials
-  kUnavailable,        // transient: the only code a retry may fix
+  kCorruption,   // an object failed authentication or is malformed
+  kAuthFailed,   // wrong passphrase, wrong credentials
+  kUnavailable,  // transient: the only code a retry may fix
   kPermissionDenied,
   kResourceExhausted,  // disk full, quota
   kCancelled,
@@ -108,9 +108,9 @@ Error ErrnoError(int err, std::string_view what);
 #define COFFER_CONCAT(a, b) COFFER_CONCAT_INNER(a, b)
 
 // Returns early from the enclosing function with the error of a failed Result.
-#define COFFER_RETURN_IF_ERROR(expr)                                   \
-  do {                                                                 \
-    auto&& coffer_status_ = (expr);                                    \
+#define COFFER_RETURN_IF_ERROR(expr)                                     \
+  do {                                                                   \
+    auto&& coffer_status_ = (expr);                                      \
     if (!coffer_status_) return std::unexpected(coffer_status_.error()); \
   } while (0)
 
@@ -119,6 +119,6 @@ Error ErrnoError(int err, std::string_view what);
 #define COFFER_ASSIGN_OR_RETURN(lhs, expr) \
   COFFER_ASSIGN_OR_RETURN_IMPL(COFFER_CONCAT(coffer_result_, __LINE__), lhs, expr)
 #define COFFER_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)        \
-  auto tmp = (expr);                                       \
+  auto tmp = (expr);                                        \
   if (!tmp) return std::unexpected(std::move(tmp.error())); \
   lhs = std::move(*tmp)

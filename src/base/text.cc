@@ -47,10 +47,14 @@ Result<std::chrono::seconds> ParseDuration(std::string_view text) {
   std::string_view unit = text.substr(used);
   uint64_t mult = 0;
   if (unit.empty() && v == 0) return std::chrono::seconds(0);
-  if (unit == "s") mult = 1;
-  else if (unit == "m") mult = 60;
-  else if (unit == "h") mult = 3600;
-  else if (unit == "d") mult = 86400;
+  if (unit == "s")
+    mult = 1;
+  else if (unit == "m")
+    mult = 60;
+  else if (unit == "h")
+    mult = 3600;
+  else if (unit == "d")
+    mult = 86400;
   else
     return InvalidArgument("duration '" + std::string(text) +
                            "' needs a unit: s, m, h or d (e.g. 90s, 30m, 24h, 7d)");

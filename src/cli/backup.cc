@@ -1,11 +1,12 @@
 // coffer backup --target T [--name N] SOURCE: back up an image file or block
 // device; prints the backup id.
+#include "engine/backup.h"
+
 #include <unistd.h>
 
 #include "base/text.h"
 #include "cli/common.h"
 #include "cli/verbs.h"
-#include "engine/backup.h"
 #include "engine/known_chunks.h"
 #include "engine/lock.h"
 #include "volume/file_volume.h"
@@ -126,8 +127,8 @@ VerbRun AddBackup(CLI::App& app) {
                    s.volume_name.c_str(), s.parent_id.IsNil() ? "full" : "incremental",
                    FormatBytes(s.source_size).c_str(), FormatBytes(s.new_bytes).c_str(),
                    FormatBytes(stored).c_str(), FormatBytes(s.zero_bytes).c_str(),
-                   (unsigned long long)s.chunk_count, (unsigned long long)s.new_chunks,
-                   r->seconds, FormatRate(s.source_size, r->seconds).c_str());
+                   (unsigned long long)s.chunk_count, (unsigned long long)s.new_chunks, r->seconds,
+                   FormatRate(s.source_size, r->seconds).c_str());
     }
     return kExitOk;
   };

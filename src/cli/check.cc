@@ -1,8 +1,9 @@
 // coffer check --target T [--read-data]: is the target whole?
+#include "engine/check.h"
+
 #include "base/text.h"
 #include "cli/common.h"
 #include "cli/verbs.h"
-#include "engine/check.h"
 #include "engine/lock.h"
 
 namespace coffer::cli {
@@ -54,7 +55,8 @@ VerbRun AddCheck(CLI::App& app) {
                 FormatBytes(r->bytes_stored).c_str(), (unsigned long long)r->chunks_referenced,
                 (unsigned long long)r->chunks_unreferenced,
                 r->chunks_unreferenced ? " (gc frees them)" : "");
-    if (f->read_data) std::printf("%llu chunks read and verified\n", (unsigned long long)r->chunks_read);
+    if (f->read_data)
+      std::printf("%llu chunks read and verified\n", (unsigned long long)r->chunks_read);
     std::printf(r->errors.empty() ? "no errors found\n" : "%zu errors found\n", r->errors.size());
     return code;
   };

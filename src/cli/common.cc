@@ -52,9 +52,12 @@ void AddJsonFlag(CLI::App* cmd, bool* json) {
 
 Failure FromError(const Error& e) {
   switch (e.code()) {
-    case ErrorCode::kAuthFailed: return {kExitAuth, e.message()};
-    case ErrorCode::kCorruption: return {kExitIntegrity, e.message()};
-    default: return {kExitFailure, e.message()};
+    case ErrorCode::kAuthFailed:
+      return {kExitAuth, e.message()};
+    case ErrorCode::kCorruption:
+      return {kExitIntegrity, e.message()};
+    default:
+      return {kExitFailure, e.message()};
   }
 }
 

@@ -1,8 +1,9 @@
 // coffer gc --target T [--grace D] [--dry-run]: sweep unreferenced chunks.
+#include "engine/gc.h"
+
 #include "base/text.h"
 #include "cli/common.h"
 #include "cli/verbs.h"
-#include "engine/gc.h"
 #include "engine/lock.h"
 
 namespace coffer::cli {
@@ -45,12 +46,13 @@ VerbRun AddGc(CLI::App& app) {
       PrintJson(j);
       return kExitOk;
     }
-    std::printf("%s %llu unreferenced chunks (%s); kept %llu younger than %s (%s); "
-                "%llu chunks live in %llu backups\n",
-                f->dry_run ? "would delete" : "deleted", (unsigned long long)r->chunks_deleted,
-                FormatBytes(r->bytes_deleted).c_str(), (unsigned long long)r->chunks_young,
-                f->grace.c_str(), FormatBytes(r->bytes_young).c_str(),
-                (unsigned long long)r->chunks_live, (unsigned long long)r->backups);
+    std::printf(
+        "%s %llu unreferenced chunks (%s); kept %llu younger than %s (%s); "
+        "%llu chunks live in %llu backups\n",
+        f->dry_run ? "would delete" : "deleted", (unsigned long long)r->chunks_deleted,
+        FormatBytes(r->bytes_deleted).c_str(), (unsigned long long)r->chunks_young,
+        f->grace.c_str(), FormatBytes(r->bytes_young).c_str(), (unsigned long long)r->chunks_live,
+        (unsigned long long)r->backups);
     return kExitOk;
   };
 }

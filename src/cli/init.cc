@@ -23,15 +23,13 @@ VerbRun AddInit(CLI::App& app) {
   return [f]() -> int {
     const bool json = f->target.json;
     InitOptions opts;
-    for (auto [text, field, name] :
-         {std::tuple{&f->min, &opts.chunker.min_size, "--chunk-min"},
-          std::tuple{&f->avg, &opts.chunker.avg_size, "--chunk-avg"},
-          std::tuple{&f->max, &opts.chunker.max_size, "--chunk-max"}}) {
+    for (auto [text, field, name] : {std::tuple{&f->min, &opts.chunker.min_size, "--chunk-min"},
+                                     std::tuple{&f->avg, &opts.chunker.avg_size, "--chunk-avg"},
+                                     std::tuple{&f->max, &opts.chunker.max_size, "--chunk-max"}}) {
       auto v = ParseSize(*text);
       if (!v || *v > UINT32_MAX) {
-        return Report(UsageFailure(std::string(name) + ": " +
-                                   (v ? "too large" : v.error().message())),
-                      json);
+        return Report(
+            UsageFailure(std::string(name) + ": " + (v ? "too large" : v.error().message())), json);
       }
       *field = uint32_t(*v);
     }

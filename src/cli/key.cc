@@ -56,11 +56,11 @@ VerbRun AddKey(CLI::App& app) {
       if (json) {
         nlohmann::json out = nlohmann::json::array();
         for (const KeySlotInfo& s : *slots) {
-          out.push_back({{"slot_id", s.slot_id.ToString()},
-                         {"created_at", FormatRfc3339(s.created_at)},
-                         {"current", s.slot_id == repo->unlocked_slot()},
-                         {"argon2id", {{"opslimit", s.params.opslimit},
-                                       {"memlimit", s.params.memlimit}}}});
+          out.push_back(
+              {{"slot_id", s.slot_id.ToString()},
+               {"created_at", FormatRfc3339(s.created_at)},
+               {"current", s.slot_id == repo->unlocked_slot()},
+               {"argon2id", {{"opslimit", s.params.opslimit}, {"memlimit", s.params.memlimit}}}});
         }
         PrintJson(out);
         return kExitOk;

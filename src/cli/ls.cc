@@ -18,16 +18,16 @@ VerbRun AddLs(CLI::App& app) {
     if (f->json) {
       nlohmann::json out = nlohmann::json::array();
       for (const ManifestSummary& s : *list) {
-        out.push_back({{"backup_id", s.backup_id.ToString()},
-                       {"name", s.volume_name},
-                       {"volume_id", s.volume_id},
-                       {"created_at", FormatRfc3339(s.created_at / 1000000)},
-                       {"logical_bytes", s.source_size},
-                       {"new_bytes", s.new_bytes},
-                       {"stored_bytes", s.stored_bytes},
-                       {"parent_id",
-                        s.parent_id.IsNil() ? nlohmann::json()
-                                            : nlohmann::json(s.parent_id.ToString())}});
+        out.push_back(
+            {{"backup_id", s.backup_id.ToString()},
+             {"name", s.volume_name},
+             {"volume_id", s.volume_id},
+             {"created_at", FormatRfc3339(s.created_at / 1000000)},
+             {"logical_bytes", s.source_size},
+             {"new_bytes", s.new_bytes},
+             {"stored_bytes", s.stored_bytes},
+             {"parent_id",
+              s.parent_id.IsNil() ? nlohmann::json() : nlohmann::json(s.parent_id.ToString())}});
       }
       PrintJson(out);
       return kExitOk;

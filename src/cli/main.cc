@@ -1,7 +1,6 @@
 // coffer: the command line (DESIGN §9). One subcommand per verb; see
 // `coffer help`.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <map>

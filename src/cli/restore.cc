@@ -1,12 +1,13 @@
 // coffer restore --target T BACKUP DEST [--force]: restore into a new file
 // (sparse) or, with --force, over an existing file or a block device.
+#include "engine/restore.h"
+
 #include <sys/stat.h>
 
 #include "base/text.h"
 #include "cli/common.h"
 #include "cli/verbs.h"
 #include "engine/lock.h"
-#include "engine/restore.h"
 #include "volume/file_volume.h"
 
 namespace coffer::cli {

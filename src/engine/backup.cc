@@ -61,9 +61,9 @@ class BackupRun {
  private:
   // What one worker reuses across segments.
   struct WorkerState {
-    Buffer window;          // source bytes [window_offset, window_offset + size)
+    Buffer window;  // source bytes [window_offset, window_offset + size)
     uint64_t window_offset = 0;
-    Extent data{0, 0};      // cached data extent: NextData() of the last query
+    Extent data{0, 0};        // cached data extent: NextData() of the last query
     uint64_t data_query = 0;  // the offset that query asked about
     bool data_valid = false;
   };
@@ -231,8 +231,8 @@ Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<Manif
     }
     // A data chunk: FastCDC's cut, but never past the start of a zero run.
     size_t limit = FindZeroRun(p, avail, pos, span, window_ends_segment);
-    size_t len = limit < span ? cdc_.NextCut(p, limit, true)
-                              : cdc_.NextCut(p, span, span == remaining);
+    size_t len =
+        limit < span ? cdc_.NextCut(p, limit, true) : cdc_.NextCut(p, span, span == remaining);
     COFFER_RETURN_IF_ERROR(HandleChunk(pos, ByteView(p, len), out));
     pos += len;
   }
@@ -267,9 +267,9 @@ Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<Manife
     auto head = repo_.store().Head(key);
     if (head) return {};  // stored by an earlier backup
     if (head.error().code() != ErrorCode::kNotFound) {
-      return std::unexpected(head.error().WithContext(
-          "checking chunk " + HexEncode(entry.id) + " (volume offset " + std::to_string(offset) +
-          ")"));
+      return std::unexpected(head.error().WithContext("checking chunk " + HexEncode(entry.id) +
+                                                      " (volume offset " + std::to_string(offset) +
+                                                      ")"));
     }
   }
   std::optional<Buffer> buf = pool_.Acquire(data.size() + kChunkOverhead);
@@ -317,7 +317,8 @@ Result<BackupResult> BackupRun::Run() {
   if (CheckCancel()) return std::unexpected(*error_);
 
   uint64_t size = source_.size();
-  uint64_t seg = repo_.config().segment_size ? repo_.config().segment_size : std::max<uint64_t>(size, 1);
+  uint64_t seg =
+      repo_.config().segment_size ? repo_.config().segment_size : std::max<uint64_t>(size, 1);
   for (uint64_t s = 0; s < size; s += seg) segment_starts_.push_back(s);
   segments_.resize(segment_starts_.size());
   if (options_.progress) options_.progress->total = size;

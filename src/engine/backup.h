@@ -34,8 +34,8 @@ struct BackupOptions {
   // the id is replaced: a retried attempt stores the same backup again.
   Uuid backup_id;
   int zstd_level = kDefaultZstdLevel;
-  unsigned workers = 0;     // CPU threads; 0: one per core
-  unsigned uploaders = 0;   // concurrent Puts; 0: 4
+  unsigned workers = 0;    // CPU threads; 0: one per core
+  unsigned uploaders = 0;  // concurrent Puts; 0: 4
   // Ids known to be stored (DESIGN §1): those the parent's manifest names,
   // and those of `known_chunks` when set. Neither is asked about nor stored;
   // both count as not new. When the backup succeeds, the ids of its manifest

@@ -63,8 +63,8 @@ Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& options) {
           report.errors.push_back(Where(e.id, r) + " is missing from the target");
           report.integrity_error = true;
         } else if (it->second < kChunkOverhead) {
-          report.errors.push_back(Where(e.id, r) + " is truncated (" +
-                                  std::to_string(it->second) + " bytes)");
+          report.errors.push_back(Where(e.id, r) + " is truncated (" + std::to_string(it->second) +
+                                  " bytes)");
           report.integrity_error = true;
         }
         referenced.emplace(e.id, r);

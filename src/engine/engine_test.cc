@@ -1,7 +1,7 @@
 // Engine tests on an in-memory store and real files: round trips, dedup,
 // gc and check. The CLI-level behaviour is covered in tests/.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -42,8 +42,8 @@ class EngineTest : public testing::Test {
 
   std::string Write(const std::string& name, const Bytes& data) {
     std::string p = (dir_ / name).string();
-    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(data.data()),
-                                             std::streamsize(data.size()));
+    std::ofstream(p, std::ios::binary)
+        .write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size()));
     return p;
   }
   Bytes Read(const std::string& p) {
@@ -163,10 +163,12 @@ TEST_F(EngineTest, ForgetAndGcFreeExactlyWhatIsUnreferenced) {
 TEST_F(EngineTest, CheckReadDataFindsATamperedChunk) {
   auto r = Backup(Write("a", Mixed(1 << 20, 5)), "a");
   std::string victim;
-  ASSERT_TRUE(mem_->List("chunks/", [&](const ObjectInfo& i) -> Status {
-    victim = i.key;
-    return {};
-  }).has_value());
+  ASSERT_TRUE(mem_->List("chunks/",
+                         [&](const ObjectInfo& i) -> Status {
+                           victim = i.key;
+                           return {};
+                         })
+                  .has_value());
   auto obj = GetAll(*mem_, victim);
   ASSERT_TRUE(obj.has_value());
   (*obj)[obj->size() / 2] ^= 1;
@@ -188,10 +190,14 @@ TEST_F(EngineTest, WrongPassphraseIsAuthFailed) {
   ASSERT_TRUE(repo.has_value());
   // Move the objects into a fresh store and reopen with the wrong passphrase.
   auto copy = std::make_unique<MemStore>();
-  ASSERT_TRUE((*repo)->store().List("", [&](const ObjectInfo& i) -> Status {
-    COFFER_ASSIGN_OR_RETURN(Bytes b, GetAll((*repo)->store(), i.key));
-    return copy->Put(i.key, b);
-  }).has_value());
+  ASSERT_TRUE((*repo)
+                  ->store()
+                  .List("",
+                        [&](const ObjectInfo& i) -> Status {
+                          COFFER_ASSIGN_OR_RETURN(Bytes b, GetAll((*repo)->store(), i.key));
+                          return copy->Put(i.key, b);
+                        })
+                  .has_value());
   auto wrong = Repository::Open(std::move(copy), "wrong");
   ASSERT_FALSE(wrong.has_value());
   EXPECT_EQ(wrong.error().code(), ErrorCode::kAuthFailed);
@@ -235,9 +241,11 @@ namespace {
 TEST_F(EngineTest, SparseSourceKeepsDataBetweenHolesTheWindowLookedPast) {
   Bytes data(3 << 20, 0);
   std::mt19937_64 rng(9);
-  std::vector<std::pair<size_t, size_t>> extents = {
-      {0, 64 << 10}, {256 << 10, 320 << 10}, {700 << 10, 720 << 10}, {(1 << 20) + 5, 1200 << 10},
-      {2 << 20, (2 << 20) + 4096}};
+  std::vector<std::pair<size_t, size_t>> extents = {{0, 64 << 10},
+                                                    {256 << 10, 320 << 10},
+                                                    {700 << 10, 720 << 10},
+                                                    {(1 << 20) + 5, 1200 << 10},
+                                                    {2 << 20, (2 << 20) + 4096}};
   std::string path = (dir_ / "sparse").string();
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   ASSERT_EQ(::ftruncate(fd, off_t(data.size())), 0);

@@ -25,9 +25,9 @@ struct GcReport {
   uint64_t chunks_live = 0;
   uint64_t chunks_deleted = 0;  // with dry_run: would be deleted
   uint64_t bytes_deleted = 0;
-  uint64_t chunks_young = 0;    // unreferenced but within the grace period: kept
+  uint64_t chunks_young = 0;  // unreferenced but within the grace period: kept
   uint64_t bytes_young = 0;
-  uint64_t generation = 0;      // the GC generation after the run
+  uint64_t generation = 0;  // the GC generation after the run
 };
 
 Result<GcReport> RunGc(Repository& repo, const GcOptions& options);

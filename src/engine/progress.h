@@ -10,9 +10,9 @@
 namespace coffer {
 
 struct Progress {
-  std::atomic<uint64_t> total{0};       // bytes the operation will cover
-  std::atomic<uint64_t> done{0};        // bytes covered so far
-  std::atomic<uint64_t> new_bytes{0};   // backup: plaintext of new chunks so far
+  std::atomic<uint64_t> total{0};      // bytes the operation will cover
+  std::atomic<uint64_t> done{0};       // bytes covered so far
+  std::atomic<uint64_t> new_bytes{0};  // backup: plaintext of new chunks so far
 };
 
 }  // namespace coffer

@@ -24,8 +24,8 @@ Result<TargetConfig> Repository::Probe(ObjectStore& store) {
 }
 
 Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<ObjectStore> store,
-                                                      std::string_view passphrase,
-                                                      const InitOptions& options) {
+                                                     std::string_view passphrase,
+                                                     const InitOptions& options) {
   COFFER_RETURN_IF_ERROR(ValidateChunkerParams(options.chunker));
   if (options.segment_size != 0 && options.segment_size < options.chunker.max_size) {
     return InvalidArgument("segment size must be 0 or at least the maximum chunk size");
@@ -155,7 +155,8 @@ Result<Uuid> Repository::ResolveBackupId(std::string_view text) {
   if (auto full = Uuid::Parse(text)) {
     auto head = store_->Head(ManifestKey(*full));
     if (!head) {
-      if (head.error().code() == ErrorCode::kNotFound) return NotFound("no backup " + full->ToString());
+      if (head.error().code() == ErrorCode::kNotFound)
+        return NotFound("no backup " + full->ToString());
       return std::unexpected(head.error());
     }
     return *full;
@@ -188,9 +189,8 @@ Result<std::vector<ManifestSummary>> Repository::ListSummaries() {
     }
     out.push_back(std::move(*s));
   }
-  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.created_at < b.created_at;
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.created_at < b.created_at; });
   return out;
 }
 

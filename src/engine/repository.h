@@ -82,8 +82,7 @@ class Repository {
   Result<uint64_t> RaiseGcGeneration();
 
  private:
-  Repository(std::unique_ptr<ObjectStore> store, TargetConfig config, TargetKeys keys,
-             Uuid slot)
+  Repository(std::unique_ptr<ObjectStore> store, TargetConfig config, TargetKeys keys, Uuid slot)
       : store_(std::move(store)), config_(config), keys_(std::move(keys)), unlocked_slot_(slot) {}
 
   std::unique_ptr<ObjectStore> store_;

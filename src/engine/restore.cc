@@ -41,8 +41,8 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
       if (fresh) uses.push_back(ChunkUse{e.id, e.length, {}});
       ChunkUse& use = uses[it->second];
       if (use.length != e.length) {
-        return Corruption("manifest " + manifest.summary.backup_id.ToString() +
-                          " gives chunk " + HexEncode(e.id) + " two lengths");
+        return Corruption("manifest " + manifest.summary.backup_id.ToString() + " gives chunk " +
+                          HexEncode(e.id) + " two lengths");
       }
       use.offsets.push_back(offset);
     }
@@ -50,8 +50,8 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
   }
   result.chunks_fetched = uses.size();
 
-  unsigned threads = options.threads ? options.threads
-                                     : std::max(1u, std::thread::hardware_concurrency()) + 2;
+  unsigned threads =
+      options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency()) + 2;
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex error_mu;
@@ -96,9 +96,9 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
         return;
       }
       if (plain.size() != use.length) {
-        fail(Error(ErrorCode::kCorruption,
-                   where + ": holds " + std::to_string(plain.size()) + " bytes, the manifest says " +
-                       std::to_string(use.length)));
+        fail(Error(ErrorCode::kCorruption, where + ": holds " + std::to_string(plain.size()) +
+                                               " bytes, the manifest says " +
+                                               std::to_string(use.length)));
         return;
       }
       std::lock_guard lock(write_mu);

@@ -25,7 +25,7 @@ struct RestoreOptions {
 };
 
 struct RestoreResult {
-  uint64_t bytes = 0;          // the volume size
+  uint64_t bytes = 0;  // the volume size
   uint64_t zero_bytes = 0;
   uint64_t chunks_fetched = 0;  // distinct chunks read from the target
   double seconds = 0;

@@ -92,17 +92,22 @@ TEST_P(StoreConformanceTest, ListFiltersByPrefixAndReportsSizes) {
 
   EXPECT_EQ(Keys(*store_, "chunks/"),
             (std::set<std::string>{"chunks/aa/aa01", "chunks/aa/aa02", "chunks/bb/bb01"}));
-  EXPECT_EQ(Keys(*store_, "chunks/aa/"), (std::set<std::string>{"chunks/aa/aa01", "chunks/aa/aa02"}));
-  EXPECT_EQ(Keys(*store_, "chunks/aa/aa0"), (std::set<std::string>{"chunks/aa/aa01", "chunks/aa/aa02"}));
+  EXPECT_EQ(Keys(*store_, "chunks/aa/"),
+            (std::set<std::string>{"chunks/aa/aa01", "chunks/aa/aa02"}));
+  EXPECT_EQ(Keys(*store_, "chunks/aa/aa0"),
+            (std::set<std::string>{"chunks/aa/aa01", "chunks/aa/aa02"}));
   EXPECT_EQ(Keys(*store_, "manifests/"), (std::set<std::string>{"manifests/x"}));
   EXPECT_EQ(Keys(*store_, "locks/"), (std::set<std::string>{}));
   EXPECT_EQ(Keys(*store_, "").size(), 5u);
 
   uint64_t total = 0;
-  ASSERT_TRUE(store_->List("chunks/", [&](const ObjectInfo& i) -> Status {
-    total += i.size;
-    return {};
-  }).has_value());
+  ASSERT_TRUE(store_
+                  ->List("chunks/",
+                         [&](const ObjectInfo& i) -> Status {
+                           total += i.size;
+                           return {};
+                         })
+                  .has_value());
   EXPECT_EQ(total, 60u);
 }
 

@@ -31,7 +31,10 @@ inline std::string StoreFactoryName(const testing::TestParamInfo<StoreFactory>& 
 
 class StoreConformanceTest : public testing::TestWithParam<StoreFactory> {
  protected:
-  void SetUp() override { store_ = GetParam().make(); ASSERT_NE(store_, nullptr); }
+  void SetUp() override {
+    store_ = GetParam().make();
+    ASSERT_NE(store_, nullptr);
+  }
   std::unique_ptr<ObjectStore> store_;
 };
 

@@ -13,8 +13,7 @@ size_t ZeroBlocksPrefix(const uint8_t* data, size_t len, bool at_end) {
   return n;
 }
 
-size_t FindZeroRun(const uint8_t* data, size_t len, uint64_t offset, size_t limit,
-                   bool at_end) {
+size_t FindZeroRun(const uint8_t* data, size_t len, uint64_t offset, size_t limit, bool at_end) {
   size_t b = size_t((kZeroBlock - offset % kZeroBlock) % kZeroBlock);
   if (b == 0) b = kZeroBlock;  // positions strictly after the start
   size_t run_start = 0, run = 0;

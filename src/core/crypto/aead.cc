@@ -56,8 +56,8 @@ bool Update(EVP_CIPHER_CTX* ctx, bool encrypt, uint8_t* out, const uint8_t* in, 
 
 }  // namespace
 
-void AeadSeal(const SecretKey& key, const uint8_t nonce[kAeadNonceLen], ByteView ad,
-              ByteView plain, uint8_t* out) {
+void AeadSeal(const SecretKey& key, const uint8_t nonce[kAeadNonceLen], ByteView ad, ByteView plain,
+              uint8_t* out) {
   InitCrypto();
   Derived d;
   Derive(key, nonce, &d);

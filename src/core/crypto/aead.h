@@ -24,8 +24,8 @@ inline constexpr size_t kAeadTagLen = 16;
 
 // Encrypts `plain` and writes ciphertext || tag (plain.size() + 16 bytes) to
 // `out`, which may be plain.data() itself (in place).
-void AeadSeal(const SecretKey& key, const uint8_t nonce[kAeadNonceLen], ByteView ad,
-              ByteView plain, uint8_t* out);
+void AeadSeal(const SecretKey& key, const uint8_t nonce[kAeadNonceLen], ByteView ad, ByteView plain,
+              uint8_t* out);
 
 // Verifies and decrypts `sealed` (ciphertext || tag) into `out`
 // (sealed.size() - 16 bytes; may be sealed.data() itself). Returns false if

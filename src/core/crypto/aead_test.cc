@@ -17,8 +17,8 @@ Bytes RandomBytes(std::mt19937_64& rng, size_t n) {
 
 TEST(AeadTest, FastPathEqualsLibsodiumOnManyInputs) {
   std::mt19937_64 rng(42);
-  std::vector<size_t> sizes = {0, 1, 15, 16, 17, 63, 64, 65, 255, 256, 1000, 4096, 65536 + 3,
-                               1 << 20};
+  std::vector<size_t> sizes = {0,  1,   15,  16,   17,   63,        64,
+                               65, 255, 256, 1000, 4096, 65536 + 3, 1 << 20};
   for (int i = 0; i < 200; ++i) sizes.push_back(rng() % 20000);
   for (size_t n : sizes) {
     SecretKey key = SecretKey::Random();

@@ -25,8 +25,8 @@ Result<SecretKey> DeriveFromPassphrase(std::string_view passphrase,
   InitCrypto();
   COFFER_RETURN_IF_ERROR(ValidateArgon2Params(params));
   SecretKey k;
-  if (crypto_pwhash(k.data(), kKeyLen, passphrase.data(), passphrase.size(), salt,
-                    params.opslimit, size_t(params.memlimit), crypto_pwhash_ALG_ARGON2ID13) != 0) {
+  if (crypto_pwhash(k.data(), kKeyLen, passphrase.data(), passphrase.size(), salt, params.opslimit,
+                    size_t(params.memlimit), crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return ResourceExhausted("Argon2id could not allocate " +
                              std::to_string(params.memlimit >> 20) + " MiB");
   }

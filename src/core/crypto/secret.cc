@@ -2,10 +2,10 @@
 
 #include <sodium.h>
 
-#include "core/hash/blake3.h"
-
 #include <cstdio>
 #include <cstdlib>
+
+#include "core/hash/blake3.h"
 
 namespace coffer {
 

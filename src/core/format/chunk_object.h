@@ -22,7 +22,7 @@ inline constexpr size_t kChunkHeaderLen = 8;
 inline constexpr size_t kChunkOverhead = kChunkHeaderLen + kAeadTagLen;
 
 struct SealedChunk {
-  size_t size = 0;        // bytes of the object written to `out`
+  size_t size = 0;  // bytes of the object written to `out`
   bool compressed = false;
 };
 

@@ -148,8 +148,9 @@ TEST_F(FormatTest, ManifestRoundTripsAndItsSummaryOpensAlone) {
       EXPECT_EQ(back->entries[i].id, m.entries[i].id);
     }
   }
-  auto summary = OpenManifestSummary(
-      keys_, m.summary.backup_id, ByteView(obj).first(std::min(obj.size(), kManifestSummaryMaxRead)));
+  auto summary =
+      OpenManifestSummary(keys_, m.summary.backup_id,
+                          ByteView(obj).first(std::min(obj.size(), kManifestSummaryMaxRead)));
   ASSERT_TRUE(summary.has_value());
   EXPECT_EQ(summary->volume_id, "vm-17/disk0");
 }

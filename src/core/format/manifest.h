@@ -22,7 +22,7 @@
 namespace coffer {
 
 struct ManifestEntry {
-  ChunkId id{};         // meaningless for zero entries
+  ChunkId id{};  // meaningless for zero entries
   uint32_t length = 0;
   bool zero = false;
 };
@@ -30,7 +30,7 @@ struct ManifestEntry {
 struct ManifestSummary {
   Uuid backup_id;
   Uuid target_id;
-  Uuid parent_id;  // nil if the backup had no parent
+  Uuid parent_id;          // nil if the backup had no parent
   int64_t created_at = 0;  // microseconds since the epoch
   std::string volume_id;
   std::string volume_name;

@@ -167,8 +167,8 @@ Status LocalStore::Get(std::string_view key, Buffer* out, std::optional<ByteRang
   if (range) {
     if (range->offset >= size && !(size == 0 && range->offset == 0 && range->length == 0)) {
       return InvalidArgument("range starts at " + std::to_string(range->offset) +
-                             ", past the end of " + std::string(key) + " (" +
-                             std::to_string(size) + " bytes)");
+                             ", past the end of " + std::string(key) + " (" + std::to_string(size) +
+                             " bytes)");
     }
     offset = range->offset;
     length = std::min(range->length, size - offset);
@@ -247,9 +247,8 @@ Status Walk(const std::string& dir, const std::string& dir_key,
 Status LocalStore::List(std::string_view prefix,
                         const std::function<Status(const ObjectInfo&)>& fn) {
   // Start at the deepest directory the prefix names in full.
-  std::string dir_key(prefix.substr(0, prefix.rfind('/') == std::string_view::npos
-                                           ? 0
-                                           : prefix.rfind('/')));
+  std::string dir_key(
+      prefix.substr(0, prefix.rfind('/') == std::string_view::npos ? 0 : prefix.rfind('/')));
   std::string dir = dir_key.empty() ? root_ : root_ + "/" + dir_key;
   return Walk(
       dir, dir_key,

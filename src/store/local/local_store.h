@@ -27,8 +27,7 @@ class LocalStore final : public ObjectStore {
   Status Put(std::string_view key, ByteView data) override;
   Status Get(std::string_view key, Buffer* out, std::optional<ByteRange> range) override;
   Result<ObjectInfo> Head(std::string_view key) override;
-  Status List(std::string_view prefix,
-              const std::function<Status(const ObjectInfo&)>& fn) override;
+  Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
   Status Delete(std::string_view key) override;
 
   // Removes temporary files left by processes that died mid-Put and are

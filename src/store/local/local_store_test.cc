@@ -23,13 +23,12 @@ std::string FreshDir() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Local, StoreConformanceTest,
-                         testing::Values(StoreFactory{"local",
-                                                      [] {
-                                                        auto s = LocalStore::Open(FreshDir(), true);
-                                                        return s ? std::unique_ptr<ObjectStore>(
-                                                                       std::move(*s))
-                                                                 : nullptr;
-                                                      }}),
+                         testing::Values(StoreFactory{
+                             "local",
+                             [] {
+                               auto s = LocalStore::Open(FreshDir(), true);
+                               return s ? std::unique_ptr<ObjectStore>(std::move(*s)) : nullptr;
+                             }}),
                          StoreFactoryName);
 
 TEST(LocalStoreTest, ObjectsAreFilesUnderTheRoot) {
@@ -54,11 +53,14 @@ TEST(LocalStoreTest, TemporariesFromADeadWriterAreInvisibleAndRemovable) {
   ASSERT_EQ(::write(fd, "partial", 7), 7);
   ::close(fd);
   int listed = 0;
-  ASSERT_TRUE((*store)->List("chunks/", [&](const ObjectInfo& i) -> Status {
-    EXPECT_EQ(i.key, "chunks/ab/real");
-    ++listed;
-    return {};
-  }).has_value());
+  ASSERT_TRUE((*store)
+                  ->List("chunks/",
+                         [&](const ObjectInfo& i) -> Status {
+                           EXPECT_EQ(i.key, "chunks/ab/real");
+                           ++listed;
+                           return {};
+                         })
+                  .has_value());
   EXPECT_EQ(listed, 1);
   auto removed = (*store)->RemoveStaleTemporaries(0);
   ASSERT_TRUE(removed.has_value());

@@ -40,8 +40,7 @@ Result<ObjectInfo> MemStore::Head(std::string_view key) {
   return ObjectInfo{it->first, it->second.data.size(), it->second.mtime};
 }
 
-Status MemStore::List(std::string_view prefix,
-                      const std::function<Status(const ObjectInfo&)>& fn) {
+Status MemStore::List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) {
   std::vector<ObjectInfo> found;
   {
     std::lock_guard lock(mu_);

@@ -17,8 +17,7 @@ class MemStore final : public ObjectStore {
   Status Put(std::string_view key, ByteView data) override;
   Status Get(std::string_view key, Buffer* out, std::optional<ByteRange> range) override;
   Result<ObjectInfo> Head(std::string_view key) override;
-  Status List(std::string_view prefix,
-              const std::function<Status(const ObjectInfo&)>& fn) override;
+  Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
   Status Delete(std::string_view key) override;
 
   // For tests of time-dependent logic (GC grace): sets an object's mtime.

@@ -6,10 +6,8 @@ namespace coffer {
 namespace {
 
 INSTANTIATE_TEST_SUITE_P(Mem, StoreConformanceTest,
-                         testing::Values(StoreFactory{"mem", [] {
-                                                        return std::unique_ptr<ObjectStore>(
-                                                            new MemStore());
-                                                      }}),
+                         testing::Values(StoreFactory{
+                             "mem", [] { return std::unique_ptr<ObjectStore>(new MemStore()); }}),
                          StoreFactoryName);
 
 }  // namespace
