@@ -154,9 +154,11 @@ Result<std::string> GcLoop::Begin(const std::string& target_id) {
     const bool stopping = stop_;
     lock.unlock();
     meta::GcRunResult not_run{meta::GcRunStatus::kFailed, 0, 0,
-                              stopping ? "the manager was stopping" : "another GC was running"};
-    (void)meta_.FinishGcRun(job->run_id, not_run);
-    (void)meta_.ReleaseTargetLease(target_id, job->holder);
+                              stopping ? "the manager was stopping" : "another GC was running",
+                              job->holder};
+    if (!meta_.FinishGcRun(job->run_id, not_run)) {
+      (void)meta_.ReleaseTargetLease(target_id, job->holder);
+    }
     if (stopping) return Cancelled("the manager is stopping");
     return Conflict("a GC of target " + target.name + " is already running");
   }
@@ -195,10 +197,6 @@ void GcLoop::RunJob(std::shared_ptr<Job> job) {
         "(run `coffer check`): " +
         lapse;
   }
-  if (auto st = meta_.FinishGcRun(job->run_id, result); !st) {
-    Log("target " + job->target.name + ": recording GC run " + job->run_id +
-        " failed: " + st.error().message());
-  }
   {
     // Leave jobs_ before the lease goes: whoever gets the lease next finds
     // no job of the target here. Reap (or Stop) joins this thread later.
@@ -207,9 +205,16 @@ void GcLoop::RunJob(std::shared_ptr<Job> job) {
     finished_.push_back(std::move(it->second));
     jobs_.erase(it);
   }
-  if (auto st = meta_.ReleaseTargetLease(target_id, job->holder); !st) {
-    Log("target " + job->target.name +
-        ": releasing the GC lease failed (it expires by itself): " + st.error().message());
+  // The run is finished and the lease released in one transaction, so a
+  // client that sees the run completed can start a backup at once.
+  result.lease_holder = job->holder;
+  if (auto st = meta_.FinishGcRun(job->run_id, result); !st) {
+    Log("target " + job->target.name + ": recording GC run " + job->run_id +
+        " failed: " + st.error().message());
+    if (auto rel = meta_.ReleaseTargetLease(target_id, job->holder); !rel) {
+      Log("target " + job->target.name +
+          ": releasing the GC lease failed (it expires by itself): " + rel.error().message());
+    }
   }
   Log("target " + job->target.name + ": GC run " + job->run_id + " " +
       (result.status == meta::GcRunStatus::kCompleted
@@ -223,6 +228,32 @@ Result<int64_t> GcLoop::Baseline(const meta::BackupTarget& target) {
   COFFER_ASSIGN_OR_RETURN(auto runs, meta_.ListGcRuns(target.id, 1));
   if (!runs.empty()) return std::max(runs.front().started_at_us, target.created_at_us);
   return target.created_at_us;
+}
+
+void GcLoop::FailAbandonedRun(const meta::BackupTarget& t) {
+  // A run is created after its lease is taken and finished in the
+  // transaction that releases it, and a lease is granted only when no other
+  // is live. So a running run that is not the newest, or the newest one
+  // without a live GC lease, belongs to a manager that stopped mid-sweep
+  // (or lost its lease).
+  auto runs = meta_.ListGcRuns(t.id, 20);
+  if (!runs || runs->empty()) return;
+  auto leases = meta_.ListTargetLeases(t.id);
+  if (!leases) return;
+  const bool held = std::ranges::any_of(
+      *leases, [](const meta::TargetLease& l) { return l.kind == meta::LeaseKind::kGc; });
+  for (size_t i = 0; i < runs->size(); ++i) {
+    const meta::GcRun& run = (*runs)[i];
+    if (run.status != meta::GcRunStatus::kRunning || (i == 0 && held)) continue;
+    meta::GcRunResult abandoned{
+        meta::GcRunStatus::kFailed, 0, 0,
+        "abandoned: the manager running it stopped (or lost its lease) before it finished; "
+        "a partial sweep is safe: run GC again",
+        ""};
+    if (meta_.FinishGcRun(run.id, abandoned)) {
+      Log("target " + t.name + ": GC run " + run.id + " was abandoned; marked failed");
+    }
+  }
 }
 
 Result<GcTick> GcLoop::TickOnce() {
@@ -239,6 +270,7 @@ Result<GcTick> GcLoop::TickOnce() {
   std::set<std::string> seen;
   for (const meta::BackupTarget& t : targets) {
     seen.insert(t.id);
+    if (!running.contains(t.id)) FailAbandonedRun(t);
     auto daily = CronSchedule::Parse("0 " + std::to_string(t.gc_hour) + " * * *");
     if (!daily) {
       Log("target " + t.name + ": " + daily.error().message());

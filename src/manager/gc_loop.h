@@ -10,7 +10,9 @@
 //      grace, renewing the lease every lease_ttl/3 on a thread of its own
 //      for as long as the sweep takes;
 //   4. finish the row (completed with chunks and bytes deleted, or failed
-//      with the error) and release the lease.
+//      with the error) and release the lease, in one transaction.
+// A running row without a live GC lease on its target was left by a manager
+// that stopped mid-sweep; every tick marks such a row failed.
 // If a renewal fails (the lease lapsed, e.g. the database was unreachable
 // for longer than the ttl), the sweep cannot be stopped part-way; the run is
 // recorded as failed, with its counts and the lapse in its error text, so an
@@ -104,6 +106,8 @@ class GcLoop {
   void Log(const std::string& message) const;
   void Reap();  // joins the threads of finished jobs
   Result<int64_t> Baseline(const meta::BackupTarget& target);
+  // Marks failed the running GC runs of t that nobody runs any more.
+  void FailAbandonedRun(const meta::BackupTarget& t);
   Result<std::string> Begin(const std::string& target_id);  // lease, row, thread
   void RunJob(std::shared_ptr<Job> job);
   void Loop();

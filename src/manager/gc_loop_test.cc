@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <thread>
 
 #include "base/uuid.h"
 #include "engine/check.h"
@@ -270,6 +271,28 @@ TEST_F(GcLoopTest, TheLoopThreadRunsDueGcs) {
   EXPECT_EQ((*runs)[0].status, meta::GcRunStatus::kCompleted) << (*runs)[0].error;
   EXPECT_GT((*runs)[0].chunks_deleted, 0);
   EXPECT_EQ(gc.RunNow(target_.id).error().code(), ErrorCode::kCancelled);
+}
+
+TEST_F(GcLoopTest, ARunLeftByAStoppedManagerIsMarkedFailedOnceItsLeaseIsGone) {
+  // A manager took the lease, recorded the run and died: the run reads
+  // running until its lease expires, then the next tick fails it.
+  ASSERT_OK(
+      meta_->AcquireTargetLease(target_.id, meta::LeaseKind::kGc, "gc:dead", milliseconds(200)));
+  auto run = meta_->CreateGcRun(target_.id);
+  ASSERT_OK(run);
+  GcLoop gc(*meta_, targets_, Options());
+  ASSERT_OK(gc.TickOnce());
+  EXPECT_EQ(Run(run->id).status, meta::GcRunStatus::kRunning) << "failed while its lease lived";
+  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_OK(gc.TickOnce());
+  meta::GcRun after = Run(run->id);
+  EXPECT_EQ(after.status, meta::GcRunStatus::kFailed);
+  EXPECT_NE(after.error.find("abandoned"), std::string::npos) << after.error;
+  // The target is free: a GC runs on it.
+  auto next = gc.RunNow(target_.id);
+  ASSERT_OK(next);
+  gc.WaitIdle();
+  EXPECT_EQ(Run(*next).status, meta::GcRunStatus::kCompleted) << Run(*next).error;
 }
 
 }  // namespace

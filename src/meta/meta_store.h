@@ -141,7 +141,8 @@ class MetaStore {
 
   // ---- GC runs ----
   virtual Result<GcRun> CreateGcRun(std::string_view target_id) = 0;
-  // kConflict unless the run is running.
+  // kConflict unless the run is running. Releases result.lease_holder's
+  // lease on the run's target in the same transaction, if one is named.
   virtual Result<GcRun> FinishGcRun(std::string_view id, const GcRunResult& result) = 0;
   virtual Result<GcRun> GetGcRun(std::string_view id) = 0;
   virtual Result<std::vector<GcRun>> ListGcRuns(std::string_view target_id,

@@ -263,5 +263,32 @@ TEST_P(MetaStoreConformanceTest, GcRunsAreRecordedNewestFirst) {
   META_EXPECT_ERROR(store_->CreateGcRun(Uuid::Random().ToString()), ErrorCode::kNotFound);
 }
 
+TEST_P(MetaStoreConformanceTest, FinishingAGcRunReleasesItsLeaseInTheSameStep) {
+  BackupTarget t = MakeTarget("t");
+  Volume v = MakeVolume("v", MakeAgent("a"));
+  META_ASSERT_OK(store_->AcquireTargetLease(t.id, LeaseKind::kGc, "gc:1", seconds(60)));
+  auto run = store_->CreateGcRun(t.id);
+  META_ASSERT_OK(run);
+  // A backup is refused while the run holds the target ...
+  META_EXPECT_ERROR(store_->CreateBackup(Start(v, t)), ErrorCode::kConflict);
+  // ... and admitted as soon as the run reads finished.
+  META_ASSERT_OK(
+      store_->FinishGcRun(run->id, {.status = GcRunStatus::kCompleted, .lease_holder = "gc:1"}));
+  EXPECT_TRUE(store_->ListTargetLeases(t.id)->empty());
+  META_ASSERT_OK(store_->CreateBackup(Start(v, t)));
+
+  // Another holder's lease is left alone.
+  BackupTarget u = MakeTarget("u");
+  META_ASSERT_OK(store_->AcquireTargetLease(u.id, LeaseKind::kGc, "gc:2", seconds(60)));
+  auto other = store_->CreateGcRun(u.id);
+  META_ASSERT_OK(other);
+  META_ASSERT_OK(store_->FinishGcRun(
+      other->id, {.status = GcRunStatus::kFailed, .error = "x", .lease_holder = "gc:1"}));
+  auto leases = store_->ListTargetLeases(u.id);
+  META_ASSERT_OK(leases);
+  ASSERT_EQ(leases->size(), 1u);
+  EXPECT_EQ((*leases)[0].holder, "gc:2");
+}
+
 }  // namespace
 }  // namespace coffer::meta

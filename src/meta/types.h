@@ -236,6 +236,9 @@ struct GcRunResult {
   int64_t chunks_deleted = 0;
   int64_t bytes_deleted = 0;
   std::string error;
+  // If set, the target's lease of this holder is released in the same
+  // transaction: whoever sees the run finished finds the target free.
+  std::string lease_holder;
 };
 
 struct TargetLease {

@@ -353,6 +353,12 @@ Result<GcRun> SqlMetaStore::FinishGcRun(std::string_view id_in, const GcRunResul
       COFFER_ASSIGN_OR_RETURN(GcRun g, LoadGcRun(c, id));
       return Conflict("GC run " + id + " is " + std::string(ToString(g.status)) + " already");
     }
+    if (!r.lease_holder.empty()) {
+      COFFER_RETURN_IF_ERROR(
+          Done(c.Exec("DELETE FROM target_lease WHERE target_id ="
+                      " (SELECT target_id FROM backup_gc_run WHERE id = $1) AND holder = $2",
+                      {id, r.lease_holder})));
+    }
     return LoadGcRun(c, id);
   });
 }
