@@ -302,7 +302,7 @@ void BackupRun::Worker() {
 void BackupRun::Uploader() {
   while (std::optional<Upload> u = uploads_.Pop()) {
     if (failed() || CheckCancel()) return;
-    if (auto st = repo_.store().Put(u->key, u->object.view()); !st) {
+    if (auto st = repo_.store().PutDeferred(u->key, u->object.view()); !st) {
       Fail(st.error().WithContext("storing " + u->key));
       return;
     }
@@ -360,8 +360,9 @@ Result<BackupResult> BackupRun::Run() {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   s.duration_ms = uint64_t(seconds * 1000);
   s.stored_bytes = stored_bytes_;
-  // The manifest goes last: the chunks above are durable (each Put is), so
-  // a backup exists only once everything it names does.
+  // The manifest goes last, once the chunks above are durable, so a backup
+  // exists only once everything it names does.
+  COFFER_RETURN_IF_ERROR(AddContext(repo_.store().Flush(), "storing chunks"));
   Bytes sealed = SealManifest(repo_.keys(), m);
   COFFER_RETURN_IF_ERROR(AddContext(repo_.store().Put(ManifestKey(s.backup_id), sealed),
                                     "storing manifest " + s.backup_id.ToString()));

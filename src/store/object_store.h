@@ -43,6 +43,19 @@ class ObjectStore {
   // Durable when it returns successfully.
   virtual Status Put(std::string_view key, ByteView data) = 0;
 
+  // Like Put, but the object need be neither visible nor durable before
+  // Flush returns; until then it may be missing, and it is never partial. A
+  // store that can batch its durability does (the local store makes many
+  // objects durable with one journal commit instead of two each); the
+  // others just Put.
+  virtual Status PutDeferred(std::string_view key, ByteView data) { return Put(key, data); }
+
+  // Makes every object passed to PutDeferred before the call (by any thread)
+  // visible and durable. After a failed Flush the deferred objects are lost
+  // and every later PutDeferred and Flush fails. Objects not flushed when
+  // the store is destroyed are dropped.
+  virtual Status Flush() { return {}; }
+
   // Reads the object, or `range` of it, into *out (its size set to what was
   // read). A range that runs past the end is cut at the end; one that starts
   // at or past the end is kInvalidArgument. kNotFound if there is no object.

@@ -189,5 +189,32 @@ TEST_P(StoreConformanceTest, ParallelPutsOfDistinctKeysAllLand) {
   EXPECT_EQ(Keys(*store_, "chunks/").size(), 160u);
 }
 
+TEST_P(StoreConformanceTest, DeferredPutsAreWholeAfterFlush) {
+  // From several threads, more than a local batch holds, so some are
+  // published by PutDeferred's own flushes and the rest by Flush.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 80; ++i) {
+        std::string key = "chunks/d" + std::to_string(t % 2) + "/o" + std::to_string(t * 100 + i);
+        auto st = store_->PutDeferred(key, Pattern(100 + i, uint8_t(t)));
+        EXPECT_TRUE(st.has_value()) << st.error().message();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto st = store_->Flush();
+  ASSERT_TRUE(st.has_value()) << st.error().message();
+  EXPECT_EQ(Keys(*store_, "chunks/").size(), 320u);
+  auto got = GetAll(*store_, "chunks/d1/o379");
+  ASSERT_TRUE(got.has_value()) << got.error().message();
+  EXPECT_EQ(*got, Pattern(179, 3));
+  // A deferred put replaces an object like Put does; an empty Flush is fine.
+  ASSERT_TRUE(store_->PutDeferred("chunks/d1/o379", Pattern(7, 9)).has_value());
+  ASSERT_TRUE(store_->Flush().has_value());
+  ASSERT_TRUE(store_->Flush().has_value());
+  EXPECT_EQ(*GetAll(*store_, "chunks/d1/o379"), Pattern(7, 9));
+}
+
 }  // namespace
 }  // namespace coffer

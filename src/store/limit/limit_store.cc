@@ -27,6 +27,11 @@ Status LimitStore::Put(std::string_view key, ByteView data) {
   return inner_->Put(key, data);
 }
 
+Status LimitStore::PutDeferred(std::string_view key, ByteView data) {
+  if (upload_) upload_->Take(data.size());
+  return inner_->PutDeferred(key, data);
+}
+
 Status LimitStore::Get(std::string_view key, Buffer* out, std::optional<ByteRange> range) {
   Status st = inner_->Get(key, out, range);
   if (st && download_) download_->Take(out->size());

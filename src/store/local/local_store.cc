@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -131,26 +132,106 @@ Status LocalStore::EnsureDir(const std::string& dir) {
   return {};
 }
 
-Status LocalStore::Put(std::string_view key, ByteView data) {
-  COFFER_ASSIGN_OR_RETURN(std::string path, PathOf(key));
-  std::string dir = DirName(path);
-  COFFER_RETURN_IF_ERROR(EnsureDir(dir));
+Result<std::string> LocalStore::WriteTemporary(const std::string& dir, ByteView data, bool sync) {
   uint8_t rnd[8];
   FillRandom(rnd, sizeof rnd);
   std::string tmp = dir + "/" + std::string(kTempPrefix) + HexEncode(rnd);
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "creating " + tmp));
   Status st = WriteAll(fd.get(), data, tmp);
-  if (st && ::fdatasync(fd.get()) != 0) st = std::unexpected(ErrnoError(errno, "syncing " + tmp));
-  if (st && ::close(fd.release()) != 0) st = std::unexpected(ErrnoError(errno, "closing " + tmp));
-  if (st && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = std::unexpected(ErrnoError(errno, "renaming " + tmp + " to " + path));
+  if (st && sync && ::fdatasync(fd.get()) != 0) {
+    st = std::unexpected(ErrnoError(errno, "syncing " + tmp));
   }
+  // Deferred: start the writeback now, so Flush mostly finds it done.
+  if (st && !sync) (void)::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+  if (st && ::close(fd.release()) != 0) st = std::unexpected(ErrnoError(errno, "closing " + tmp));
   if (!st) {
     ::unlink(tmp.c_str());
-    return st;
+    return std::unexpected(st.error());
+  }
+  return tmp;
+}
+
+Status LocalStore::Put(std::string_view key, ByteView data) {
+  COFFER_ASSIGN_OR_RETURN(std::string path, PathOf(key));
+  std::string dir = DirName(path);
+  COFFER_RETURN_IF_ERROR(EnsureDir(dir));
+  COFFER_ASSIGN_OR_RETURN(std::string tmp, WriteTemporary(dir, data, true));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error e = ErrnoError(errno, "renaming " + tmp + " to " + path);
+    ::unlink(tmp.c_str());
+    return std::unexpected(e);
   }
   return FsyncDir(dir);
+}
+
+Status LocalStore::PutDeferred(std::string_view key, ByteView data) {
+  COFFER_ASSIGN_OR_RETURN(std::string path, PathOf(key));
+  std::string dir = DirName(path);
+  COFFER_RETURN_IF_ERROR(EnsureDir(dir));
+  COFFER_ASSIGN_OR_RETURN(std::string tmp, WriteTemporary(dir, data, false));
+  bool full;
+  {
+    std::lock_guard lock(mu_);
+    if (flush_error_) {
+      ::unlink(tmp.c_str());
+      return std::unexpected(*flush_error_);
+    }
+    deferred_.push_back(Deferred{std::move(tmp), std::move(path), std::move(dir)});
+    deferred_bytes_ += data.size();
+    full = deferred_.size() >= kFlushObjects || deferred_bytes_ >= kFlushBytes;
+  }
+  return full ? Flush() : Status{};
+}
+
+Status LocalStore::Flush() {
+  std::lock_guard flushing(flush_mu_);
+  std::vector<Deferred> batch;
+  {
+    std::lock_guard lock(mu_);
+    if (flush_error_) return std::unexpected(*flush_error_);
+    batch.swap(deferred_);
+    deferred_bytes_ = 0;
+  }
+  Status st = Publish(batch);
+  if (!st) {
+    for (const Deferred& d : batch) ::unlink(d.tmp.c_str());  // the unpublished ones
+    std::lock_guard lock(mu_);
+    flush_error_ = st.error().WithContext("making deferred objects durable");
+    return std::unexpected(*flush_error_);
+  }
+  return {};
+}
+
+// Publishes `batch`; on failure, leaves in it the objects not yet renamed.
+Status LocalStore::Publish(std::vector<Deferred>& batch) {
+  if (batch.empty()) return {};
+  // Data first: every temporary durable before any is renamed, so a crash
+  // never leaves a final name on data that did not reach the disk.
+  for (const Deferred& d : batch) {
+    Fd fd(::open(d.tmp.c_str(), O_WRONLY | O_CLOEXEC));
+    if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "opening " + d.tmp));
+    if (::fdatasync(fd.get()) != 0) return std::unexpected(ErrnoError(errno, "syncing " + d.tmp));
+  }
+  std::vector<std::string> dirs;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Deferred& d = batch[i];
+    if (::rename(d.tmp.c_str(), d.path.c_str()) != 0) {
+      Error e = ErrnoError(errno, "renaming " + d.tmp + " to " + d.path);
+      batch.erase(batch.begin(), batch.begin() + ptrdiff_t(i));
+      return std::unexpected(e);
+    }
+    dirs.push_back(d.dir);
+  }
+  batch.clear();
+  std::sort(dirs.begin(), dirs.end());
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+  for (const std::string& dir : dirs) COFFER_RETURN_IF_ERROR(FsyncDir(dir));
+  return {};
+}
+
+LocalStore::~LocalStore() {
+  for (const Deferred& d : deferred_) ::unlink(d.tmp.c_str());
 }
 
 Status LocalStore::Get(std::string_view key, Buffer* out, std::optional<ByteRange> range) {

@@ -70,6 +70,69 @@ TEST(LocalStoreTest, TemporariesFromADeadWriterAreInvisibleAndRemovable) {
   std::filesystem::remove_all(dir);
 }
 
+size_t FilesUnder(const std::string& dir) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) n += e.is_regular_file();
+  return n;
+}
+
+TEST(LocalStoreTest, DeferredObjectsAppearAtFlushAndAreDroppedWithoutIt) {
+  std::string dir = FreshDir();
+  {
+    auto store = LocalStore::Open(dir, true);
+    ASSERT_TRUE(store.has_value());
+    ASSERT_TRUE((*store)->PutDeferred("chunks/ab/one", AsBytes("1")).has_value());
+    EXPECT_FALSE(std::filesystem::exists(dir + "/chunks/ab/one")) << "visible before Flush";
+    ASSERT_TRUE((*store)->Flush().has_value());
+    EXPECT_TRUE(std::filesystem::exists(dir + "/chunks/ab/one"));
+    // Unflushed when the store goes: dropped, temporaries and all.
+    ASSERT_TRUE((*store)->PutDeferred("chunks/ab/two", AsBytes("2")).has_value());
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/chunks/ab/two"));
+  EXPECT_EQ(FilesUnder(dir), 1u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LocalStoreTest, DeferredPutsFlushThemselvesInBatches) {
+  std::string dir = FreshDir();
+  auto store = LocalStore::Open(dir, true);
+  ASSERT_TRUE(store.has_value());
+  for (size_t i = 0; i < LocalStore::kFlushObjects; ++i) {
+    ASSERT_TRUE((*store)->PutDeferred("chunks/ab/o" + std::to_string(i), AsBytes("x")).has_value());
+  }
+  // The batch filled and was published without a Flush.
+  EXPECT_TRUE(std::filesystem::exists(dir + "/chunks/ab/o0"));
+  EXPECT_EQ(FilesUnder(dir), LocalStore::kFlushObjects);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LocalStoreTest, AFailedFlushLosesTheBatchAndSaysSoFromThenOn) {
+  std::string dir = FreshDir();
+  auto store = LocalStore::Open(dir, true);
+  ASSERT_TRUE(store.has_value());
+  // A directory where an object should go: its rename fails (EISDIR).
+  std::filesystem::create_directories(dir + "/chunks/ab/blocked/inside");
+  ASSERT_TRUE((*store)->PutDeferred("chunks/ab/fine", AsBytes("f")).has_value());
+  ASSERT_TRUE((*store)->PutDeferred("chunks/ab/blocked", AsBytes("b")).has_value());
+  ASSERT_TRUE((*store)->PutDeferred("chunks/ab/after", AsBytes("a")).has_value());
+  auto st = (*store)->Flush();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_NE(st.error().message().find("blocked"), std::string::npos) << st.error().message();
+  // Nothing of the batch is left half-done: no temporaries; a second Flush
+  // and any later deferred put fail with the same cause instead of
+  // pretending the objects were stored.
+  EXPECT_EQ((*store)->RemoveStaleTemporaries(0).value_or(99), 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/chunks/ab/after"));
+  auto again = (*store)->Flush();
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().message(), st.error().message());
+  EXPECT_FALSE((*store)->PutDeferred("chunks/ab/later", AsBytes("l")).has_value());
+  EXPECT_EQ((*store)->RemoveStaleTemporaries(0).value_or(99), 0u);
+  // Plain puts are unaffected.
+  EXPECT_TRUE((*store)->Put("chunks/ab/plain", AsBytes("p")).has_value());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(LocalStoreTest, KeysThatEscapeTheRootAreRejected) {
   std::string dir = FreshDir();
   auto store = LocalStore::Open(dir, true);

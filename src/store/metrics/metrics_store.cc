@@ -20,6 +20,12 @@ Status MetricsStore::Put(std::string_view key, ByteView data) {
   return st;
 }
 
+Status MetricsStore::PutDeferred(std::string_view key, ByteView data) {
+  Status st = Counted(RequestKind::kPut, inner_->PutDeferred(key, data));
+  metrics_->CountUpload(data.size());
+  return st;
+}
+
 Status MetricsStore::Get(std::string_view key, Buffer* out, std::optional<ByteRange> range) {
   Status st = Counted(RequestKind::kGet, inner_->Get(key, out, range));
   if (st) metrics_->CountDownload(out->size());

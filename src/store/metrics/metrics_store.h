@@ -18,6 +18,8 @@ class MetricsStore final : public ObjectStore {
 
   std::string Describe() const override { return inner_->Describe(); }
   Status Put(std::string_view key, ByteView data) override;
+  Status PutDeferred(std::string_view key, ByteView data) override;
+  Status Flush() override { return inner_->Flush(); }
   Status Get(std::string_view key, Buffer* out,
              std::optional<ByteRange> range = std::nullopt) override;
   Result<ObjectInfo> Head(std::string_view key) override;

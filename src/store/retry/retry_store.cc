@@ -52,6 +52,10 @@ Status RetryStore::Put(std::string_view key, ByteView data) {
   return Run<void>([&] { return inner_->Put(key, data); });
 }
 
+Status RetryStore::PutDeferred(std::string_view key, ByteView data) {
+  return Run<void>([&] { return inner_->PutDeferred(key, data); });
+}
+
 Status RetryStore::Get(std::string_view key, Buffer* out, std::optional<ByteRange> range) {
   return Run<void>([&] { return inner_->Get(key, out, range); });
 }
