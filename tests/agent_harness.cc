@@ -61,7 +61,7 @@ AgentProcess::AgentProcess(const std::string& dir, const std::vector<std::string
     return;
   }
   port_ = *port;
-  for (int i = 0; i < 500; ++i) {
+  for (int i = 0; i < 3000; ++i) {  // 30 s: a sanitizer build on a loaded machine
     if (Call("GET", "/healthz").status == 200) return;
     int status;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) break;

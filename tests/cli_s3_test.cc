@@ -207,7 +207,9 @@ TEST_F(CliS3Test, BandwidthLimitsAreHonoured) {
   // A tenth of a second's worth may pass at once (the token bucket's burst).
   double want = double(U(b, "stored_bytes")) / (1 << 20) - 0.1;
   EXPECT_GE(up, want * 0.95) << "2 MiB went up faster than 1 MiB/s";
-  EXPECT_LT(up, want * 2 + 2) << "far slower than the limit";
+  // The wall time includes start-up, the key derivation and moto's own
+  // pace, all slow under a sanitizer on a loaded machine: a loose bound.
+  EXPECT_LT(up, want * 2 + 10) << "far slower than the limit";
 
   std::string out = dir_ / "out.img";
   start = std::chrono::steady_clock::now();

@@ -83,6 +83,11 @@ TEST_F(ManagerErrorsTest, ErrorMatrix) {
   ASSERT_EQ(ok.status, 200) << ok.raw;
   EXPECT_EQ(ok.body["next_backup_runs"].size(), 5u);
   EXPECT_EQ(ok.body["backup_retain_count"], 3);
+  // Cleared again: a test that runs across 03:00 UTC must not see the
+  // scheduler start a backup under the requests below.
+  Reply cleared = manager_->Patch(schedule, {{"backup_cron", ""}});
+  ASSERT_EQ(cleared.status, 200) << cleared.raw;
+  EXPECT_TRUE(cleared.body["next_backup_runs"].empty()) << cleared.raw;
 
   // 413: a body over the limit (1 MiB by default).
   std::string huge = "{\"name\": \"" + std::string(2 << 20, 'x') + "\"}";

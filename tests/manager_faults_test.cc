@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "tests/manager_fixture.h"
@@ -91,10 +92,12 @@ TEST_F(ManagerFaultsTest, AgentRestartedMidJobFailsTheBackup) {
   json target = CreateLocalTarget("local");
   const std::string img = agent1_->root() + "/slow.img";
   MakeImage(img, "1M", 6);
-  // A pre-backup hook that takes its time keeps the job running long
-  // enough to kill the agent under it.
-  json volume =
-      CreateVolume("slow", agent["id"], img, {{"hooks", {{"pre_backup_command", "sleep 4"}}}});
+  // A pre-backup hook that waits for a marker file keeps the job running
+  // until the agent under it is killed, however slow the machine.
+  const std::string go = agent1_->root() + "/go";
+  json volume = CreateVolume(
+      "slow", agent["id"], img,
+      {{"hooks", {{"pre_backup_command", "while [ ! -e " + go + " ]; do sleep 0.1; done"}}}});
   Schedule(volume["id"], target["id"]);
   Reply started = manager_->Post("/v1/volumes/" + volume["id"].get<std::string>() + "/backup");
   ASSERT_EQ(started.status, 202) << started.raw;
@@ -117,6 +120,7 @@ TEST_F(ManagerFaultsTest, AgentRestartedMidJobFailsTheBackup) {
   EXPECT_NE(done["finished_at"], nullptr);
 
   // The restarted agent takes the next backup.
+  std::ofstream(go) << "go\n";
   json next = BackUp(volume["id"]);
   EXPECT_EQ(next["status"], "completed");
 }

@@ -74,10 +74,16 @@ TEST(LimitStoreTest, PacesUploadsAndDownloadsInRealTime) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return double(bytes.load()) / secs;
   };
+  // Never faster than the limit (+15 %: one burst over a short window). A
+  // loaded machine can only make the threads slower, which is no fault of
+  // the limiter (TokenBucketTest checks its precision on a fake clock), so
+  // the lower bound only catches a limiter that throttles far too hard.
   double up = measure(true);
-  EXPECT_NEAR(up / kRate, 1.0, 0.15) << up;
+  EXPECT_LE(up / kRate, 1.15) << up;
+  EXPECT_GE(up / kRate, 0.5) << up;
   double down = measure(false);
-  EXPECT_NEAR(down / kRate, 1.0, 0.15) << down;
+  EXPECT_LE(down / kRate, 1.15) << down;
+  EXPECT_GE(down / kRate, 0.5) << down;
 }
 
 TEST(LimitStoreTest, UnlimitedDirectionIsNotPaced) {

@@ -294,11 +294,13 @@ TEST(S3StoreTest, WrongCredentialsFailAtOnceWithTheS3ErrorCode) {
 TEST(S3StoreTest, RetriesAbsorbAProxyThatFailsTenPercentOfRequests) {
   REQUIRE_MOTO();
   auto proxy = FaultProxy::Start(Moto().server->port(), FaultProxy::Random(0.10, 20261124),
-                                 std::chrono::milliseconds(2500));
+                                 std::chrono::milliseconds(4000));
   ASSERT_TRUE(proxy.has_value()) << proxy.error().message();
   auto metrics = std::make_shared<StoreMetrics>();
   S3StoreOptions o = Options(NewBucket(), "faulty", (*proxy)->endpoint());
-  o.client.http.stall_timeout = std::chrono::milliseconds(1000);
+  // Long enough that moto, slow on a loaded machine, is never taken for a
+  // stall: every retry below must be one the proxy caused.
+  o.client.http.stall_timeout = std::chrono::milliseconds(3000);
   RetryPolicy policy{12, std::chrono::milliseconds(10), std::chrono::milliseconds(200),
                      std::chrono::milliseconds(60'000)};
   RetryStore store(Open(o, metrics), policy, metrics);
