@@ -30,15 +30,10 @@ AgentProcess::AgentProcess(const std::string& dir, const std::vector<std::string
   std::string token_file = dir + "/agent.token";
   WriteFile(token_file, token_ + "\n");
   log_ = dir + "/agent.log";
-  auto port = FreeLoopbackPort();
-  if (!port) {
-    ADD_FAILURE() << port.error().message();
-    return;
-  }
-  std::vector<std::string> argv = {
-      "setpriv",      "--pdeathsig", "KILL",     "--",
-      CofferBin(),    "agent",       "--listen", "127.0.0.1:" + std::to_string(*port),
-      "--token-file", token_file};
+  const size_t log_from = FileSizeOrZero(log_);
+  std::vector<std::string> argv = {"setpriv",      "--pdeathsig", "KILL",     "--",
+                                   CofferBin(),    "agent",       "--listen", "127.0.0.1:0",
+                                   "--token-file", token_file};
   for (const auto& r : roots) argv.insert(argv.end(), {"--volume-root", r});
   for (size_t i = 0; i + 1 < extra_args.size(); ++i) {
     if (extra_args[i] == "--tls-cert") tls_ca_ = extra_args[i + 1];
@@ -60,7 +55,11 @@ AgentProcess::AgentProcess(const std::string& dir, const std::vector<std::string
     ADD_FAILURE() << "cannot start the agent";
     return;
   }
-  port_ = *port;
+  port_ = ListeningPort(log_, log_from, 30);
+  if (port_ == 0) {
+    ADD_FAILURE() << "the agent did not say where it listens: " << ReadFile(log_);
+    return;
+  }
   for (int i = 0; i < 3000; ++i) {  // 30 s: a sanitizer build on a loaded machine
     if (Call("GET", "/healthz").status == 200) return;
     int status;

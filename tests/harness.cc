@@ -8,10 +8,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
@@ -154,6 +157,30 @@ void WriteFile(const std::string& path, const std::string& data) {
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+int ListeningPort(const std::string& log, size_t from, double timeout_s) {
+  const std::string marker = "listening on ";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string text = ReadFile(log);
+    size_t at = text.size() > from ? text.find(marker, from) : std::string::npos;
+    size_t end = at == std::string::npos ? at : text.find('\n', at);
+    if (end != std::string::npos) {
+      size_t colon = text.rfind(':', end);
+      if (colon != std::string::npos && colon > at) {
+        return std::atoi(text.substr(colon + 1, end - colon - 1).c_str());
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return 0;
+}
+
+size_t FileSizeOrZero(const std::string& path) {
+  std::error_code ec;
+  auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size_t(n);
 }
 
 std::vector<std::string> ChunkFiles(const std::string& target) {

@@ -46,6 +46,13 @@ class TempDir {
 std::string CompareFiles(const std::string& a, const std::string& b);
 void WriteFile(const std::string& path, const std::string& data);
 std::string ReadFile(const std::string& path);
+// The port a process started with `--listen 127.0.0.1:0` reports in its log
+// ("listening on http://127.0.0.1:PORT"), looking only past byte `from`.
+// Letting the process pick its own port leaves no window in which another
+// process could take one picked for it. 0 if none shows within the time.
+int ListeningPort(const std::string& log, size_t from, double timeout_s);
+// The file's size, 0 if it does not exist.
+size_t FileSizeOrZero(const std::string& path);
 // Paths of the chunk objects in a local target.
 std::vector<std::string> ChunkFiles(const std::string& target);
 // Bytes the file occupies on disk (st_blocks * 512).

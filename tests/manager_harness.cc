@@ -47,12 +47,6 @@ std::string RandomHex(size_t bytes) {
   return HexEncode(b);
 }
 
-int FreePort() {
-  auto port = testing_tools::FreeLoopbackPort();
-  EXPECT_TRUE(port.has_value()) << port.error().message();
-  return port ? *port : 0;
-}
-
 // The agent wants its token even for /healthz; the manager wants none.
 bool WaitHealthy(int port, double timeout_s, const std::string& token = "") {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
@@ -150,7 +144,6 @@ AgentProc::AgentProc(const std::string& dir, const std::string& root)
   token_file_ = dir_ + "/agent.token";
   WriteFile(token_file_, token_ + "\n");
   log_ = dir_ + "/agent.log";
-  port_ = FreePort();
   Launch();
 }
 
@@ -159,11 +152,16 @@ AgentProc::~AgentProc() {
   EXPECT_EQ(code, 0) << "the agent did not stop cleanly:\n" << Tail(log_);
 }
 
+// The first start picks a free port itself; a restart takes the same one
+// (the manager knows the agent by its URL).
 void AgentProc::Launch() {
+  const size_t from = FileSizeOrZero(log_);
   ASSERT_TRUE(child_.Start({CofferBin(), "agent", "--listen", "127.0.0.1:" + std::to_string(port_),
                             "--token-file", token_file_, "--volume-root", root_},
                            log_));
-  ASSERT_TRUE(WaitHealthy(port_, 20, token_)) << "the agent did not come up: " << ReadFile(log_);
+  if (port_ == 0) port_ = ListeningPort(log_, from, 30);
+  ASSERT_NE(port_, 0) << "the agent did not say where it listens: " << ReadFile(log_);
+  ASSERT_TRUE(WaitHealthy(port_, 30, token_)) << "the agent did not come up: " << ReadFile(log_);
 }
 
 void AgentProc::Restart(int sig) {
@@ -175,7 +173,6 @@ ManagerProc::ManagerProc(const std::string& dir, const std::string& database_url
     : dir_(dir), database_url_(database_url), env_(env) {
   std::filesystem::create_directories(dir_);
   log_ = dir_ + "/manager.log";
-  port_ = FreePort();
   Launch();
 }
 
@@ -203,7 +200,10 @@ void ManagerProc::Launch() {
   if (!database_url.empty()) argv.insert(argv.end(), {"--database-url", database_url});
   Env e = env;
   if (!e.contains("COFFER_ADMIN_TOKEN")) e["COFFER_ADMIN_TOKEN"] = "";  // unset
+  const size_t from = FileSizeOrZero(log_);
   ASSERT_TRUE(child_.Start(argv, log_, e));
+  if (port_ == 0) port_ = ListeningPort(log_, from, 30);  // first start: its own pick
+  ASSERT_NE(port_, 0) << "the manager did not say where it listens: " << Log();
   ASSERT_TRUE(WaitHealthy(port_, 30)) << "the manager did not come up: " << Log();
   if (auto it = env.find("COFFER_ADMIN_TOKEN"); it != env.end() && !it->second.empty()) {
     token_ = it->second;
