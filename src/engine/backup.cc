@@ -74,7 +74,12 @@ class BackupRun {
                         WorkerState& w);
   Result<Extent> DataAt(uint64_t offset, WorkerState& w);
   Status Fill(uint64_t offset, uint8_t* dst, size_t len, WorkerState& w);
-  Status HandleChunk(uint64_t offset, ByteView data, std::vector<ManifestEntry>* out);
+  // `known_id`, if given, is the chunk's id, already computed.
+  Status HandleChunk(uint64_t offset, ByteView data, std::vector<ManifestEntry>* out,
+                     const ChunkId* known_id = nullptr);
+  // The cut FastCDC would make at `pos` if the parent's chunk there is
+  // unchanged, with its id in *id; 0 if it is not (or there is none).
+  size_t ParentCut(uint64_t pos, const uint8_t* p, size_t bound, ChunkId* id) const;
   void AddZero(uint64_t length, std::vector<ManifestEntry>* out);
   void Uploader();
   void Fail(Error e);
@@ -90,6 +95,14 @@ class BackupRun {
 
   Uuid parent_id_;
   IdSet parent_ids_;
+  // The parent's data chunks in volume order, when it was cut with the same
+  // chunker and segments as this backup.
+  struct ParentChunk {
+    uint64_t offset;
+    uint32_t length;
+    ChunkId id;
+  };
+  std::vector<ParentChunk> parent_chunks_;
   ClaimSet claimed_;
 
   BufferPool pool_;
@@ -100,7 +113,7 @@ class BackupRun {
   std::atomic<size_t> next_segment_{0};
 
   std::atomic<uint64_t> zero_bytes_{0}, zero_chunks_{0}, new_bytes_{0}, new_chunks_{0},
-      stored_bytes_{0};
+      stored_bytes_{0}, parent_cuts_{0};
 
   std::atomic<bool> failed_{false};
   std::mutex error_mu_;
@@ -137,6 +150,17 @@ Status BackupRun::LoadParent() {
   parent_ids_.reserve(m.entries.size());
   for (const ManifestEntry& e : m.entries) {
     if (!e.zero) parent_ids_.insert(e.id);
+  }
+  const ChunkerParams& mine = repo_.config().chunker;
+  const ChunkerParams& theirs = m.summary.chunker;
+  if (theirs.min_size == mine.min_size && theirs.avg_size == mine.avg_size &&
+      theirs.max_size == mine.max_size && m.summary.segment_size == repo_.config().segment_size) {
+    parent_chunks_.reserve(m.entries.size());
+    uint64_t offset = 0;
+    for (const ManifestEntry& e : m.entries) {
+      if (!e.zero) parent_chunks_.push_back(ParentChunk{offset, e.length, e.id});
+      offset += e.length;
+    }
   }
   return {};
 }
@@ -230,10 +254,18 @@ Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<Manif
       }
     }
     // A data chunk: FastCDC's cut, but never past the start of a zero run.
+    // Where the parent's chunk at this offset is unchanged, its cut is the
+    // one FastCDC would make, confirmed without scanning.
     size_t limit = FindZeroRun(p, avail, pos, span, window_ends_segment);
-    size_t len =
-        limit < span ? cdc_.NextCut(p, limit, true) : cdc_.NextCut(p, span, span == remaining);
-    COFFER_RETURN_IF_ERROR(HandleChunk(pos, ByteView(p, len), out));
+    ChunkId id;
+    size_t len = ParentCut(pos, p, std::min(limit, span), &id);
+    if (len != 0) {
+      parent_cuts_.fetch_add(1, std::memory_order_relaxed);
+      COFFER_RETURN_IF_ERROR(HandleChunk(pos, ByteView(p, len), out, &id));
+    } else {
+      len = limit < span ? cdc_.NextCut(p, limit, true) : cdc_.NextCut(p, span, span == remaining);
+      COFFER_RETURN_IF_ERROR(HandleChunk(pos, ByteView(p, len), out));
+    }
     pos += len;
   }
   return {};
@@ -246,7 +278,25 @@ void BackupRun::AddZero(uint64_t length, std::vector<ManifestEntry>* out) {
   if (options_.progress) options_.progress->done += length;
 }
 
-Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<ManifestEntry>* out) {
+// FastCDC's cut for the chunk at `pos` is a function of its bytes alone (up
+// to `bound`, the limit NextCut would be given). If the parent has a chunk
+// of length L at the same offset with the same id, these are the same bytes,
+// so no candidate before L passes here either (none did there: the parent's
+// scan tested them all), and the cut is L exactly when L passes its own test
+// or L is the bound. The id is computed either way; a changed chunk costs
+// one extra hash of it.
+size_t BackupRun::ParentCut(uint64_t pos, const uint8_t* p, size_t bound, ChunkId* id) const {
+  auto it = std::lower_bound(parent_chunks_.begin(), parent_chunks_.end(), pos,
+                             [](const ParentChunk& c, uint64_t o) { return c.offset < o; });
+  if (it == parent_chunks_.end() || it->offset != pos || it->length > bound) return 0;
+  const size_t len = it->length;
+  if (len != bound && !cdc_.PassesAt(p, len)) return 0;
+  *id = ComputeChunkId(repo_.keys(), ByteView(p, len));
+  return *id == it->id ? len : 0;
+}
+
+Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<ManifestEntry>* out,
+                              const ChunkId* known_id) {
   if (IsAllZero(data.data(), data.size())) {
     AddZero(data.size(), out);
     return {};
@@ -254,7 +304,7 @@ Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<Manife
   if (options_.progress) options_.progress->done += data.size();
   ManifestEntry entry;
   entry.length = uint32_t(data.size());
-  entry.id = ComputeChunkId(repo_.keys(), data);
+  entry.id = known_id != nullptr ? *known_id : ComputeChunkId(repo_.keys(), data);
   out->push_back(entry);
   if (parent_ids_.contains(entry.id) ||
       (options_.known_chunks != nullptr && options_.known_chunks->Contains(entry.id)) ||
@@ -377,6 +427,7 @@ Result<BackupResult> BackupRun::Run() {
   BackupResult result;
   result.summary = s;
   result.zero_chunks = zero_chunks_;
+  result.parent_cuts = parent_cuts_;
   result.manifest_bytes = sealed.size();
   result.seconds = seconds;
   return result;

@@ -59,6 +59,7 @@ struct BackupOptions {
 struct BackupResult {
   ManifestSummary summary;  // backup id, sizes, counts, parent; stored_bytes = chunks
   uint64_t zero_chunks = 0;
+  uint64_t parent_cuts = 0;     // data chunks cut where the parent's were, unscanned
   uint64_t manifest_bytes = 0;  // the sealed manifest, also written to the target
   double seconds = 0;
 };

@@ -112,6 +112,56 @@ TEST_F(EngineTest, SecondBackupStoresOnlyChangedChunks) {
   EXPECT_NE(Restore(first.summary.backup_id), data);
 }
 
+// A backup with a parent confirms the parent's cuts instead of scanning for
+// them; its chunks must be exactly those of a backup without one, whatever
+// changed: rewritten bytes, an insertion that shifts everything after it,
+// zeros that extend a zero run into a chunk, a volume that grew.
+TEST_F(EngineTest, ParentCutsGiveTheChunksOfAFreshBackup) {
+  Bytes data = Mixed(6 << 20, 21);
+  std::string p = Write("img", data);
+  auto first = Backup(p, "img");
+  auto entries = [&](const BackupResult& r) {
+    auto m = repo_->LoadManifest(r.summary.backup_id);
+    EXPECT_TRUE(m.has_value());
+    std::vector<std::tuple<bool, uint32_t, ChunkId>> out;
+    for (const ManifestEntry& e : m->entries) out.emplace_back(e.zero, e.length, e.id);
+    return out;
+  };
+  std::mt19937_64 rng(5);
+  for (int round = 0; round < 4; ++round) {
+    switch (round) {
+      case 0:  // scattered rewrites
+        for (int k = 0; k < 20; ++k) data[rng() % data.size()] ^= 0xff;
+        break;
+      case 1:  // an insertion: every later offset moves
+        data.insert(data.begin() + 1000003, 777, uint8_t(0x42));
+        break;
+      case 2:  // zeros that make a zero run reach into the middle of a chunk
+        for (size_t i = 3 << 20; i < (3 << 20) + 100000; ++i) data[i] = 0;
+        break;
+      case 3:  // the volume grows: its last segment ends later
+        data.resize(data.size() + 300000, uint8_t(0x17));
+        break;
+    }
+    Write("img", data);
+    auto with_parent = Backup(p, "img");
+    ASSERT_FALSE(with_parent.summary.parent_id.IsNil());
+    auto fresh = Backup(p, "fresh-" + std::to_string(round));  // another name: no parent
+    ASSERT_TRUE(fresh.summary.parent_id.IsNil());
+    EXPECT_EQ(entries(with_parent), entries(fresh)) << "round " << round;
+    // Most chunks did not change, and were cut without a scan; after an
+    // insertion, only those before it.
+    if (round == 1) {
+      EXPECT_GT(with_parent.parent_cuts, 0u);
+    } else {
+      EXPECT_GT(with_parent.parent_cuts * 2, entries(fresh).size()) << "round " << round;
+    }
+    EXPECT_EQ(fresh.parent_cuts, 0u);
+    EXPECT_EQ(Restore(with_parent.summary.backup_id), data) << "round " << round;
+  }
+  (void)first;
+}
+
 TEST_F(EngineTest, TwoVolumesSharingDataStoreItOnce) {
   Bytes data = Mixed(2 << 20, 9);
   auto a = Backup(Write("a", data), "a");

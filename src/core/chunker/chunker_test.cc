@@ -175,6 +175,33 @@ TEST(FastCdcTest, MatchesByteAtATimeReferenceOnMixedData) {
   }
 }
 
+TEST(FastCdcTest, PassesAtConfirmsExactlyTheCutsThatAreNotTheLimit) {
+  const std::vector<uint8_t> data = RandomBytes(16 * kMiB, 9);
+  for (const ChunkerParams& p : {ChunkerParams{}, kSmall}) {
+    const FastCdc cdc(p, TestGear(7));
+    size_t passes = 0;
+    for (size_t off = 0; off < data.size();) {
+      const size_t left = data.size() - off;
+      const size_t cut = cdc.NextCut(data.data() + off, left, true);
+      const size_t limit = std::min<size_t>(left, p.max_size);
+      // A cut before the limit is one that passed; the limit itself passes
+      // only if its own test does (never at max_size, where none is made).
+      if (cut < limit) {
+        EXPECT_TRUE(cdc.PassesAt(data.data() + off, cut)) << "offset " << off;
+        ++passes;
+      }
+      // No candidate before the cut passes.
+      for (size_t c = p.min_size; c < cut; c += std::max<size_t>(1, cut / 97)) {
+        ASSERT_FALSE(cdc.PassesAt(data.data() + off, c)) << "offset " << off << " c " << c;
+      }
+      off += cut;
+    }
+    EXPECT_GT(passes, 4u);
+    EXPECT_FALSE(cdc.PassesAt(data.data(), p.min_size - 1));
+    EXPECT_FALSE(cdc.PassesAt(data.data(), p.max_size));
+  }
+}
+
 TEST(FastCdcTest, StreamingGivesTheSameCutsForEveryReadSize) {
   const std::vector<uint8_t> data = MixedBuffer(64 * kMiB, 2);
   const FastCdc cdc(ChunkerParams{}, TestGear(3));

@@ -125,4 +125,11 @@ size_t FastCdc::NextCut(const uint8_t* data, size_t len, [[maybe_unused]] bool a
   return limit;
 }
 
+bool FastCdc::PassesAt(const uint8_t* data, size_t len) const {
+  if (len < params_.min_size || len >= params_.max_size) return false;
+  uint64_t h = 0;
+  for (size_t i = len - kWindow; i < len; ++i) h = (h << 1) + gear_[data[i]];
+  return (h & (len < params_.avg_size ? mask_s_ : mask_l_)) == 0;
+}
+
 }  // namespace coffer

@@ -80,6 +80,15 @@ class FastCdc {
   // only when len == 0. Reads at most min(len, max_size) bytes.
   size_t NextCut(const uint8_t* data, size_t len, bool at_end) const;
 
+  // Whether candidate length `len` passes the cut test on its own: min_size
+  // <= len < max_size and (W(len) & mask) == 0, with mask_s below avg_size
+  // and mask_l from it on. Reads data[len-64, len). Lets a caller confirm a
+  // cut it expects without scanning: if no candidate before `len` passes
+  // (known, e.g., because the same bytes were chunked before and cut at
+  // `len`), then NextCut returns `len` exactly when it passes or when `len`
+  // is the limit.
+  bool PassesAt(const uint8_t* data, size_t len) const;
+
   // The length NextCut returns when the chunk's first zero_chunk_size()
   // bytes are all zero (and, unless at_end, at least max_size bytes are
   // given). It is min_size, avg_size or max_size, whichever the constant
