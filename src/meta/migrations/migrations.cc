@@ -115,6 +115,10 @@ constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitial},
 };
 
+// The advisory lock key under which PostgreSQL sessions migrate one at a
+// time: "Coffer" 0x0002 (leadership is 0x0001, pg_db.cc).
+constexpr int64_t kMigrationLockKey = 0x436f666665720002;
+
 constexpr std::string_view kCreateMigrationsTable =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version BIGINT PRIMARY KEY,"
@@ -148,14 +152,20 @@ Status Migrate(sql::SqlDb& db, std::span<const Migration> migrations) {
                       std::to_string(i + 1));
     }
   }
-  // Two PostgreSQL sessions creating the same table at once can collide in
-  // the catalogue even with IF NOT EXISTS; the second try sees the table.
-  Status created;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    created = db.Transact(sql::TxKind::kWrite,
-                          [](sql::SqlConn& c) { return c.ExecScript(kCreateMigrationsTable); });
-    if (created || created.error().code() != ErrorCode::kAlreadyExists) break;
-  }
+  // Two PostgreSQL sessions creating the same table at once collide in the
+  // catalogue even with IF NOT EXISTS (duplicate type, SQLSTATE 42710), so
+  // managers opening one database at once take turns: a transaction-scoped
+  // advisory lock, released at commit. SQLite's BEGIN IMMEDIATE already
+  // serializes them.
+  const bool postgres = db.backend() == "postgresql";
+  auto take_turns = [postgres](sql::SqlConn& c) -> Status {
+    if (!postgres) return {};
+    return sql::Done(c.Exec("SELECT pg_advisory_xact_lock($1::bigint)", {kMigrationLockKey}));
+  };
+  Status created = db.Transact(sql::TxKind::kWrite, [&](sql::SqlConn& c) -> Status {
+    COFFER_RETURN_IF_ERROR(take_turns(c));
+    return c.ExecScript(kCreateMigrationsTable);
+  });
   COFFER_RETURN_IF_ERROR(AddContext(created, "creating schema_migrations"));
 
   COFFER_ASSIGN_OR_RETURN(auto applied, AppliedVersions(db));
@@ -169,6 +179,7 @@ Status Migrate(sql::SqlDb& db, std::span<const Migration> migrations) {
     bool raced = false;  // another process applied it while we waited for the lock
     Status st = db.Transact(sql::TxKind::kWrite, [&](sql::SqlConn& c) -> Status {
       raced = false;
+      COFFER_RETURN_IF_ERROR(take_turns(c));
       auto row =
           c.Exec("INSERT INTO schema_migrations (version, name, applied_at_us) VALUES ($1, $2, $3)",
                  {int64_t(m.version), m.name, UnixNowMicros()});
