@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -74,6 +75,31 @@ Status FsyncDir(const std::string& dir) {
   return {};
 }
 
+constexpr size_t kBlock = 4096;                // O_DIRECT alignment (any device's)
+constexpr uint64_t kDirectReadMin = 64 << 10;  // smaller reads go through the cache
+constexpr size_t kDirectReadSpan = 8 << 20;    // one O_DIRECT read at most
+
+size_t RoundUp(size_t n) { return (n + kBlock - 1) & ~(kBlock - 1); }
+
+// A block-aligned buffer of at least `n` bytes, one per thread and kept
+// between calls, so that its pages are not new each time. nullptr if it
+// cannot be allocated (the caller then falls back to buffered I/O).
+uint8_t* AlignedScratch(size_t n) {
+  struct Scratch {
+    uint8_t* p = nullptr;
+    size_t cap = 0;
+    ~Scratch() { std::free(p); }
+  };
+  thread_local Scratch s;
+  if (s.cap < n) {
+    std::free(s.p);
+    const size_t cap = RoundUp(std::max(n, size_t(1) << 20));
+    s.p = static_cast<uint8_t*>(std::aligned_alloc(kBlock, cap));
+    s.cap = s.p != nullptr ? cap : 0;
+  }
+  return s.p;
+}
+
 std::string DirName(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
@@ -132,18 +158,70 @@ Status LocalStore::EnsureDir(const std::string& dir) {
   return {};
 }
 
+Result<bool> LocalStore::WriteDirect(int fd, ByteView data, const std::string& path) {
+  if (data.empty()) return true;
+  const size_t padded = RoundUp(data.size());
+  uint8_t* buf = AlignedScratch(padded);
+  if (buf == nullptr) return false;
+  std::memcpy(buf, data.data(), data.size());
+  std::memset(buf + data.size(), 0, padded - data.size());
+  size_t done = 0;
+  while (done < padded) {
+    ssize_t n = ::pwrite(fd, buf + done, padded - done, off_t(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EINVAL && done == 0) return false;  // alignment refused
+      return std::unexpected(ErrnoError(errno, "writing " + path));
+    }
+    if (n == 0 || size_t(n) % kBlock != 0) {
+      return std::unexpected(Error(ErrorCode::kResourceExhausted,
+                                   "writing " + path + ": short write (" +
+                                       std::to_string(done + size_t(n)) + " of " +
+                                       std::to_string(padded) + " bytes); is the disk full?"));
+    }
+    done += size_t(n);
+  }
+  // The padding goes again: the object is exactly its bytes.
+  if (padded != data.size() && ::ftruncate(fd, off_t(data.size())) != 0) {
+    return std::unexpected(ErrnoError(errno, "truncating " + path));
+  }
+  return true;
+}
+
 Result<std::string> LocalStore::WriteTemporary(const std::string& dir, ByteView data, bool sync) {
   uint8_t rnd[8];
   FillRandom(rnd, sizeof rnd);
   std::string tmp = dir + "/" + std::string(kTempPrefix) + HexEncode(rnd);
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  const bool direct = direct_.load(std::memory_order_relaxed);
+  Fd fd(
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (direct ? O_DIRECT : 0), 0600));
+  if (fd.get() < 0 && direct && errno == EINVAL) {  // no O_DIRECT on this file system
+    direct_ = false;
+    return WriteTemporary(dir, data, sync);
+  }
   if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "creating " + tmp));
-  Status st = WriteAll(fd.get(), data, tmp);
+  Status st;
+  bool written = false;
+  if (direct) {
+    auto r = WriteDirect(fd.get(), data, tmp);
+    if (!r) {
+      st = std::unexpected(r.error());
+    } else if (*r) {
+      written = true;
+    } else {
+      ::close(fd.release());
+      ::unlink(tmp.c_str());
+      direct_ = false;
+      return WriteTemporary(dir, data, sync);
+    }
+  }
+  if (st && !written) st = WriteAll(fd.get(), data, tmp);
   if (st && sync && ::fdatasync(fd.get()) != 0) {
     st = std::unexpected(ErrnoError(errno, "syncing " + tmp));
   }
-  // Deferred: start the writeback now, so Flush mostly finds it done.
-  if (st && !sync) (void)::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+  // Deferred and buffered: start the writeback now, so Flush mostly finds
+  // it done.
+  if (st && !sync && !direct) (void)::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
   if (st && ::close(fd.release()) != 0) st = std::unexpected(ErrnoError(errno, "closing " + tmp));
   if (!st) {
     ::unlink(tmp.c_str());
@@ -256,6 +334,14 @@ Status LocalStore::Get(std::string_view key, Buffer* out, std::optional<ByteRang
   }
   out->set_size(0);
   out->Reserve(length);
+  if (length >= kDirectReadMin && direct_.load(std::memory_order_relaxed)) {
+    auto direct = ReadDirect(path, offset, length, out->data());
+    if (!direct) return std::unexpected(direct.error());
+    if (*direct) {
+      out->set_size(length);
+      return {};
+    }
+  }
   size_t done = 0;
   while (done < length) {
     ssize_t n = ::pread(fd.get(), out->data() + done, length - done, off_t(offset + done));
@@ -268,6 +354,41 @@ Status LocalStore::Get(std::string_view key, Buffer* out, std::optional<ByteRang
   }
   out->set_size(length);
   return {};
+}
+
+Result<bool> LocalStore::ReadDirect(const std::string& path, uint64_t offset, uint64_t length,
+                                    uint8_t* out) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT));
+  if (fd.get() < 0) {
+    if (errno == EINVAL) {
+      direct_ = false;
+      return false;
+    }
+    return std::unexpected(ErrnoError(errno, path));
+  }
+  uint8_t* buf = AlignedScratch(kDirectReadSpan);
+  if (buf == nullptr) return false;
+  const uint64_t end = offset + length;
+  uint64_t pos = offset & ~uint64_t(kBlock - 1);
+  while (pos < end) {
+    const size_t want = size_t(std::min<uint64_t>(RoundUp(size_t(end - pos)), kDirectReadSpan));
+    ssize_t n = ::pread(fd.get(), buf, want, off_t(pos));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EINVAL && pos == (offset & ~uint64_t(kBlock - 1))) {
+        direct_ = false;
+        return false;
+      }
+      return std::unexpected(ErrnoError(errno, "reading " + path));
+    }
+    // The part of [pos, pos+n) that the caller asked for.
+    const uint64_t from = std::max(pos, offset), to = std::min(pos + uint64_t(n), end);
+    if (to > from) std::memcpy(out + (from - offset), buf + (from - pos), size_t(to - from));
+    if (to >= end) return true;
+    if (size_t(n) < want) return Corruption(path + " shrank while being read");
+    pos += uint64_t(n);
+  }
+  return true;
 }
 
 Result<ObjectInfo> LocalStore::Head(std::string_view key) {

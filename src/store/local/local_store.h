@@ -14,9 +14,19 @@
 // them, and fsyncs each directory once. Same guarantee as Put, for a
 // fraction of the journal commits: two per batch instead of two per object.
 //
+// Objects are written, and read when 64 KiB or larger, with O_DIRECT where
+// the file system allows it: through a reused block-aligned buffer, padded
+// to the block and cut back with ftruncate. Backup data skips the page
+// cache, which it would only evict others' pages from, and no new
+// page-cache page is touched (on a VM whose host reclaims free memory, a
+// first touch costs more than the copy; docs/PERFORMANCE.md). Where
+// O_DIRECT is refused (tmpfs, some network file systems) the store falls
+// back to buffered I/O for good.
+//
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -64,7 +74,15 @@ class LocalStore final : public ObjectStore {
   };
   Status Publish(std::vector<Deferred>& batch);
 
+  // Writes `data` to the new file `fd` opened with O_DIRECT; false (and no
+  // error) if the kernel refused the alignment, so the caller falls back.
+  Result<bool> WriteDirect(int fd, ByteView data, const std::string& path);
+  // Reads [offset, offset+length) of `path` into out with O_DIRECT; false if
+  // the kernel refused it, so the caller falls back.
+  Result<bool> ReadDirect(const std::string& path, uint64_t offset, uint64_t length, uint8_t* out);
+
   std::string root_;
+  std::atomic<bool> direct_{true};  // O_DIRECT works here, as far as we know
   std::mutex dirs_mu_;
   std::unordered_set<std::string> known_dirs_;  // directories known to exist
 
