@@ -77,26 +77,19 @@ Status FsyncDir(const std::string& dir) {
 
 constexpr size_t kBlock = 4096;                // O_DIRECT alignment (any device's)
 constexpr uint64_t kDirectReadMin = 64 << 10;  // smaller reads go through the cache
-constexpr size_t kDirectReadSpan = 8 << 20;    // one O_DIRECT read at most
+constexpr size_t kScratch = 1 << 20;           // one O_DIRECT read or write at most
 
 size_t RoundUp(size_t n) { return (n + kBlock - 1) & ~(kBlock - 1); }
 
-// A block-aligned buffer of at least `n` bytes, one per thread and kept
-// between calls, so that its pages are not new each time. nullptr if it
-// cannot be allocated (the caller then falls back to buffered I/O).
-uint8_t* AlignedScratch(size_t n) {
+// A block-aligned buffer of kScratch bytes, one per thread and kept between
+// calls, so that its pages are not new each time. nullptr if it cannot be
+// allocated (the caller then falls back to buffered I/O).
+uint8_t* AlignedScratch() {
   struct Scratch {
-    uint8_t* p = nullptr;
-    size_t cap = 0;
+    uint8_t* p = static_cast<uint8_t*>(std::aligned_alloc(kBlock, kScratch));
     ~Scratch() { std::free(p); }
   };
   thread_local Scratch s;
-  if (s.cap < n) {
-    std::free(s.p);
-    const size_t cap = RoundUp(std::max(n, size_t(1) << 20));
-    s.p = static_cast<uint8_t*>(std::aligned_alloc(kBlock, cap));
-    s.cap = s.p != nullptr ? cap : 0;
-  }
   return s.p;
 }
 
@@ -160,26 +153,33 @@ Status LocalStore::EnsureDir(const std::string& dir) {
 
 Result<bool> LocalStore::WriteDirect(int fd, ByteView data, const std::string& path) {
   if (data.empty()) return true;
-  const size_t padded = RoundUp(data.size());
-  uint8_t* buf = AlignedScratch(padded);
+  uint8_t* buf = AlignedScratch();
   if (buf == nullptr) return false;
-  std::memcpy(buf, data.data(), data.size());
-  std::memset(buf + data.size(), 0, padded - data.size());
-  size_t done = 0;
-  while (done < padded) {
-    ssize_t n = ::pwrite(fd, buf + done, padded - done, off_t(done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EINVAL && done == 0) return false;  // alignment refused
-      return std::unexpected(ErrnoError(errno, "writing " + path));
+  // Piece by piece through the scratch buffer; the last piece padded with
+  // zeros to the block.
+  const size_t padded = RoundUp(data.size());
+  for (size_t done = 0; done < padded;) {
+    const size_t piece = std::min(kScratch, padded - done);
+    const size_t real = std::min(piece, data.size() - done);
+    std::memcpy(buf, data.data() + done, real);
+    std::memset(buf + real, 0, piece - real);
+    size_t put = 0;
+    while (put < piece) {
+      ssize_t n = ::pwrite(fd, buf + put, piece - put, off_t(done + put));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EINVAL && done + put == 0) return false;  // alignment refused
+        return std::unexpected(ErrnoError(errno, "writing " + path));
+      }
+      if (n == 0 || size_t(n) % kBlock != 0) {
+        return std::unexpected(Error(ErrorCode::kResourceExhausted,
+                                     "writing " + path + ": short write (" +
+                                         std::to_string(done + put + size_t(n)) + " of " +
+                                         std::to_string(padded) + " bytes); is the disk full?"));
+      }
+      put += size_t(n);
     }
-    if (n == 0 || size_t(n) % kBlock != 0) {
-      return std::unexpected(Error(ErrorCode::kResourceExhausted,
-                                   "writing " + path + ": short write (" +
-                                       std::to_string(done + size_t(n)) + " of " +
-                                       std::to_string(padded) + " bytes); is the disk full?"));
-    }
-    done += size_t(n);
+    done += piece;
   }
   // The padding goes again: the object is exactly its bytes.
   if (padded != data.size() && ::ftruncate(fd, off_t(data.size())) != 0) {
@@ -366,12 +366,12 @@ Result<bool> LocalStore::ReadDirect(const std::string& path, uint64_t offset, ui
     }
     return std::unexpected(ErrnoError(errno, path));
   }
-  uint8_t* buf = AlignedScratch(kDirectReadSpan);
+  uint8_t* buf = AlignedScratch();
   if (buf == nullptr) return false;
   const uint64_t end = offset + length;
   uint64_t pos = offset & ~uint64_t(kBlock - 1);
   while (pos < end) {
-    const size_t want = size_t(std::min<uint64_t>(RoundUp(size_t(end - pos)), kDirectReadSpan));
+    const size_t want = size_t(std::min<uint64_t>(RoundUp(size_t(end - pos)), kScratch));
     ssize_t n = ::pread(fd.get(), buf, want, off_t(pos));
     if (n < 0) {
       if (errno == EINTR) continue;
