@@ -168,9 +168,12 @@ TEST_F(CliTest, TwoVolumesSharingDataStoreItOnce) {
   EXPECT_EQ(jb["new_bytes"], 0);
   EXPECT_EQ(jb["new_chunks"], 0);
   EXPECT_LT(jb["stored_bytes"].get<uint64_t>(), 64u << 10);
-  // One changed MiB adds the chunks around it, nothing else.
+  // One changed MiB adds the chunks around it, nothing else: those it
+  // overlaps (chunks are at least 256 KiB, so at most 5; the gear table,
+  // and with it where the cuts fall, is random per target) and the one
+  // after it, where the cuts fall back in step.
   EXPECT_GT(jc["new_chunks"].get<uint64_t>(), 0u);
-  EXPECT_LE(jc["new_chunks"].get<uint64_t>(), 4u);
+  EXPECT_LE(jc["new_chunks"].get<uint64_t>(), 6u);
   ExpectRestoresTo(jb["backup_id"], b);
   ExpectRestoresTo(jc["backup_id"], c);
   ExpectRestoresTo(ja["backup_id"], a);

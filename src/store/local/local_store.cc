@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/direct_io.h"
 #include "base/uuid.h"
 
 namespace coffer {
@@ -75,23 +76,7 @@ Status FsyncDir(const std::string& dir) {
   return {};
 }
 
-constexpr size_t kBlock = 4096;                // O_DIRECT alignment (any device's)
 constexpr uint64_t kDirectReadMin = 64 << 10;  // smaller reads go through the cache
-constexpr size_t kScratch = 1 << 20;           // one O_DIRECT read or write at most
-
-size_t RoundUp(size_t n) { return (n + kBlock - 1) & ~(kBlock - 1); }
-
-// A block-aligned buffer of kScratch bytes, one per thread and kept between
-// calls, so that its pages are not new each time. nullptr if it cannot be
-// allocated (the caller then falls back to buffered I/O).
-uint8_t* AlignedScratch() {
-  struct Scratch {
-    uint8_t* p = static_cast<uint8_t*>(std::aligned_alloc(kBlock, kScratch));
-    ~Scratch() { std::free(p); }
-  };
-  thread_local Scratch s;
-  return s.p;
-}
 
 std::string DirName(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -151,43 +136,6 @@ Status LocalStore::EnsureDir(const std::string& dir) {
   return {};
 }
 
-Result<bool> LocalStore::WriteDirect(int fd, ByteView data, const std::string& path) {
-  if (data.empty()) return true;
-  uint8_t* buf = AlignedScratch();
-  if (buf == nullptr) return false;
-  // Piece by piece through the scratch buffer; the last piece padded with
-  // zeros to the block.
-  const size_t padded = RoundUp(data.size());
-  for (size_t done = 0; done < padded;) {
-    const size_t piece = std::min(kScratch, padded - done);
-    const size_t real = std::min(piece, data.size() - done);
-    std::memcpy(buf, data.data() + done, real);
-    std::memset(buf + real, 0, piece - real);
-    size_t put = 0;
-    while (put < piece) {
-      ssize_t n = ::pwrite(fd, buf + put, piece - put, off_t(done + put));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EINVAL && done + put == 0) return false;  // alignment refused
-        return std::unexpected(ErrnoError(errno, "writing " + path));
-      }
-      if (n == 0 || size_t(n) % kBlock != 0) {
-        return std::unexpected(Error(ErrorCode::kResourceExhausted,
-                                     "writing " + path + ": short write (" +
-                                         std::to_string(done + put + size_t(n)) + " of " +
-                                         std::to_string(padded) + " bytes); is the disk full?"));
-      }
-      put += size_t(n);
-    }
-    done += piece;
-  }
-  // The padding goes again: the object is exactly its bytes.
-  if (padded != data.size() && ::ftruncate(fd, off_t(data.size())) != 0) {
-    return std::unexpected(ErrnoError(errno, "truncating " + path));
-  }
-  return true;
-}
-
 Result<std::string> LocalStore::WriteTemporary(const std::string& dir, ByteView data, bool sync) {
   uint8_t rnd[8];
   FillRandom(rnd, sizeof rnd);
@@ -203,7 +151,12 @@ Result<std::string> LocalStore::WriteTemporary(const std::string& dir, ByteView 
   Status st;
   bool written = false;
   if (direct) {
-    auto r = WriteDirect(fd.get(), data, tmp);
+    auto r = WriteDirect(fd.get(), 0, data, tmp);
+    // The padding goes again: the object is exactly its bytes.
+    if (r && *r && data.size() % kDirectBlock != 0 &&
+        ::ftruncate(fd.get(), off_t(data.size())) != 0) {
+      r = std::unexpected(ErrnoError(errno, "truncating " + tmp));
+    }
     if (!r) {
       st = std::unexpected(r.error());
     } else if (*r) {
@@ -335,7 +288,7 @@ Status LocalStore::Get(std::string_view key, Buffer* out, std::optional<ByteRang
   out->set_size(0);
   out->Reserve(length);
   if (length >= kDirectReadMin && direct_.load(std::memory_order_relaxed)) {
-    auto direct = ReadDirect(path, offset, length, out->data());
+    auto direct = ReadObjectDirect(path, offset, length, out->data());
     if (!direct) return std::unexpected(direct.error());
     if (*direct) {
       out->set_size(length);
@@ -356,39 +309,17 @@ Status LocalStore::Get(std::string_view key, Buffer* out, std::optional<ByteRang
   return {};
 }
 
-Result<bool> LocalStore::ReadDirect(const std::string& path, uint64_t offset, uint64_t length,
-                                    uint8_t* out) {
+Result<bool> LocalStore::ReadObjectDirect(const std::string& path, uint64_t offset, uint64_t length,
+                                          uint8_t* out) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT));
   if (fd.get() < 0) {
-    if (errno == EINVAL) {
-      direct_ = false;
-      return false;
-    }
-    return std::unexpected(ErrnoError(errno, path));
+    if (errno != EINVAL) return std::unexpected(ErrnoError(errno, path));
+    direct_ = false;
+    return false;
   }
-  uint8_t* buf = AlignedScratch();
-  if (buf == nullptr) return false;
-  const uint64_t end = offset + length;
-  uint64_t pos = offset & ~uint64_t(kBlock - 1);
-  while (pos < end) {
-    const size_t want = size_t(std::min<uint64_t>(RoundUp(size_t(end - pos)), kScratch));
-    ssize_t n = ::pread(fd.get(), buf, want, off_t(pos));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EINVAL && pos == (offset & ~uint64_t(kBlock - 1))) {
-        direct_ = false;
-        return false;
-      }
-      return std::unexpected(ErrnoError(errno, "reading " + path));
-    }
-    // The part of [pos, pos+n) that the caller asked for.
-    const uint64_t from = std::max(pos, offset), to = std::min(pos + uint64_t(n), end);
-    if (to > from) std::memcpy(out + (from - offset), buf + (from - pos), size_t(to - from));
-    if (to >= end) return true;
-    if (size_t(n) < want) return Corruption(path + " shrank while being read");
-    pos += uint64_t(n);
-  }
-  return true;
+  auto read = coffer::ReadDirect(fd.get(), offset, length, out, path);
+  if (read && !*read) direct_ = false;
+  return read;
 }
 
 Result<ObjectInfo> LocalStore::Head(std::string_view key) {

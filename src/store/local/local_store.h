@@ -74,12 +74,10 @@ class LocalStore final : public ObjectStore {
   };
   Status Publish(std::vector<Deferred>& batch);
 
-  // Writes `data` to the new file `fd` opened with O_DIRECT; false (and no
-  // error) if the kernel refused the alignment, so the caller falls back.
-  Result<bool> WriteDirect(int fd, ByteView data, const std::string& path);
   // Reads [offset, offset+length) of `path` into out with O_DIRECT; false if
   // the kernel refused it, so the caller falls back.
-  Result<bool> ReadDirect(const std::string& path, uint64_t offset, uint64_t length, uint8_t* out);
+  Result<bool> ReadObjectDirect(const std::string& path, uint64_t offset, uint64_t length,
+                                uint8_t* out);
 
   std::string root_;
   std::atomic<bool> direct_{true};  // O_DIRECT works here, as far as we know

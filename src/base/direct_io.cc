@@ -1,0 +1,79 @@
+#include "base/direct_io.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace coffer {
+namespace {
+
+uint8_t* Scratch() {
+  struct Buffer {
+    uint8_t* p = static_cast<uint8_t*>(std::aligned_alloc(kDirectBlock, kDirectScratch));
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer b;
+  return b.p;
+}
+
+}  // namespace
+
+Result<bool> WriteDirect(int fd, uint64_t offset, ByteView data, const std::string& name) {
+  if (data.empty()) return true;
+  uint8_t* buf = Scratch();
+  if (buf == nullptr) return false;
+  const size_t padded = size_t(DirectRoundUp(data.size()));
+  for (size_t done = 0; done < padded;) {
+    const size_t piece = std::min(kDirectScratch, padded - done);
+    const size_t real = std::min(piece, data.size() - done);
+    std::memcpy(buf, data.data() + done, real);
+    std::memset(buf + real, 0, piece - real);
+    size_t put = 0;
+    while (put < piece) {
+      ssize_t n = ::pwrite(fd, buf + put, piece - put, off_t(offset + done + put));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EINVAL && done + put == 0) return false;  // O_DIRECT refused
+        return std::unexpected(ErrnoError(errno, "writing " + name));
+      }
+      if (n == 0 || size_t(n) % kDirectBlock != 0) {
+        return std::unexpected(Error(ErrorCode::kResourceExhausted,
+                                     "writing " + name + ": short write (" +
+                                         std::to_string(done + put + size_t(n)) + " of " +
+                                         std::to_string(padded) + " bytes); is the disk full?"));
+      }
+      put += size_t(n);
+    }
+    done += piece;
+  }
+  return true;
+}
+
+Result<bool> ReadDirect(int fd, uint64_t offset, uint64_t length, uint8_t* out,
+                        const std::string& name) {
+  uint8_t* buf = Scratch();
+  if (buf == nullptr) return false;
+  const uint64_t end = offset + length;
+  const uint64_t first = DirectRoundDown(offset);
+  for (uint64_t pos = first; pos < end;) {
+    const size_t want = size_t(std::min<uint64_t>(DirectRoundUp(end - pos), kDirectScratch));
+    ssize_t n = ::pread(fd, buf, want, off_t(pos));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EINVAL && pos == first) return false;  // O_DIRECT refused
+      return std::unexpected(ErrnoError(errno, "reading " + name));
+    }
+    // The part of [pos, pos+n) that the caller asked for.
+    const uint64_t from = std::max(pos, offset), to = std::min(pos + uint64_t(n), end);
+    if (to > from) std::memcpy(out + (from - offset), buf + (from - pos), size_t(to - from));
+    if (to >= end) return true;
+    if (size_t(n) < want) return Corruption(name + " shrank while being read");
+    pos += uint64_t(n);
+  }
+  return true;
+}
+
+}  // namespace coffer

@@ -1,0 +1,39 @@
+// Writing and reading files with O_DIRECT, which needs the buffer, the file
+// offset and the length aligned to the device's block. These helpers go
+// through a block-aligned scratch buffer of kDirectScratch bytes, one per
+// thread and kept for the thread's life, so no call touches a new page: on
+// a VM whose host reclaims the guest's free memory, the first touch of a
+// page costs more than copying it (docs/PERFORMANCE.md), and page-cache
+// pages for data written once are exactly such pages.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/error.h"
+
+namespace coffer {
+
+inline constexpr size_t kDirectBlock = 4096;  // a multiple of any device's block
+inline constexpr size_t kDirectScratch = 1 << 20;
+
+inline uint64_t DirectRoundUp(uint64_t n) { return (n + kDirectBlock - 1) & ~(kDirectBlock - 1); }
+inline uint64_t DirectRoundDown(uint64_t n) { return n & ~uint64_t(kDirectBlock - 1); }
+
+// Writes `data` at `offset` (a multiple of kDirectBlock) to `fd`, opened
+// with O_DIRECT, padding the last block with zeros; the caller cuts a
+// padded tail off with ftruncate if it must. Returns false, having written
+// nothing, if the kernel refused O_DIRECT for this file (EINVAL on the first
+// write) or no scratch buffer could be had: the caller then writes buffered.
+// `name` is for messages.
+Result<bool> WriteDirect(int fd, uint64_t offset, ByteView data, const std::string& name);
+
+// Reads [offset, offset+length) of `fd`, opened with O_DIRECT, into `out`.
+// Returns false, having read nothing, if the kernel refused O_DIRECT for the
+// file; kCorruption if the file ends before offset+length.
+Result<bool> ReadDirect(int fd, uint64_t offset, uint64_t length, uint8_t* out,
+                        const std::string& name);
+
+}  // namespace coffer
