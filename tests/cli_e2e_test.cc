@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -244,6 +246,41 @@ TEST_F(CliTest, ForgetAndGcFreeExactlyWhatIsNoLongerReferenced) {
   RunResult r = Coffer({"restore", "--target", target_, ja["backup_id"], dir_ / "x"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no backup"), std::string::npos) << r.err;
+}
+
+// A backup killed before its batch was published leaves temporary files
+// that nothing names; gc removes those older than its grace period and
+// than an hour (a live writer's are seconds old).
+TEST_F(CliTest, GcRemovesTemporariesOfDeadWritersOlderThanTheGrace) {
+  std::string a = dir_ / "a.img";
+  MakeImage(a, "4M", 33);
+  Backup(a, "a");
+  std::filesystem::create_directories(target_ + "/chunks/ab");
+  const std::string old_tmp = target_ + "/chunks/ab/.tmp-0123456789abcdef";
+  const std::string new_tmp = target_ + "/chunks/ab/.tmp-fedcba9876543210";
+  WriteFile(old_tmp, "half a chunk");
+  WriteFile(new_tmp, "a chunk being written");
+  const auto two_days_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(48);
+  std::filesystem::last_write_time(old_tmp, two_days_ago);
+
+  json dry = CofferJson({"gc", "--target", target_, "--dry-run"});
+  EXPECT_EQ(dry["temporaries_deleted"], 0);
+  EXPECT_TRUE(std::filesystem::exists(old_tmp)) << "a dry run deleted something";
+  json gc = CofferJson({"gc", "--target", target_});
+  EXPECT_EQ(gc["temporaries_deleted"], 1);
+  EXPECT_FALSE(std::filesystem::exists(old_tmp));
+  EXPECT_TRUE(std::filesystem::exists(new_tmp)) << "a young temporary may still be written";
+  // Even with no grace at all, a temporary under an hour old stays.
+  json no_grace = CofferJson({"gc", "--target", target_, "--grace", "0"});
+  EXPECT_EQ(no_grace["temporaries_deleted"], 0);
+  EXPECT_TRUE(std::filesystem::exists(new_tmp));
+  std::filesystem::last_write_time(
+      new_tmp, std::filesystem::file_time_type::clock::now() - std::chrono::minutes(61));
+  RunResult plain = Coffer({"gc", "--target", target_, "--grace", "0"});
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_NE(plain.out.find("removed 1 temporary objects"), std::string::npos) << plain.out;
+  EXPECT_FALSE(std::filesystem::exists(new_tmp));
+  EXPECT_EQ(CofferJson({"check", "--target", target_})["ok"], true);
 }
 
 TEST_F(CliTest, KeySlotsCanBeAddedAndRemovedButNeverTheLast) {

@@ -41,7 +41,8 @@ VerbRun AddGc(CLI::App& app) {
                           {"bytes_deleted", r->bytes_deleted},
                           {"chunks_in_grace", r->chunks_young},
                           {"bytes_in_grace", r->bytes_young},
-                          {"generation", r->generation}};
+                          {"generation", r->generation},
+                          {"temporaries_deleted", r->temporaries_deleted}};
       j.update(RequestStats(f->target));
       PrintJson(j);
       return kExitOk;
@@ -53,6 +54,10 @@ VerbRun AddGc(CLI::App& app) {
         FormatBytes(r->bytes_deleted).c_str(), (unsigned long long)r->chunks_young,
         f->grace.c_str(), FormatBytes(r->bytes_young).c_str(), (unsigned long long)r->chunks_live,
         (unsigned long long)r->backups);
+    if (r->temporaries_deleted > 0) {
+      std::printf("removed %llu temporary objects left by interrupted writers\n",
+                  (unsigned long long)r->temporaries_deleted);
+    }
     return kExitOk;
   };
 }

@@ -1,5 +1,6 @@
 #include "engine/gc.h"
 
+#include <algorithm>
 #include <unordered_set>
 #include <vector>
 
@@ -52,6 +53,16 @@ Result<GcReport> RunGc(Repository& repo, const GcOptions& options) {
     COFFER_ASSIGN_OR_RETURN(report.generation, repo.GcGeneration());
     return report;
   }
+  // Temporary objects of writers that died mid-write (a backup killed
+  // before its batch was published): nothing names them. A live writer
+  // publishes its batch within seconds, but a writer this GC does not
+  // exclude (another manager's, a GC run with --grace 0) may be at work, so
+  // a temporary must be older than the grace period and than an hour.
+  constexpr int64_t kMinTemporaryAge = 3600;
+  COFFER_ASSIGN_OR_RETURN(report.temporaries_deleted,
+                          AddContext(repo.store().RemoveStaleTemporaries(std::max<int64_t>(
+                                         options.grace.count(), kMinTemporaryAge)),
+                                     "removing stale temporary objects"));
   if (doomed.empty()) {
     COFFER_ASSIGN_OR_RETURN(report.generation, repo.GcGeneration());
   } else {

@@ -27,7 +27,8 @@ struct GcReport {
   uint64_t bytes_deleted = 0;
   uint64_t chunks_young = 0;  // unreferenced but within the grace period: kept
   uint64_t bytes_young = 0;
-  uint64_t generation = 0;  // the GC generation after the run
+  uint64_t generation = 0;           // the GC generation after the run
+  uint64_t temporaries_deleted = 0;  // left by writers that died; older than grace and 1 h
 };
 
 Result<GcReport> RunGc(Repository& repo, const GcOptions& options);

@@ -56,6 +56,11 @@ class ObjectStore {
   // the store is destroyed are dropped.
   virtual Status Flush() { return {}; }
 
+  // Removes what writers that died left behind (the local store's temporary
+  // files) older than `min_age_seconds`; returns how many. Stores that leave
+  // nothing behind return 0. GC calls it under the exclusive lock.
+  virtual Result<uint64_t> RemoveStaleTemporaries(int64_t /*min_age_seconds*/) { return 0; }
+
   // Reads the object, or `range` of it, into *out (its size set to what was
   // read). A range that runs past the end is cut at the end; one that starts
   // at or past the end is kInvalidArgument. kNotFound if there is no object.

@@ -36,6 +36,9 @@ class LimitStore final : public ObjectStore {
     return inner_->List(prefix, fn);
   }
   Status Delete(std::string_view key) override { return inner_->Delete(key); }
+  Result<uint64_t> RemoveStaleTemporaries(int64_t min_age_seconds) override {
+    return inner_->RemoveStaleTemporaries(min_age_seconds);
+  }
   Status DeleteMany(std::span<const std::string> keys) override { return inner_->DeleteMany(keys); }
 
  private:

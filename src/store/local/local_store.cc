@@ -169,12 +169,14 @@ Result<std::string> LocalStore::WriteTemporary(const std::string& dir, ByteView 
     }
   }
   if (st && !written) st = WriteAll(fd.get(), data, tmp);
-  if (st && sync && ::fdatasync(fd.get()) != 0) {
+  // Buffered bytes are synced on the descriptor that wrote them, deferred or
+  // not: a writeback error recorded after close could be lost with the
+  // inode before Flush reopened the file. O_DIRECT bytes are on the device
+  // already (a failed write failed above); Flush's fdatasync then only
+  // makes the metadata and the device cache durable.
+  if (st && (sync || !written) && ::fdatasync(fd.get()) != 0) {
     st = std::unexpected(ErrnoError(errno, "syncing " + tmp));
   }
-  // Deferred and buffered: start the writeback now, so Flush mostly finds
-  // it done.
-  if (st && !sync && !direct) (void)::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
   if (st && ::close(fd.release()) != 0) st = std::unexpected(ErrnoError(errno, "closing " + tmp));
   if (!st) {
     ::unlink(tmp.c_str());
@@ -288,7 +290,7 @@ Status LocalStore::Get(std::string_view key, Buffer* out, std::optional<ByteRang
   out->set_size(0);
   out->Reserve(length);
   if (length >= kDirectReadMin && direct_.load(std::memory_order_relaxed)) {
-    auto direct = ReadObjectDirect(path, offset, length, out->data());
+    auto direct = ReadObjectDirect(fd.get(), path, offset, length, out->data());
     if (!direct) return std::unexpected(direct.error());
     if (*direct) {
       out->set_size(length);
@@ -309,16 +311,19 @@ Status LocalStore::Get(std::string_view key, Buffer* out, std::optional<ByteRang
   return {};
 }
 
-Result<bool> LocalStore::ReadObjectDirect(const std::string& path, uint64_t offset, uint64_t length,
-                                          uint8_t* out) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT));
-  if (fd.get() < 0) {
+Result<bool> LocalStore::ReadObjectDirect(int fd, const std::string& path, uint64_t offset,
+                                          uint64_t length, uint8_t* out) {
+  // The descriptor Get opened, switched to O_DIRECT: the same file, even if
+  // it was deleted or replaced since.
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_DIRECT) != 0) {
     if (errno != EINVAL) return std::unexpected(ErrnoError(errno, path));
     direct_ = false;
     return false;
   }
-  auto read = coffer::ReadDirect(fd.get(), offset, length, out, path);
+  auto read = coffer::ReadDirect(fd, offset, length, out, path);
   if (read && !*read) direct_ = false;
+  (void)::fcntl(fd, F_SETFL, flags);  // a refused read falls back on this descriptor
   return read;
 }
 

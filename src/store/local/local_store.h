@@ -11,8 +11,10 @@
 // kFlushBytes bytes, and by the caller before it names the objects
 // anywhere) waits for their data, fdatasyncs each (on ext4 and XFS the first
 // commits the journal for all of them, the rest find nothing to do), renames
-// them, and fsyncs each directory once. Same guarantee as Put, for a
-// fraction of the journal commits: two per batch instead of two per object.
+// them, and fsyncs each directory once. Same guarantee as Put, for far
+// fewer journal commits: the data's and the renames' each commit once per
+// batch, not once per object (each fdatasync and directory fsync still
+// flushes the device's cache).
 //
 // Objects are written, and read when 64 KiB or larger, with O_DIRECT where
 // the file system allows it: through a reused block-aligned buffer, padded
@@ -56,7 +58,7 @@ class LocalStore final : public ObjectStore {
 
   // Removes temporary files left by processes that died mid-Put and are
   // older than `min_age_seconds`. Returns how many were removed.
-  Result<uint64_t> RemoveStaleTemporaries(int64_t min_age_seconds);
+  Result<uint64_t> RemoveStaleTemporaries(int64_t min_age_seconds) override;
 
   static constexpr std::string_view kTempPrefix = ".tmp-";
   static constexpr size_t kFlushObjects = 256;
@@ -76,7 +78,7 @@ class LocalStore final : public ObjectStore {
 
   // Reads [offset, offset+length) of `path` into out with O_DIRECT; false if
   // the kernel refused it, so the caller falls back.
-  Result<bool> ReadObjectDirect(const std::string& path, uint64_t offset, uint64_t length,
+  Result<bool> ReadObjectDirect(int fd, const std::string& path, uint64_t offset, uint64_t length,
                                 uint8_t* out);
 
   std::string root_;

@@ -25,6 +25,9 @@ class MetricsStore final : public ObjectStore {
   Result<ObjectInfo> Head(std::string_view key) override;
   Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
   Status Delete(std::string_view key) override;
+  Result<uint64_t> RemoveStaleTemporaries(int64_t min_age_seconds) override {
+    return inner_->RemoveStaleTemporaries(min_age_seconds);
+  }
   Status DeleteMany(std::span<const std::string> keys) override;
 
   StoreMetrics& metrics() { return *metrics_; }
