@@ -3,6 +3,12 @@ primitive a backup or restore must apply, measured single-threaded on this
 machine and this image, summed over the bytes each one touches, divided by the
 cores. No real tool can beat it; how close one gets is the figure of merit.
 
+A step that must move its data through the disk (a backup's new objects; a
+restore's objects read back and its output made durable) cannot beat the disk
+either: the limit of a step is the larger of the CPU bound and the disk bound,
+the bytes it must read and write divided by what the device does with direct
+I/O, measured here with dd.
+
 Rates are single-thread, best of three runs: bytes per CPU-second (user +
 system) for dd and b3sum, since a busy neighbour on a shared machine takes wall
 time away but inflates CPU time much less (`openssl speed` divides by CPU time
@@ -12,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 from . import measure
 
@@ -72,6 +79,53 @@ def _openssl_chacha():
     return float(m.group(1)) * 1000  # openssl reports 1000s of bytes per second
 
 
+def _dd_wall(argv_list, log):
+    """Wall seconds for the dd commands in `argv_list`, all started together."""
+    with open(log, "a") as f:
+        f.write("$ " + " & ".join(" ".join(a) for a in argv_list) + "\n")
+        start = time.monotonic()
+        procs = [subprocess.Popen(a, stdout=f, stderr=f) for a in argv_list]
+        codes = [p.wait() for p in procs]
+        wall = time.monotonic() - start
+    if any(codes):
+        raise subprocess.CalledProcessError(max(codes), argv_list[codes.index(max(codes))])
+    return wall
+
+
+def _disk_rates(scratch, log, repeat=3):
+    """What the device under `scratch` does with direct I/O (bytes per wall second,
+    best of `repeat`): writing 1 GiB in 1 MiB blocks, reading it back, and reading
+    it while writing another 1 GiB (the two together: a restore's pattern).
+    Returns {} where O_DIRECT is refused (e.g. tmpfs)."""
+    a, b = os.path.join(scratch, "limit-disk-a.bin"), os.path.join(scratch, "limit-disk-b.bin")
+    count = 1024
+
+    def write(path):
+        return ["dd", "if=/dev/zero", f"of={path}", "bs=1M", f"count={count}", "oflag=direct",
+                "status=none"]
+
+    read = ["dd", f"if={a}", "of=/dev/null", "bs=1M", "iflag=direct", "status=none"]
+    rates = {"disk_write": 0.0, "disk_read": 0.0, "disk_mixed": 0.0}
+    try:
+        for _ in range(repeat):
+            for path in (a, b):
+                if os.path.exists(path):
+                    os.remove(path)
+            subprocess.run(["sync"], check=True)
+            rates["disk_write"] = max(rates["disk_write"], count * MiB / _dd_wall([write(a)], log))
+            rates["disk_read"] = max(rates["disk_read"], count * MiB / _dd_wall([read], log))
+            subprocess.run(["sync"], check=True)
+            rates["disk_mixed"] = max(rates["disk_mixed"],
+                                      2 * count * MiB / _dd_wall([read, write(b)], log))
+    except subprocess.CalledProcessError:
+        return {}
+    finally:
+        for path in (a, b):
+            if os.path.exists(path):
+                os.remove(path)
+    return rates
+
+
 def measure_rates(image, layout, scratch, log):
     """Measures the primitives on this image; returns {name: bytes per second} plus
     the zstd -1 ratio of the text. dd, b3sum: per CPU-second, best of 3; zstd -b1:
@@ -98,12 +152,15 @@ def measure_rates(image, layout, scratch, log):
     rates["write"] = _best_rate(count * MiB, ["dd", "if=/dev/zero", f"of={wfile}", "bs=1M",
                                               f"count={count}"], log)
     os.remove(wfile)
+    rates.update(_disk_rates(scratch, log))
     return rates
 
 
 def estimate(rates, layout, mutation, cores, fastcdc_rate):
-    """Lower bounds on the wall time of the three steps. Returns
-    {step: (seconds, [(term, bytes, rate), ...])}."""
+    """Lower bounds on the wall time of the three steps. Returns {step: (seconds,
+    cpu_seconds, [(cpu term, bytes, rate), ...], disk_seconds, [(disk term, bytes,
+    rate), ...])}: seconds is the larger of the CPU bound (the CPU terms divided by
+    the cores) and the disk bound (the disk terms, one after another)."""
     by_kind = {}
     for _, length, kind in layout:
         by_kind[kind] = by_kind.get(kind, 0) + length
@@ -142,11 +199,22 @@ def estimate(rates, layout, mutation, cores, fastcdc_rate):
             ("write (page cache; zeros as holes)", data, rates.get("write")),
         ],
     }
+    # The disk: new objects written; a restore reads its objects while it
+    # writes its output (zeros stay holes), at the mixed rate.
+    disk_steps = {
+        "first backup": [("write objects (direct)", stored, rates.get("disk_write"))],
+        "second backup": [("write objects (direct)", new * stored_fraction,
+                           rates.get("disk_write"))],
+        "restore": [("read objects + write output (direct, together)",
+                     data * stored_fraction + data, rates.get("disk_mixed"))],
+    }
     result = {}
     for step, terms in steps.items():
         terms = [t for t in terms if t[2]]
-        cpu = sum(nbytes / rate for _, nbytes, rate in terms)
-        result[step] = (cpu / cores, terms)
+        cpu = sum(nbytes / rate for _, nbytes, rate in terms) / cores
+        disk_terms = [t for t in disk_steps[step] if t[2]]
+        disk = sum(nbytes / rate for _, nbytes, rate in disk_terms)
+        result[step] = (max(cpu, disk), cpu, terms, disk, disk_terms)
     result["_assumptions"] = {
         "new_bytes_second_backup": new, "stored_fraction": stored_fraction,
         "text_fraction": text_fraction, "repeated_bytes": rep, "zero_bytes": zeros,
