@@ -15,6 +15,7 @@
 #include "base/bytes.h"
 #include "engine/repository.h"
 #include "store/local/local_store.h"
+#include "store/open_store.h"
 #include "tests/harness.h"
 #include "volume/testing/peers.h"
 
@@ -148,6 +149,38 @@ std::string InitTargetForAgent(const std::string& path) {
 
 json LocalTarget(const std::string& path, const std::string& key_hex) {
   return {{"address", path}, {"key", key_hex}};
+}
+
+namespace {
+constexpr char kTestAccessKey[] = "agent-test-key", kTestSecret[] = "agent-test-secret";
+}
+
+std::string InitS3TargetForAgent(const std::string& address, const std::string& endpoint) {
+  StoreOptions o;
+  o.s3_endpoint = endpoint;
+  o.s3_credentials = AwsCredentials{kTestAccessKey, kTestSecret, ""};
+  auto store = OpenStore(address, o);
+  if (!store) {
+    ADD_FAILURE() << store.error().message();
+    return "";
+  }
+  InitOptions opts;
+  opts.argon2 = DefaultArgon2Params();
+  auto repo = Repository::Init(std::move(*store), "agent test passphrase", opts);
+  if (!repo) {
+    ADD_FAILURE() << repo.error().message();
+    return "";
+  }
+  const SecretKey& tk = (*repo)->keys().target_key;
+  return HexEncode(ByteView(tk.data(), kKeyLen));
+}
+
+json S3Target(const std::string& address, const std::string& endpoint, const std::string& key_hex) {
+  return {{"address", address},
+          {"key", key_hex},
+          {"s3_endpoint", endpoint},
+          {"s3_access_key_id", kTestAccessKey},
+          {"s3_secret_access_key", kTestSecret}};
 }
 
 size_t ManifestCount(const std::string& target) {

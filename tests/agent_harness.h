@@ -55,6 +55,11 @@ std::string InitTargetForAgent(const std::string& path);
 // The "target" object of a job request for a local target.
 json LocalTarget(const std::string& path, const std::string& key_hex);
 
+// The same for a target at `address` (s3://BUCKET/PREFIX) on the S3 server at
+// `endpoint` (moto, which takes any credentials when not authenticating).
+std::string InitS3TargetForAgent(const std::string& address, const std::string& endpoint);
+json S3Target(const std::string& address, const std::string& endpoint, const std::string& key_hex);
+
 // Number of manifests (backups) in a local target.
 size_t ManifestCount(const std::string& target);
 

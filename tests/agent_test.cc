@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "store/s3/testing/moto_server.h"
 #include "tests/agent_harness.h"
 #include "tests/harness.h"
 #include "volume/testing/peers.h"
@@ -210,6 +211,56 @@ TEST_F(AgentTest, CancelledBackupEndsCancelledWithoutAManifest) {
   EXPECT_EQ(ManifestCount(target_), 0u);
   // A finished job cannot be cancelled again.
   EXPECT_EQ(agent_->Call("DELETE", "/v1/storage/jobs/" + id).status, 409);
+}
+
+// On S3 (moto) a backup job asks nothing about the chunks it produces: the
+// agent lists the target once and remembers its chunks, so a second volume
+// holding the same data uploads none of them again and sends no HEAD; a
+// third backup remembers instead of listing. Restores stay bit for bit.
+TEST_F(AgentTest, S3BackupJobsSendNoHeadAndUploadNoKnownChunkAgain) {
+  auto moto = testing_tools::MotoServer::Start();
+  ASSERT_TRUE(moto) << moto.error().message();
+  ASSERT_TRUE((*moto)->CreateBucket("agent-known"));
+  const std::string address = "s3://agent-known/t", endpoint = (*moto)->endpoint();
+  const std::string key = InitS3TargetForAgent(address, endpoint);
+  ASSERT_FALSE(key.empty());
+  auto request = [&](const std::string& img, const std::string& name) {
+    return json{
+        {"attempt", 1},
+        {"target", S3Target(address, endpoint, key)},
+        {"volume", {{"id", "vol-" + name}, {"name", name}, {"backend", "file"}, {"locator", img}}}};
+  };
+  const std::string a = root_ + "/a.img", b = root_ + "/b.img";
+  MakeImage(a, "12M", 9, /*sparse=*/false);
+  std::filesystem::copy_file(a, b);
+
+  json first = RunJob("/v1/storage/backup", request(a, "a"));
+  ASSERT_EQ(first["state"], "completed") << first.dump(2);
+  const json& r1 = first["result"];
+  ASSERT_GT(r1["new_chunks"].get<uint64_t>(), 0u);
+  EXPECT_FALSE(r1["requests"].contains("head")) << r1.dump();
+  // One PUT per new chunk and one for the manifest.
+  EXPECT_EQ(r1["requests"]["put"], r1["new_chunks"].get<uint64_t>() + 1) << r1.dump();
+  EXPECT_NE(first.dump().find("known chunks: 0 listed in the target"), std::string::npos);
+
+  json second = RunJob("/v1/storage/backup", request(b, "b"));
+  ASSERT_EQ(second["state"], "completed") << second.dump(2);
+  const json& r2 = second["result"];
+  EXPECT_EQ(r2["new_bytes"], 0u) << r2.dump();
+  EXPECT_EQ(r2["new_chunks"], 0u);
+  EXPECT_FALSE(r2["requests"].contains("head")) << r2.dump();
+  // The chunks were remembered, not listed again: only the manifests are.
+  EXPECT_EQ(r2["requests"]["list"], r1["requests"]["list"].get<uint64_t>() - 1) << r2.dump();
+  EXPECT_EQ(r2["requests"]["put"], 1u) << r2.dump();  // the manifest only
+  EXPECT_NE(second.dump().find("remembered from earlier jobs"), std::string::npos);
+
+  const std::string out = root_ + "/b-restored.img";
+  json restore =
+      RunJob("/v1/storage/restore", {{"target", S3Target(address, endpoint, key)},
+                                     {"backup_id", r2["backup_id"]},
+                                     {"destination", {{"backend", "file"}, {"locator", out}}}});
+  ASSERT_EQ(restore["state"], "completed") << restore.dump(2);
+  EXPECT_EQ(CompareFiles(b, out), "");
 }
 
 // With a certificate the agent speaks HTTPS only; the token is still required.

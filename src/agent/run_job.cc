@@ -5,6 +5,7 @@
 #include "base/text.h"
 #include "engine/backup.h"
 #include "engine/restore.h"
+#include "store/metrics/store_metrics.h"
 #include "store/open_store.h"
 #include "volume/file_snapshot.h"
 
@@ -13,8 +14,13 @@ namespace {
 
 using nlohmann::json;
 
-Result<std::unique_ptr<Repository>> OpenTarget(const TargetSpec& t, JobLog& log) {
+bool IsS3(const TargetSpec& t) { return t.address.starts_with("s3://"); }
+
+// `metrics`, when given, counts the job's requests to the target.
+Result<std::unique_ptr<Repository>> OpenTarget(const TargetSpec& t, JobLog& log,
+                                               std::shared_ptr<StoreMetrics> metrics = nullptr) {
   StoreOptions o;
+  o.metrics = std::move(metrics);
   o.s3_endpoint = t.s3_endpoint;
   o.s3_region = t.s3_region;
   o.s3_credentials = t.s3_credentials;
@@ -34,7 +40,8 @@ Result<std::unique_ptr<Repository>> OpenTarget(const TargetSpec& t, JobLog& log)
 // file volume first unless a hook made the snapshot.
 Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, const BackupRequest& req,
                                    const std::string& locator, bool from_hook,
-                                   const AgentConfig& config, std::string* snapshot_method) {
+                                   const AgentConfig& config, KnownChunkSets& known_sets,
+                                   std::string* snapshot_method) {
   std::unique_ptr<FileSnapshot> snapshot;
   std::string path = locator;
   *snapshot_method = from_hook ? "hook" : "none";
@@ -55,10 +62,34 @@ Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, const BackupReque
   o.zstd_level = req.zstd_level;
   o.progress = &job.progress();
   o.cancel = &job.cancel_flag();
-  return RunBackup(repo, *source, o);
+  // Chunks the target is known to store are neither asked about nor sent
+  // again: on S3 an unknown chunk is simply uploaded (a HEAD is a billed
+  // request), in a directory it is looked up first (a stat).
+  bool listed = false;
+  COFFER_ASSIGN_OR_RETURN(KnownChunkCache known,
+                          known_sets.Checkout(repo, req.target.address, &listed));
+  job.log().Add(listed ? "known chunks: " + std::to_string(known.size()) + " listed in the target"
+                       : "known chunks: " + std::to_string(known.size()) +
+                             " remembered from earlier jobs");
+  o.known_chunks = &known;
+  o.head_unknown_chunks = !IsS3(req.target);
+  // S3 is latency-bound: one upload per connection keeps them all busy.
+  if (IsS3(req.target)) o.uploaders = unsigned(StoreOptions{}.s3_connections);
+  auto result = RunBackup(repo, *source, o);
+  // Also after a failure: the listing is still true, and a failed backup
+  // adds nothing.
+  known_sets.Return(req.target.address, known);
+  return result;
 }
 
-json BackupJson(const BackupResult& r, const std::string& snapshot_method) {
+json RequestsJson(const StoreMetrics& metrics) {
+  json requests = json::object();
+  for (const auto& [kind, n] : metrics.RequestCounts()) requests[kind] = n;
+  return requests;
+}
+
+json BackupJson(const BackupResult& r, const std::string& snapshot_method,
+                const StoreMetrics& metrics) {
   const ManifestSummary& s = r.summary;
   return {{"backup_id", s.backup_id.ToString()},
           {"parent_id", s.parent_id.IsNil() ? json() : json(s.parent_id.ToString())},
@@ -73,19 +104,22 @@ json BackupJson(const BackupResult& r, const std::string& snapshot_method) {
           {"zero_chunks", r.zero_chunks},
           {"new_chunks", s.new_chunks},
           {"seconds", r.seconds},
-          {"snapshot", snapshot_method}};
+          {"snapshot", snapshot_method},
+          {"requests", RequestsJson(metrics)},
+          {"retries", metrics.retries()}};
 }
 
 }  // namespace
 
 void RunBackupJob(Job& job, BackupRequest& req, const std::string& source,
-                  const AgentConfig& config) {
+                  const AgentConfig& config, KnownChunkSets& known_sets) {
   JobLog& log = job.log();
   log.Add("backup of volume '" + req.volume.name + "' (" +
           std::string(BackendName(req.volume.backend)) + " " +
           RedactLocator(req.volume.backend, req.volume.locator) + "), attempt " +
           std::to_string(req.attempt));
-  auto repo = OpenTarget(req.target, log);
+  auto metrics = std::make_shared<StoreMetrics>();
+  auto repo = OpenTarget(req.target, log, metrics);
   if (!repo) return job.Finish(repo.error());
 
   HookContext hook;
@@ -116,7 +150,7 @@ void RunBackupJob(Job& job, BackupRequest& req, const std::string& source,
   }
 
   std::string method;
-  auto result = ReadAndBackUp(job, **repo, req, locator, has_pre, config, &method);
+  auto result = ReadAndBackUp(job, **repo, req, locator, has_pre, config, known_sets, &method);
 
   // Released whatever happened, once the pre-backup hook made a snapshot
   // (or when there is no pre-backup hook at all).
@@ -135,7 +169,7 @@ void RunBackupJob(Job& job, BackupRequest& req, const std::string& source,
   log.Add("backup " + result->summary.backup_id.ToString() + ": " +
           FormatBytes(result->summary.source_size) + ", " + FormatBytes(result->summary.new_bytes) +
           " new, " + FormatBytes(result->summary.zero_bytes) + " zeros");
-  job.Complete(BackupJson(*result, method));
+  job.Complete(BackupJson(*result, method, *metrics));
 }
 
 void RunRestoreJob(Job& job, RestoreRequest& req, const std::string& destination,

@@ -3,7 +3,8 @@
 // backup   open the target with the key from the request; run the
 //          pre-backup hook (its locator is validated like the request's);
 //          for a `file` volume without a hook, snapshot it (reflink, copy,
-//          or none when quiescent); read it through the backup pipeline;
+//          or none when quiescent); read it through the backup pipeline,
+//          skipping the chunks the target is known to store;
 //          remove the snapshot; run the post-backup hook (also after a
 //          failure, whenever the pre-backup hook succeeded).
 // restore  open the target; resolve the backup; create or open the
@@ -17,13 +18,15 @@
 
 #include "agent/config.h"
 #include "agent/job.h"
+#include "agent/known_sets.h"
 #include "agent/requests.h"
 
 namespace coffer::agent {
 
 // `source` is the validated locator (the resolved path for a file).
+// `known_sets` is the agent's memory of the chunks each target stores.
 void RunBackupJob(Job& job, BackupRequest& request, const std::string& source,
-                  const AgentConfig& config);
+                  const AgentConfig& config, KnownChunkSets& known_sets);
 
 // `destination` is the validated locator (the resolved path for a file).
 void RunRestoreJob(Job& job, RestoreRequest& request, const std::string& destination,

@@ -162,9 +162,10 @@ void AgentServer::Routes() {
         ValidateSource(request->volume.backend, request->volume.locator, config_.volume_roots);
     if (!source)
       return SendError(res, StatusFor(source.error().code()), source.error(), "volume.locator");
-    auto job = jobs_.Start(
-        "backup", request->attempt, VolumeJson(request->volume), "volume " + request->volume.id,
-        [request, src = *source, this](Job& j) { RunBackupJob(j, *request, src, config_); });
+    auto job = jobs_.Start("backup", request->attempt, VolumeJson(request->volume),
+                           "volume " + request->volume.id, [request, src = *source, this](Job& j) {
+                             RunBackupJob(j, *request, src, config_, known_sets_);
+                           });
     if (!job) return SendError(res, StatusFor(job.error().code()), job.error());
     res.set_header("Location", "/v1/storage/jobs/" + (*job)->id());
     SendJson(res, 202, (*job)->ToJson(false));

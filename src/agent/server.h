@@ -17,6 +17,7 @@
 
 #include "agent/config.h"
 #include "agent/job.h"
+#include "agent/known_sets.h"
 #include "base/error.h"
 
 namespace httplib {
@@ -42,6 +43,7 @@ class AgentServer {
   void Routes();
 
   const AgentConfig config_;
+  KnownChunkSets known_sets_;  // shared by the backup jobs, so it outlives them
   JobRegistry jobs_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;

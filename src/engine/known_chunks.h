@@ -77,6 +77,10 @@ class KnownChunkCache {
   void Add(std::span<const ChunkId> ids);
   size_t size() const { return ids_.size(); }
   const std::string& path() const { return path_; }
+  // The target and GC generation of the last Load (or Prepare).
+  const Uuid& target_id() const { return target_id_; }
+  uint64_t generation() const { return generation_; }
+  std::span<const ChunkId> ids() const { return ids_; }
 
   // Writes the file atomically (a temporary file beside it, fsynced, renamed
   // over it), creating its directories (mode 0700).

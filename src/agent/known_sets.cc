@@ -1,0 +1,39 @@
+#include "agent/known_sets.h"
+
+namespace coffer::agent {
+
+Result<KnownChunkCache> KnownChunkSets::Checkout(Repository& repo, const std::string& address,
+                                                 bool* listed) {
+  COFFER_ASSIGN_OR_RETURN(uint64_t generation,
+                          AddContext(repo.GcGeneration(), "reading the GC generation"));
+  const auto key = std::make_pair(repo.config().target_id.ToString(), address);
+  {
+    std::lock_guard lock(mu_);
+    auto it = sets_.find(key);
+    if (it != sets_.end() && it->second.generation() == generation) {
+      if (listed != nullptr) *listed = false;
+      return it->second;  // a copy: the job adds to it while others read theirs
+    }
+  }
+  // An empty path: Load finds no file, so the set is the target's listing.
+  KnownChunkCache fresh("");
+  fresh.Load(repo.config().target_id, generation);
+  COFFER_RETURN_IF_ERROR(AddContext(fresh.Rebuild(repo.store()), "listing the target's chunks"));
+  if (listed != nullptr) *listed = true;
+  return fresh;
+}
+
+void KnownChunkSets::Return(const std::string& address, const KnownChunkCache& used) {
+  const auto key = std::make_pair(used.target_id().ToString(), address);
+  std::lock_guard lock(mu_);
+  auto [it, fresh] = sets_.try_emplace(key, used);
+  if (fresh) return;
+  KnownChunkCache& kept = it->second;
+  if (kept.generation() == used.generation()) {
+    kept.Add(used.ids());
+  } else if (kept.generation() < used.generation()) {
+    kept = used;  // learned after a sweep the kept set predates
+  }
+}
+
+}  // namespace coffer::agent
