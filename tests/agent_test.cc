@@ -215,8 +215,9 @@ TEST_F(AgentTest, CancelledBackupEndsCancelledWithoutAManifest) {
 
 // On S3 (moto) a backup job asks nothing about the chunks it produces: the
 // agent lists the target once and remembers its chunks, so a second volume
-// holding the same data uploads none of them again and sends no HEAD; a
-// third backup remembers instead of listing. Restores stay bit for bit.
+// holding the same data uploads none of them again and sends no HEAD; later
+// jobs remember the chunks and the backups' summaries instead of reading
+// them again. Restores stay bit for bit.
 TEST_F(AgentTest, S3BackupJobsSendNoHeadAndUploadNoKnownChunkAgain) {
   auto moto = testing_tools::MotoServer::Start();
   ASSERT_TRUE(moto) << moto.error().message();
@@ -253,6 +254,16 @@ TEST_F(AgentTest, S3BackupJobsSendNoHeadAndUploadNoKnownChunkAgain) {
   EXPECT_EQ(r2["requests"]["list"], r1["requests"]["list"].get<uint64_t>() - 1) << r2.dump();
   EXPECT_EQ(r2["requests"]["put"], 1u) << r2.dump();  // the manifest only
   EXPECT_NE(second.dump().find("remembered from earlier jobs"), std::string::npos);
+
+  // Again for `b`: the earlier backups' summaries are remembered too, so
+  // finding the parent costs only the parent's manifest (one GET more than
+  // the second job, which had no parent), not a GET per backup.
+  json third = RunJob("/v1/storage/backup", request(b, "b"));
+  ASSERT_EQ(third["state"], "completed") << third.dump(2);
+  const json& r3 = third["result"];
+  EXPECT_EQ(r3["parent_id"], r2["backup_id"]);
+  EXPECT_EQ(r3["requests"]["get"], r2["requests"]["get"].get<uint64_t>() + 1) << r3.dump();
+  EXPECT_EQ(r3["requests"]["put"], 1u) << r3.dump();
 
   const std::string out = root_ + "/b-restored.img";
   json restore =

@@ -36,4 +36,20 @@ void KnownChunkSets::Return(const std::string& address, const KnownChunkCache& u
   }
 }
 
+SummaryCache KnownChunkSets::CheckoutSummaries(const Uuid& target_id) {
+  std::lock_guard lock(mu_);
+  auto it = summaries_.find(target_id);
+  if (it != summaries_.end()) return it->second;
+  SummaryCache fresh("");  // memory only
+  fresh.Load(target_id);
+  return fresh;
+}
+
+void KnownChunkSets::ReturnSummaries(const SummaryCache& used) {
+  std::lock_guard lock(mu_);
+  // The last job's view wins: a summary another job read meanwhile is read
+  // again next time, at one GET.
+  summaries_.insert_or_assign(used.target_id(), used);
+}
+
 }  // namespace coffer::agent

@@ -1,4 +1,5 @@
-// KnownChunkSets: the chunk ids each target is known to store, kept in the
+// KnownChunkSets: the chunk ids each target is known to store (and the
+// summaries of its backups), kept in the
 // agent's memory for as long as it runs, so that a backup job neither asks
 // the store about each new chunk (on S3 a HEAD is a billed request) nor
 // uploads again what a backup of another volume already stored. The CLI
@@ -50,11 +51,20 @@ class KnownChunkSets {
   // added its chunks to) for the next job at `address`.
   void Return(const std::string& address, const KnownChunkCache& used);
 
+  // The sealed summaries of a target's backups (engine/known_chunks.h,
+  // SummaryCache), so that finding a backup's parent reads only the
+  // manifests not seen before: a copy for one job, and the job's copy
+  // (which dropped the backups no longer listed) kept for the next one.
+  // Manifests never change under their id, so any address will do.
+  SummaryCache CheckoutSummaries(const Uuid& target_id);
+  void ReturnSummaries(const SummaryCache& used);
+
  private:
   std::mutex mu_;
   // Keyed by target id and address: a directory and a bucket copied from it
   // share a target id but not their chunks.
   std::map<std::pair<std::string, std::string>, KnownChunkCache> sets_;
+  std::map<Uuid, SummaryCache> summaries_;  // by target id
 };
 
 }  // namespace coffer::agent

@@ -72,6 +72,8 @@ Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, const BackupReque
                        : "known chunks: " + std::to_string(known.size()) +
                              " remembered from earlier jobs");
   o.known_chunks = &known;
+  SummaryCache summaries = known_sets.CheckoutSummaries(repo.config().target_id);
+  o.summary_cache = &summaries;
   o.head_unknown_chunks = !IsS3(req.target);
   // S3 is latency-bound: one upload per connection keeps them all busy.
   if (IsS3(req.target)) o.uploaders = unsigned(StoreOptions{}.s3_connections);
@@ -79,6 +81,8 @@ Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, const BackupReque
   // Also after a failure: the listing is still true, and a failed backup
   // adds nothing.
   known_sets.Return(req.target.address, known);
+  if (result) summaries.Put(result->summary.backup_id, result->manifest_head);
+  known_sets.ReturnSummaries(summaries);
   return result;
 }
 

@@ -56,6 +56,7 @@ VerbRun AddBackup(CLI::App& app) {
     // names what we skip.
     std::optional<KnownChunkCache> cache;
     std::optional<CacheState> cache_state;
+    std::optional<SummaryCache> summaries;
     if (!f->no_cache) {
       std::string root = f->cache_dir.empty() ? KnownChunkCache::DefaultRoot() : f->cache_dir;
       if (root.empty()) {
@@ -68,6 +69,10 @@ VerbRun AddBackup(CLI::App& app) {
         auto state = cache->Prepare(*repo);
         if (!state) return Report(FromError(state.error()), json);
         cache_state = *state;
+        // The backups' summaries, so that finding the parent does not read
+        // every manifest in the target again.
+        summaries.emplace(SummaryCache::PathFor(root, repo->config().target_id));
+        summaries->Load(repo->config().target_id);
       }
     }
 
@@ -77,6 +82,7 @@ VerbRun AddBackup(CLI::App& app) {
     opts.zstd_level = f->zstd_level;
     opts.progress = &progress;
     opts.known_chunks = cache ? &*cache : nullptr;
+    opts.summary_cache = summaries ? &*summaries : nullptr;
     // A HEAD is a stat on a directory but a billed request on S3, where an
     // unknown chunk is simply uploaded unless --head-unknown says otherwise.
     opts.head_unknown_chunks = !f->target.is_s3() || f->head_unknown;
@@ -93,6 +99,14 @@ VerbRun AddBackup(CLI::App& app) {
       // next time, nothing more.
       if (auto st = cache->Save(); !st) {
         std::fprintf(stderr, "coffer: warning: the known-chunks cache was not saved: %s\n",
+                     st.error().message().c_str());
+      }
+    }
+    if (summaries) {
+      // The new backup's summary joins the others for the next run.
+      summaries->Put(r->summary.backup_id, r->manifest_head);
+      if (auto st = summaries->Save(); !st) {
+        std::fprintf(stderr, "coffer: warning: the summary cache was not saved: %s\n",
                      st.error().message().c_str());
       }
     }

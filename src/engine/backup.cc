@@ -139,7 +139,8 @@ bool BackupRun::CheckCancel() {
 }
 
 Status BackupRun::LoadParent() {
-  COFFER_ASSIGN_OR_RETURN(std::vector<ManifestSummary> summaries, repo_.ListSummaries());
+  COFFER_ASSIGN_OR_RETURN(std::vector<ManifestSummary> summaries,
+                          repo_.ListSummaries(options_.summary_cache));
   const ManifestSummary* parent = nullptr;
   for (const ManifestSummary& s : summaries) {
     if (s.volume_name == options_.volume_name) parent = &s;  // oldest first: keeps the newest
@@ -429,6 +430,8 @@ Result<BackupResult> BackupRun::Run() {
   result.zero_chunks = zero_chunks_;
   result.parent_cuts = parent_cuts_;
   result.manifest_bytes = sealed.size();
+  result.manifest_head.assign(
+      sealed.begin(), sealed.begin() + ptrdiff_t(std::min(sealed.size(), kManifestSummaryMaxRead)));
   result.seconds = seconds;
   return result;
 }

@@ -42,6 +42,10 @@ struct BackupOptions {
   // are added to `known_chunks` (the caller saves it). Prepared and saved by
   // the caller, which holds the target's lock (see known_chunks.h).
   KnownChunkCache* known_chunks = nullptr;
+  // When set, the summaries of the target's backups (to find the parent)
+  // are taken from it where it has them, and it is updated; the caller
+  // loads and saves it.
+  SummaryCache* summary_cache = nullptr;
   // What to do with an id that is not known: ask the store first (Head) and
   // store it only if absent, or store it at once (a Put of an existing id
   // rewrites the same bytes: convergent encryption). Asking is cheap on a
@@ -61,6 +65,9 @@ struct BackupResult {
   uint64_t zero_chunks = 0;
   uint64_t parent_cuts = 0;     // data chunks cut where the parent's were, unscanned
   uint64_t manifest_bytes = 0;  // the sealed manifest, also written to the target
+  // The sealed manifest's first bytes (at most kManifestSummaryMaxRead): what
+  // a summary read gets, for SummaryCache::Put.
+  Bytes manifest_head;
   double seconds = 0;
 };
 

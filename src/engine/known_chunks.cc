@@ -78,6 +78,29 @@ Status MakeDirs(const std::string& dir) {
   return {};
 }
 
+// Writes `parts` to `path` atomically: a temporary file beside it, fsynced,
+// renamed over it; the directories are created first.
+Status WriteFileAtomically(const std::string& path, std::span<const ByteView> parts) {
+  size_t slash = path.rfind('/');
+  COFFER_RETURN_IF_ERROR(MakeDirs(slash == std::string::npos ? "" : path.substr(0, slash)));
+  uint8_t rnd[8];
+  FillRandom(rnd, sizeof rnd);
+  const std::string tmp = path + ".tmp-" + HexEncode(ByteView(rnd, sizeof rnd));
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "creating " + tmp));
+  Status st;
+  for (ByteView part : parts) {
+    if (st) st = WriteFull(fd.get(), part.data(), part.size(), tmp);
+  }
+  if (st && ::fsync(fd.get()) != 0) st = std::unexpected(ErrnoError(errno, "syncing " + tmp));
+  if (st && ::close(fd.release()) != 0) st = std::unexpected(ErrnoError(errno, "closing " + tmp));
+  if (st && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    st = std::unexpected(ErrnoError(errno, "renaming " + tmp + " to " + path));
+  }
+  if (!st) ::unlink(tmp.c_str());
+  return st;
+}
+
 void EncodeHeader(uint8_t* h, const Uuid& target, uint64_t generation, uint64_t count) {
   std::memcpy(h, kMagic, 8);
   PutLe32(h + 8, kVersion);
@@ -199,29 +222,118 @@ void KnownChunkCache::Add(std::span<const ChunkId> ids) {
 }
 
 Status KnownChunkCache::Save() const {
-  size_t slash = path_.rfind('/');
-  COFFER_RETURN_IF_ERROR(MakeDirs(slash == std::string::npos ? "" : path_.substr(0, slash)));
-  uint8_t rnd[8];
-  FillRandom(rnd, sizeof rnd);
-  const std::string tmp = path_ + ".tmp-" + HexEncode(ByteView(rnd, sizeof rnd));
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "creating " + tmp));
   uint8_t header[kHeaderLen], sum[kBlake3OutLen];
   EncodeHeader(header, target_id_, generation_, ids_.size());
+  ByteView ids(reinterpret_cast<const uint8_t*>(ids_.data()), ids_.size() * kChunkIdLen);
   Blake3 h;
   h.Update(header, kHeaderLen);
-  h.Update(ids_.data(), ids_.size() * kChunkIdLen);
+  h.Update(ids.data(), ids.size());
   h.Finalize(sum, sizeof sum);
-  Status st = WriteFull(fd.get(), header, kHeaderLen, tmp);
-  if (st) st = WriteFull(fd.get(), ids_.data(), ids_.size() * kChunkIdLen, tmp);
-  if (st) st = WriteFull(fd.get(), sum, sizeof sum, tmp);
-  if (st && ::fsync(fd.get()) != 0) st = std::unexpected(ErrnoError(errno, "syncing " + tmp));
-  if (st && ::close(fd.release()) != 0) st = std::unexpected(ErrnoError(errno, "closing " + tmp));
-  if (st && ::rename(tmp.c_str(), path_.c_str()) != 0) {
-    st = std::unexpected(ErrnoError(errno, "renaming " + tmp + " to " + path_));
+  const ByteView parts[] = {ByteView(header, kHeaderLen), ids, ByteView(sum, sizeof sum)};
+  return WriteFileAtomically(path_, parts);
+}
+
+// The summary cache file (docs/FORMAT.md, "Summary cache"):
+//   magic "CFSUMMS\n" | u32 version | u32 zero | target uuid (16) | u64 count
+//   | count entries: backup id (16) | u32 length | length bytes
+//   | BLAKE3 hash of everything before it (32)
+namespace {
+constexpr char kSummaryMagic[8] = {'C', 'F', 'S', 'U', 'M', 'M', 'S', '\n'};
+constexpr uint32_t kSummaryVersion = 1;
+constexpr size_t kSummaryHeaderLen = 8 + 4 + 4 + 16 + 8;
+constexpr uint64_t kSummaryFileMax = uint64_t(256) << 20;  // larger: not trusted
+}  // namespace
+
+std::string SummaryCache::PathFor(std::string_view root, const Uuid& target_id) {
+  std::string dir(root);
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir + "/" + target_id.ToString() + "/summaries";
+}
+
+bool SummaryCache::Load(const Uuid& target_id) {
+  target_id_ = target_id;
+  summaries_.clear();
+  if (path_.empty()) return false;
+  Fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st;
+  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      uint64_t(st.st_size) < kSummaryHeaderLen + kBlake3OutLen ||
+      uint64_t(st.st_size) > kSummaryFileMax) {
+    return false;
   }
-  if (!st) ::unlink(tmp.c_str());
-  return st;
+  Bytes file(size_t(st.st_size));
+  if (!ReadFull(fd.get(), file.data(), file.size())) return false;
+  const size_t body = file.size() - kBlake3OutLen;
+  uint8_t sum[kBlake3OutLen];
+  Blake3Hash(ByteView(file.data(), body), sum);
+  if (std::memcmp(sum, file.data() + body, sizeof sum) != 0 ||
+      std::memcmp(file.data(), kSummaryMagic, 8) != 0 ||
+      GetLe32(file.data() + 8) != kSummaryVersion ||
+      std::memcmp(file.data() + 16, target_id.bytes.data(), 16) != 0) {
+    return false;
+  }
+  const uint64_t count = GetLe64(file.data() + 32);
+  std::map<Uuid, Bytes> read;
+  size_t pos = kSummaryHeaderLen;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (body - pos < 20) return false;
+    Uuid id;
+    std::memcpy(id.bytes.data(), file.data() + pos, 16);
+    const size_t len = GetLe32(file.data() + pos + 16);
+    pos += 20;
+    if (body - pos < len) return false;
+    read.emplace(id, Bytes(file.begin() + ptrdiff_t(pos), file.begin() + ptrdiff_t(pos + len)));
+    pos += len;
+  }
+  if (pos != body) return false;
+  summaries_ = std::move(read);
+  return true;
+}
+
+Status SummaryCache::Save() const {
+  if (path_.empty()) return {};
+  Bytes out(kSummaryHeaderLen);
+  std::memcpy(out.data(), kSummaryMagic, 8);
+  PutLe32(out.data() + 8, kSummaryVersion);
+  PutLe32(out.data() + 12, 0);
+  std::memcpy(out.data() + 16, target_id_.bytes.data(), 16);
+  PutLe64(out.data() + 32, summaries_.size());
+  for (const auto& [id, bytes] : summaries_) {
+    uint8_t entry[20];
+    std::memcpy(entry, id.bytes.data(), 16);
+    PutLe32(entry + 16, uint32_t(bytes.size()));
+    out.insert(out.end(), entry, entry + sizeof entry);
+    out.insert(out.end(), bytes.begin(), bytes.end());
+  }
+  uint8_t sum[kBlake3OutLen];
+  Blake3Hash(out, sum);
+  const ByteView parts[] = {out, ByteView(sum, sizeof sum)};
+  return WriteFileAtomically(path_, parts);
+}
+
+std::optional<ByteView> SummaryCache::Find(const Uuid& backup_id) const {
+  auto it = summaries_.find(backup_id);
+  if (it == summaries_.end()) return std::nullopt;
+  return ByteView(it->second);
+}
+
+void SummaryCache::Put(const Uuid& backup_id, ByteView object) {
+  // The header (12 bytes) says how long the sealed summary after it is.
+  size_t keep = object.size();
+  if (object.size() >= 12) keep = std::min<size_t>(keep, 12 + size_t(GetLe32(object.data() + 8)));
+  summaries_[backup_id] = Bytes(object.begin(), object.begin() + ptrdiff_t(keep));
+}
+
+void SummaryCache::Retain(std::span<const Uuid> ids) {
+  std::vector<Uuid> keep(ids.begin(), ids.end());
+  std::sort(keep.begin(), keep.end());
+  std::erase_if(summaries_, [&](const auto& entry) {
+    return !std::binary_search(keep.begin(), keep.end(), entry.first);
+  });
+}
+
+void SummaryCache::Merge(const SummaryCache& other) {
+  for (const auto& [id, bytes] : other.summaries_) summaries_.try_emplace(id, bytes);
 }
 
 }  // namespace coffer

@@ -24,6 +24,8 @@
 // Rebuild, Prepare, Add and Save need exclusive access.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -91,6 +93,51 @@ class KnownChunkCache {
   Uuid target_id_;
   uint64_t generation_ = 0;
   std::vector<ChunkId> ids_;  // sorted, unique
+};
+
+// SummaryCache: the sealed summaries of a target's backups as the store
+// holds them (the manifest header and the encrypted, authenticated summary
+// part: nothing readable without the target key), kept locally so that
+// finding a backup's parent costs one listing of manifests/ and a ranged GET
+// only for the backups not seen before, instead of a GET per backup in the
+// target. A manifest never changes under its id, so a cached summary stays
+// right for as long as the listing names its backup; each one is
+// authenticated again whenever it is used, and one that fails is read from
+// the store instead.
+//
+// The file is <root>/<target uuid>/summaries (root as for KnownChunkCache);
+// its bytes are in docs/FORMAT.md ("Summary cache"). The agent keeps the
+// same set in memory (path "").
+//
+// Thread safety: none; one user at a time.
+class SummaryCache {
+ public:
+  static std::string PathFor(std::string_view root, const Uuid& target_id);
+
+  explicit SummaryCache(std::string path) : path_(std::move(path)) {}
+
+  // Reads the file if it is intact and of `target_id`; otherwise the cache
+  // is empty. Never fails. Returns whether the file was used.
+  bool Load(const Uuid& target_id);
+  // Writes the file atomically, creating its directories (mode 0700). A
+  // cache without a path is not written.
+  Status Save() const;
+
+  const Uuid& target_id() const { return target_id_; }
+  std::optional<ByteView> Find(const Uuid& backup_id) const;
+  // Keeps the header and sealed summary at the start of `object` (a prefix
+  // of the manifest, as read for its summary).
+  void Put(const Uuid& backup_id, ByteView object);
+  // Forgets every backup not in `ids` (sorted or not).
+  void Retain(std::span<const Uuid> ids);
+  // Adds what `other` holds and this does not (same target).
+  void Merge(const SummaryCache& other);
+  size_t size() const { return summaries_.size(); }
+
+ private:
+  std::string path_;
+  Uuid target_id_;
+  std::map<Uuid, Bytes> summaries_;
 };
 
 }  // namespace coffer

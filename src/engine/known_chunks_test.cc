@@ -303,5 +303,90 @@ TEST_F(CachedBackupTest, AfterASweepTheCacheIsDroppedAndSweptChunksAreStoredAgai
   EXPECT_EQ(after.size(), a.summary.new_chunks);
 }
 
+// The summary cache: finding a backup's parent reads the manifests not seen
+// before and no others; a backup forgotten from the target leaves the cache;
+// a damaged entry or file is read from the store again, never believed.
+TEST_F(CachedBackupTest, SummaryCacheReadsOnlyManifestsNotSeenBefore) {
+  const std::string spath =
+      SummaryCache::PathFor((dir_ / "cache").string(), repo_->config().target_id);
+  auto backup = [&](const std::string& name, uint64_t seed) {
+    SummaryCache summaries(spath);
+    summaries.Load(repo_->config().target_id);
+    auto src = OpenFileVolume(Write(name + std::to_string(seed), Random(256 << 10, seed)));
+    EXPECT_TRUE(src.has_value());
+    BackupOptions o;
+    o.volume_name = name;
+    o.summary_cache = &summaries;
+    const uint64_t gets = metrics_->requests(RequestKind::kGet);
+    auto r = RunBackup(*repo_, **src, o);
+    EXPECT_TRUE(r.has_value()) << r.error().message();
+    summaries.Put(r->summary.backup_id, r->manifest_head);
+    EXPECT_TRUE(summaries.Save().has_value());
+    return std::make_pair(*r, metrics_->requests(RequestKind::kGet) - gets);
+  };
+  // Five backups of other volumes: the cache learns each as it is written.
+  std::vector<Uuid> ids;
+  for (uint64_t i = 0; i < 5; ++i)
+    ids.push_back(backup("other" + std::to_string(i), i).first.summary.backup_id);
+  // A backup of `vm` reads no summary from the store, then one of its parent.
+  auto [first, first_gets] = backup("vm", 10);
+  EXPECT_EQ(first_gets, 0u);
+  auto [second, second_gets] = backup("vm", 11);
+  EXPECT_EQ(second.summary.parent_id, first.summary.backup_id);
+  EXPECT_EQ(second_gets, 1u);  // the parent's whole manifest, nothing else
+
+  // Without the cache every backup's summary is read again.
+  uint64_t gets = metrics_->requests(RequestKind::kGet);
+  auto all = repo_->ListSummaries();
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->size(), 7u);
+  EXPECT_EQ(metrics_->requests(RequestKind::kGet) - gets, 7u);
+
+  // A forgotten backup leaves the cache; the others are still served from it.
+  ASSERT_TRUE(repo_->DeleteManifest(ids[0]).has_value());
+  SummaryCache summaries(spath);
+  ASSERT_TRUE(summaries.Load(repo_->config().target_id));
+  EXPECT_EQ(summaries.size(), 7u);
+  gets = metrics_->requests(RequestKind::kGet);
+  auto listed = repo_->ListSummaries(&summaries);
+  ASSERT_TRUE(listed.has_value());
+  EXPECT_EQ(listed->size(), 6u);
+  EXPECT_EQ(summaries.size(), 6u);
+  EXPECT_FALSE(summaries.Find(ids[0]).has_value());
+  EXPECT_EQ(metrics_->requests(RequestKind::kGet) - gets, 0u);
+  for (size_t i = 0; i < listed->size(); ++i)
+    EXPECT_EQ((*listed)[i].backup_id, (*all)[i + 1].backup_id);
+
+  // An entry that no longer authenticates is read from the store instead.
+  Bytes bad(summaries.Find(ids[1])->begin(), summaries.Find(ids[1])->end());
+  bad[bad.size() - 5] ^= 1;
+  summaries.Put(ids[1], bad);
+  gets = metrics_->requests(RequestKind::kGet);
+  listed = repo_->ListSummaries(&summaries);
+  ASSERT_TRUE(listed.has_value());
+  EXPECT_EQ(listed->size(), 6u);
+  EXPECT_EQ(metrics_->requests(RequestKind::kGet) - gets, 1u);
+  gets = metrics_->requests(RequestKind::kGet);
+  ASSERT_TRUE(repo_->ListSummaries(&summaries).has_value());  // repaired
+  EXPECT_EQ(metrics_->requests(RequestKind::kGet) - gets, 0u);
+
+  // A damaged file, or another target's, is not used at all.
+  ASSERT_TRUE(summaries.Save().has_value());
+  std::string raw;
+  {
+    std::ifstream in(spath, std::ios::binary);
+    raw.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  raw[60] ^= 1;
+  std::ofstream(spath, std::ios::binary | std::ios::trunc) << raw;
+  SummaryCache damaged(spath);
+  EXPECT_FALSE(damaged.Load(repo_->config().target_id));
+  EXPECT_EQ(damaged.size(), 0u);
+  ASSERT_TRUE(summaries.Save().has_value());
+  SummaryCache other(spath);
+  EXPECT_FALSE(other.Load(Uuid::Random()));
+  EXPECT_EQ(other.size(), 0u);
+}
+
 }  // namespace
 }  // namespace coffer

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "base/text.h"
+#include "engine/known_chunks.h"
 
 namespace coffer {
 namespace {
@@ -120,7 +121,7 @@ Result<std::vector<Uuid>> Repository::ListBackupIds() {
   return ids;
 }
 
-Result<ManifestSummary> Repository::LoadSummary(const Uuid& id) {
+Result<ManifestSummary> Repository::LoadSummary(const Uuid& id, SummaryCache* cache) {
   Buffer buf;
   std::string key = ManifestKey(id);
   auto st = store_->Get(key, &buf, ByteRange{0, kManifestSummaryMaxRead});
@@ -130,6 +131,7 @@ Result<ManifestSummary> Repository::LoadSummary(const Uuid& id) {
   }
   auto s = OpenManifestSummary(keys_, id, buf.view());
   if (!s) return std::unexpected(s.error().WithContext("manifest " + id.ToString()));
+  if (cache != nullptr) cache->Put(id, buf.view());  // authentic: kept
   return s;
 }
 
@@ -178,11 +180,20 @@ Result<Uuid> Repository::ResolveBackupId(std::string_view text) {
   return matches[0];
 }
 
-Result<std::vector<ManifestSummary>> Repository::ListSummaries() {
+Result<std::vector<ManifestSummary>> Repository::ListSummaries(SummaryCache* cache) {
   COFFER_ASSIGN_OR_RETURN(std::vector<Uuid> ids, ListBackupIds());
+  if (cache != nullptr) cache->Retain(ids);
   std::vector<ManifestSummary> out;
   for (const Uuid& id : ids) {
-    auto s = LoadSummary(id);
+    if (cache != nullptr) {
+      if (auto bytes = cache->Find(id)) {
+        if (auto s = OpenManifestSummary(keys_, id, *bytes)) {
+          out.push_back(std::move(*s));
+          continue;
+        }
+      }
+    }
+    auto s = LoadSummary(id, cache);
     if (!s) {
       if (s.error().code() == ErrorCode::kNotFound) continue;  // forgotten meanwhile
       return std::unexpected(s.error());

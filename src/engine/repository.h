@@ -23,6 +23,8 @@
 
 namespace coffer {
 
+class SummaryCache;  // engine/known_chunks.h
+
 struct InitOptions {
   ChunkerParams chunker;
   uint64_t segment_size = 64ull << 20;
@@ -61,15 +63,19 @@ class Repository {
 
   // Backups.
   Result<std::vector<Uuid>> ListBackupIds();
-  Result<ManifestSummary> LoadSummary(const Uuid& backup_id);
+  // With `cache`, the summary read is added to it.
+  Result<ManifestSummary> LoadSummary(const Uuid& backup_id, SummaryCache* cache = nullptr);
   Result<Manifest> LoadManifest(const Uuid& backup_id);
   Status SaveManifest(const Manifest& manifest);
   Status DeleteManifest(const Uuid& backup_id);
   // Resolves a full backup id or a unique prefix of one (at least 4 hex
   // digits). kNotFound if none matches, kInvalidArgument if several do.
   Result<Uuid> ResolveBackupId(std::string_view text);
-  // Summaries of every backup, oldest first.
-  Result<std::vector<ManifestSummary>> ListSummaries();
+  // Summaries of every backup, oldest first. With `cache`, a summary it
+  // holds (and that still authenticates) is not read from the store, one it
+  // lacks is read and added, and backups no longer listed are dropped from
+  // it: one LIST of manifests/ plus a GET per backup not seen before.
+  Result<std::vector<ManifestSummary>> ListSummaries(SummaryCache* cache = nullptr);
 
   // Key slots.
   Result<std::vector<KeySlotInfo>> ListKeySlots();
