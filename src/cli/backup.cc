@@ -31,11 +31,13 @@ VerbRun AddBackup(CLI::App& app) {
   cmd->add_option("--zstd-level", f->zstd_level, "zstd level for chunks (default 1)")
       ->check(CLI::Range(-7, 19));
   cmd->add_option("--cache-dir", f->cache_dir,
-                  "where the cache of chunk ids known to be in the target lives (default: "
-                  "$XDG_CACHE_HOME/coffer, else ~/.cache/coffer)");
+                  "where the local caches of the target live: the chunk ids known to be in "
+                  "it and its backups' sealed summaries (default: $XDG_CACHE_HOME/coffer, "
+                  "else ~/.cache/coffer)");
   cmd->add_flag("--no-cache", f->no_cache,
-                "neither read nor write the known-chunks cache: only the parent backup's "
-                "chunks are known, others are uploaded (S3) or looked up (directory)");
+                "neither read nor write the local caches: only the parent backup's chunks "
+                "are known, others are uploaded (S3) or looked up (directory), and every "
+                "backup's summary is read from the target to find the parent");
   cmd->add_flag("--head-unknown", f->head_unknown,
                 "on S3, ask (HEAD) about each chunk the parent and the cache do not know "
                 "before uploading it (a directory target always asks; it is a stat)");
