@@ -3,7 +3,7 @@
 // restored into new volumes and compared bit for bit; dedup across backups
 // and across volumes; a deleted backup and a GC, after which backups still
 // dedup and restore. On SQLite and PostgreSQL, to a local and a moto S3
-// target.
+// target. And a backup the cron schedule starts on its own.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -130,6 +130,49 @@ TEST_F(ManagerCycleTest, PostgresLocalTarget) {
   ASSERT_FALSE(url.empty());
   StartCluster(url);
   Cycle(CreateLocalTarget("local"));
+}
+
+// The scheduler end to end: a volume with a cron of every minute gets a
+// backup started by the manager alone (no POST), at the next minute's slot,
+// and that backup restores bit for bit. Waits up to a minute for the slot.
+TEST_F(ManagerCycleTest, CronScheduleBacksUpOnItsOwn) {
+  StartCluster();
+  json a1 = RegisterAgent(*agent1_, "agent-1");
+  json target = CreateLocalTarget("local");
+  const std::string img = agent1_->root() + "/cron.img";
+  MakeImage(img, "8M", 3);
+  json volume = CreateVolume("vol-cron", a1["id"], img);
+  const std::string volume_id = volume["id"];
+  Reply r = manager_->Patch("/v1/volumes/" + volume_id + "/backup_schedule",
+                            {{"backup_target_id", target["id"]}, {"backup_cron", "* * * * *"}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  ASSERT_EQ(r.body["next_backup_runs"].size(), 5u) << r.raw;
+
+  // Nothing started it but the scheduler: wait for the slot (at most a
+  // minute away) and for the backup to finish.
+  json done;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (std::chrono::steady_clock::now() < deadline) {
+    Reply list = manager_->Get("/v1/backups?volume_id=" + volume_id);
+    ASSERT_EQ(list.status, 200) << list.raw;
+    if (!list.body["backups"].empty() && list.body["backups"][0]["status"] != "running") {
+      done = list.body["backups"][0];
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_FALSE(done.is_null()) << "no scheduled backup within 90 s\nmanager log:\n"
+                               << manager_->Log();
+  EXPECT_EQ(done["status"], "completed") << done.dump();
+  EXPECT_EQ(done["logical_bytes"], 8 << 20);
+  EXPECT_EQ(done["target_id"], target["id"]);
+  const std::string restored = agent1_->root() + "/cron-restored.img";
+  Restore(done["id"], "vol-cron-restored", a1["id"], restored);
+  EXPECT_EQ(CompareFiles(img, restored), "");
+  // Stop the schedule so that no further slot starts a backup meanwhile.
+  EXPECT_EQ(manager_->Patch("/v1/volumes/" + volume_id + "/backup_schedule", {{"backup_cron", ""}})
+                .status,
+            200);
 }
 
 }  // namespace
