@@ -1,6 +1,15 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "base/bytes.h"
+#include "base/direct_io.h"
 #include "base/error.h"
 #include "base/text.h"
 #include "base/uuid.h"
@@ -81,6 +90,45 @@ TEST(ErrorTest, ErrnoMapsToCodes) {
   EXPECT_EQ(ErrnoError(ENOENT, "x").code(), ErrorCode::kNotFound);
   EXPECT_EQ(ErrnoError(ENOSPC, "x").code(), ErrorCode::kResourceExhausted);
   EXPECT_EQ(ErrnoError(EACCES, "/etc/shadow").message(), "/etc/shadow: Permission denied");
+}
+
+// WriteDirect writes block-aligned memory as it is and copies anything else
+// through its scratch buffer: both give the same file, with the last block
+// padded with zeros; ReadCached then takes it from the page cache only.
+TEST(DirectIoTest, AlignedAndUnalignedSourcesWriteTheSameBlocks) {
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string dir =
+      std::string(tmp ? tmp : "/tmp") + "/coffer-direct-io-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const size_t size = (2 << 20) + 1000;  // two scratch buffers and a partial block
+  std::unique_ptr<uint8_t, decltype(&std::free)> arena(
+      static_cast<uint8_t*>(std::aligned_alloc(kDirectBlock, size + kDirectBlock)), &std::free);
+  ASSERT_NE(arena, nullptr);
+  for (size_t shift : {size_t(0), size_t(1), size_t(4095)}) {
+    uint8_t* src = arena.get() + shift;
+    for (size_t i = 0; i < size; ++i) src[i] = uint8_t(i * 31 + shift);
+    const std::string path = dir + "/f" + std::to_string(shift);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0600);
+    if (fd < 0 && errno == EINVAL) GTEST_SKIP() << "no O_DIRECT on " << dir;
+    ASSERT_GE(fd, 0);
+    auto wrote = WriteDirect(fd, 4096, ByteView(src, size), path);
+    ::close(fd);
+    ASSERT_TRUE(wrote.has_value()) << wrote.error().message();
+    if (!*wrote) GTEST_SKIP() << "O_DIRECT refused on " << dir;
+    std::vector<uint8_t> got(4096 + DirectRoundUp(size));
+    fd = ::open(path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pread(fd, got.data(), got.size(), 0), ssize_t(got.size())) << shift;
+    for (size_t i = 0; i < 4096; ++i) ASSERT_EQ(got[i], 0) << "before the offset, " << shift;
+    EXPECT_TRUE(std::equal(src, src + size, got.begin() + 4096)) << shift;
+    for (size_t i = 4096 + size; i < got.size(); ++i) ASSERT_EQ(got[i], 0) << "padding, " << shift;
+    // All of it is in the page cache now (the pread above put it there).
+    std::vector<uint8_t> cached(size);
+    EXPECT_EQ(ReadCached(fd, 4096, size, cached.data()), size) << shift;
+    EXPECT_TRUE(std::equal(src, src + size, cached.begin())) << shift;
+    ::close(fd);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

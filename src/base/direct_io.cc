@@ -1,5 +1,6 @@
 #include "base/direct_io.h"
 
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,37 +20,67 @@ uint8_t* Scratch() {
   return b.p;
 }
 
+// pwrite until all of buf[0..len) is written; len is a multiple of the block.
+// `done` is how much of the caller's data went before (for messages, and to
+// tell a refused O_DIRECT from a failure later on).
+Result<bool> PwriteBlocks(int fd, const uint8_t* buf, size_t len, uint64_t offset, size_t done,
+                          size_t total, const std::string& name) {
+  for (size_t put = 0; put < len;) {
+    ssize_t n = ::pwrite(fd, buf + put, len - put, off_t(offset + put));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EINVAL && done + put == 0) return false;  // O_DIRECT refused
+      return std::unexpected(ErrnoError(errno, "writing " + name));
+    }
+    if (n == 0 || size_t(n) % kDirectBlock != 0) {
+      return std::unexpected(Error(ErrorCode::kResourceExhausted,
+                                   "writing " + name + ": short write (" +
+                                       std::to_string(done + put + size_t(n)) + " of " +
+                                       std::to_string(total) + " bytes); is the disk full?"));
+    }
+    put += size_t(n);
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<bool> WriteDirect(int fd, uint64_t offset, ByteView data, const std::string& name) {
   if (data.empty()) return true;
-  uint8_t* buf = Scratch();
-  if (buf == nullptr) return false;
   const size_t padded = size_t(DirectRoundUp(data.size()));
-  for (size_t done = 0; done < padded;) {
+  // The whole blocks go straight from the caller's memory where it is
+  // aligned; the rest (all of it otherwise) through the scratch buffer.
+  size_t done = reinterpret_cast<uintptr_t>(data.data()) % kDirectBlock == 0
+                    ? size_t(DirectRoundDown(data.size()))
+                    : 0;
+  uint8_t* buf = nullptr;
+  if (done < padded && (buf = Scratch()) == nullptr) return false;
+  if (done > 0) {
+    auto put = PwriteBlocks(fd, data.data(), done, offset, 0, padded, name);
+    if (!put || !*put) return put;
+  }
+  while (done < padded) {
     const size_t piece = std::min(kDirectScratch, padded - done);
     const size_t real = std::min(piece, data.size() - done);
     std::memcpy(buf, data.data() + done, real);
     std::memset(buf + real, 0, piece - real);
-    size_t put = 0;
-    while (put < piece) {
-      ssize_t n = ::pwrite(fd, buf + put, piece - put, off_t(offset + done + put));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EINVAL && done + put == 0) return false;  // O_DIRECT refused
-        return std::unexpected(ErrnoError(errno, "writing " + name));
-      }
-      if (n == 0 || size_t(n) % kDirectBlock != 0) {
-        return std::unexpected(Error(ErrorCode::kResourceExhausted,
-                                     "writing " + name + ": short write (" +
-                                         std::to_string(done + put + size_t(n)) + " of " +
-                                         std::to_string(padded) + " bytes); is the disk full?"));
-      }
-      put += size_t(n);
-    }
+    auto put = PwriteBlocks(fd, buf, piece, offset + done, done, padded, name);
+    if (!put || !*put) return put;
     done += piece;
   }
   return true;
+}
+
+size_t ReadCached(int fd, uint64_t offset, uint64_t length, uint8_t* out) {
+  size_t done = 0;
+  while (done < length) {
+    iovec iov{out + done, size_t(length - done)};
+    ssize_t n = ::preadv2(fd, &iov, 1, off_t(offset + done), RWF_NOWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // not cached (EAGAIN), not supported, or the end
+    done += size_t(n);
+  }
+  return done;
 }
 
 Result<bool> ReadDirect(int fd, uint64_t offset, uint64_t length, uint8_t* out,

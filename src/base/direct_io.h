@@ -27,8 +27,18 @@ inline uint64_t DirectRoundDown(uint64_t n) { return n & ~uint64_t(kDirectBlock 
 // padded tail off with ftruncate if it must. Returns false, having written
 // nothing, if the kernel refused O_DIRECT for this file (EINVAL on the first
 // write) or no scratch buffer could be had: the caller then writes buffered.
+// Data at a block-aligned address is written from where it is; anything
+// else is copied through the scratch buffer first.
 // `name` is for messages.
 Result<bool> WriteDirect(int fd, uint64_t offset, ByteView data, const std::string& name);
+
+// Reads from the start of [offset, offset+length) of `fd` what the page
+// cache already holds, without waiting for the device (preadv2 with
+// RWF_NOWAIT); returns how many bytes it read: all of them when the range
+// is cached, 0 when its first page is not or the kernel cannot say. For
+// data that may or may not be cached: the caller reads the rest with
+// ReadDirect, so cold data neither waits for read-ahead nor fills the cache.
+size_t ReadCached(int fd, uint64_t offset, uint64_t length, uint8_t* out);
 
 // Reads [offset, offset+length) of `fd`, opened with O_DIRECT, into `out`.
 // Returns false, having read nothing, if the kernel refused O_DIRECT for the

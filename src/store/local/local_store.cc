@@ -76,7 +76,9 @@ Status FsyncDir(const std::string& dir) {
   return {};
 }
 
-constexpr uint64_t kDirectReadMin = 64 << 10;  // smaller reads go through the cache
+// Smaller reads go through the page cache; larger ones take what it holds
+// and read the rest with O_DIRECT.
+constexpr uint64_t kDirectReadMin = 64 << 10;
 
 std::string DirName(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -289,15 +291,18 @@ Status LocalStore::Get(std::string_view key, Buffer* out, std::optional<ByteRang
   }
   out->set_size(0);
   out->Reserve(length);
+  size_t done = 0;
   if (length >= kDirectReadMin && direct_.load(std::memory_order_relaxed)) {
-    auto direct = ReadObjectDirect(fd.get(), path, offset, length, out->data());
-    if (!direct) return std::unexpected(direct.error());
-    if (*direct) {
-      out->set_size(length);
-      return {};
+    // What the page cache holds is copied from it; the rest is read from
+    // the device without passing through it.
+    done = ReadCached(fd.get(), offset, length, out->data());
+    if (done < length) {
+      auto direct =
+          ReadObjectDirect(fd.get(), path, offset + done, length - done, out->data() + done);
+      if (!direct) return std::unexpected(direct.error());
+      if (*direct) done = length;
     }
   }
-  size_t done = 0;
   while (done < length) {
     ssize_t n = ::pread(fd.get(), out->data() + done, length - done, off_t(offset + done));
     if (n < 0) {

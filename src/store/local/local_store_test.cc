@@ -92,6 +92,50 @@ TEST(LocalStoreTest, OddSizesAndUnalignedRangesRoundTrip) {
   std::filesystem::remove_all(dir);
 }
 
+// Large reads take what the page cache holds and read the rest with
+// O_DIRECT: an object read whole, cached, partly cached or not at all,
+// reads the same bytes.
+TEST(LocalStoreTest, PartlyCachedObjectsReadTheSame) {
+  std::string dir = FreshDir();
+  auto store = LocalStore::Open(dir, true);
+  ASSERT_TRUE(store.has_value());
+  const size_t size = (3 << 20) + 12345;
+  Bytes data(size);
+  for (size_t i = 0; i < size; ++i) data[i] = uint8_t(i * 13 + i / 4096);
+  const std::string key = "chunks/cd/partly";
+  ASSERT_TRUE((*store)->Put(key, data).has_value());
+  const std::string path = dir + "/" + key;
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  std::vector<uint8_t> sink(size);
+  auto read_whole = [&](const char* what) {
+    Buffer got;
+    ASSERT_TRUE(static_cast<ObjectStore&>(**store).Get(key, &got).has_value()) << what;
+    ASSERT_EQ(got.size(), size) << what;
+    EXPECT_TRUE(std::equal(data.begin(), data.end(), got.data())) << what;
+    Buffer part;
+    ASSERT_TRUE(static_cast<ObjectStore&>(**store)
+                    .Get(key, &part, ByteRange{4097, size - 8000})
+                    .has_value())
+        << what;
+    ASSERT_EQ(part.size(), size - 8000) << what;
+    EXPECT_TRUE(
+        std::equal(data.begin() + 4097, data.begin() + 4097 + ptrdiff_t(size - 8000), part.data()))
+        << what;
+  };
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  read_whole("not cached");
+  ASSERT_EQ(::pread(fd, sink.data(), size, 0), ssize_t(size));
+  read_whole("cached");
+  ASSERT_EQ(::posix_fadvise(fd, 1 << 20, 0, POSIX_FADV_DONTNEED), 0);  // the first MiB stays
+  read_whole("first MiB cached");
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  ASSERT_EQ(::pread(fd, sink.data(), 4096, 2 << 20), 4096);  // one page in the middle
+  read_whole("one page cached");
+  ::close(fd);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(LocalStoreTest, ObjectsAreFilesUnderTheRoot) {
   std::string dir = FreshDir();
   auto store = LocalStore::Open(dir, true);
