@@ -182,6 +182,8 @@ TEST_F(CliFaultTest, AFullDiskOnRestoreIsAClearErrorAndLeavesNothing) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("out.img"), std::string::npos) << r.err;
+  // Found when the restore reserves its room, before any chunk is fetched.
+  EXPECT_NE(r.err.find("reserving room"), std::string::npos) << r.err;
   EXPECT_TRUE(left.empty()) << left.front();
 }
 

@@ -308,5 +308,83 @@ TEST_F(EngineTest, SparseSourceKeepsDataBetweenHolesTheWindowLookedPast) {
   EXPECT_EQ(Restore(r.summary.backup_id), data);
 }
 
+// A restore opens each chunk once, into memory placed for its first offset,
+// and writes it at every offset: copies of one run of data at offsets of
+// every alignment restore exactly, from fewer chunks than the volume names.
+TEST_F(EngineTest, ChunksUsedAtManyOffsetsRestoreAtEachOfThem) {
+  std::mt19937_64 rng(42);
+  Bytes run(300000);
+  for (auto& b : run) b = uint8_t(rng());
+  Bytes data;
+  for (size_t gap : {size_t(0), size_t(7), size_t(4095), size_t(4096), size_t(513), size_t(1)}) {
+    for (size_t i = 0; i < gap; ++i) data.push_back(uint8_t(rng()));
+    data.insert(data.end(), run.begin(), run.end());
+  }
+  auto b = Backup(Write("copies", data), "copies");
+  auto m = repo_->LoadManifest(b.summary.backup_id);
+  ASSERT_TRUE(m.has_value());
+  std::string out = (dir_ / "copies-restored").string();
+  auto w = CreateFileVolume(out, m->summary.source_size, {});
+  ASSERT_TRUE(w.has_value());
+  auto r = RunRestore(*repo_, *m, **w, {});
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(Read(out), data);
+  EXPECT_LT(r->chunks_fetched, m->entries.size() / 2) << "the copies share chunks";
+}
+
+// Passes writes to a file writer until the `fail_at`-th, which fails as a
+// full disk would.
+class FailingWriter final : public VolumeWriter {
+ public:
+  FailingWriter(VolumeWriter& inner, int fail_at) : inner_(inner), fail_at_(fail_at) {}
+  const std::string& name() const override { return inner_.name(); }
+  Status WriteAt(uint64_t offset, ByteView data) override {
+    if (++writes_ == fail_at_) return ResourceExhausted("writing " + name() + ": disk full");
+    return inner_.WriteAt(offset, data);
+  }
+  Status WriteZeros(uint64_t offset, uint64_t len) override {
+    return inner_.WriteZeros(offset, len);
+  }
+  Status Commit() override {
+    committed = true;
+    return inner_.Commit();
+  }
+  int writes() const { return writes_; }
+  bool committed = false;
+
+ private:
+  VolumeWriter& inner_;
+  const int fail_at_;
+  int writes_ = 0;  // only the restore's one writing thread calls WriteAt
+};
+
+// A write that fails stops the restore with that error, whatever the number
+// of threads fetching meanwhile: no further write, no commit, no hang.
+TEST_F(EngineTest, AFailedWriteStopsTheRestoreWithItsError) {
+  Bytes data = Mixed(3 << 20, 9);
+  auto b = Backup(Write("v", data), "v");
+  auto m = repo_->LoadManifest(b.summary.backup_id);
+  ASSERT_TRUE(m.has_value());
+  for (unsigned threads : {1u, 3u, 8u}) {
+    std::string out = (dir_ / ("failed-" + std::to_string(threads))).string();
+    auto w = CreateFileVolume(out, m->summary.source_size, {});
+    ASSERT_TRUE(w.has_value());
+    FailingWriter failing(**w, 5);
+    RestoreOptions o;
+    o.threads = threads;
+    auto r = RunRestore(*repo_, *m, failing, o);
+    ASSERT_FALSE(r.has_value()) << threads;
+    EXPECT_EQ(r.error().code(), ErrorCode::kResourceExhausted) << threads;
+    EXPECT_NE(r.error().message().find("disk full"), std::string::npos) << r.error().message();
+    EXPECT_EQ(failing.writes(), 5) << threads;
+    EXPECT_FALSE(failing.committed) << threads;
+    w->reset();  // an uncommitted file writer removes its temporary
+    EXPECT_FALSE(std::filesystem::exists(out)) << threads;
+  }
+  std::vector<std::string> left;
+  for (auto& e : std::filesystem::directory_iterator(dir_)) left.push_back(e.path().filename());
+  EXPECT_EQ(left, std::vector<std::string>{"v"});
+}
+
 }  // namespace
 }  // namespace coffer

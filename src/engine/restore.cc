@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "base/direct_io.h"
 #include "core/format/chunk_object.h"
+#include "engine/buffer_pool.h"
 
 namespace coffer {
 namespace {
@@ -27,12 +31,15 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
   result.bytes = manifest.summary.source_size;
   if (options.progress) options.progress->total = result.bytes;
 
-  // Distinct chunks in order of first use, each with every offset it fills.
+  // Distinct chunks in order of first use, each with every offset it fills;
+  // and room for every run of data, reserved before any chunk is fetched.
   std::vector<ChunkUse> uses;
   std::unordered_map<ChunkId, size_t, ChunkIdHash> index;
-  uint64_t offset = 0;
+  uint64_t offset = 0, run_start = 0;
   for (const ManifestEntry& e : manifest.entries) {
     if (e.zero) {
+      COFFER_RETURN_IF_ERROR(dest.Allocate(run_start, offset - run_start));
+      run_start = offset + e.length;
       COFFER_RETURN_IF_ERROR(dest.WriteZeros(offset, e.length));
       result.zero_bytes += e.length;
       if (options.progress) options.progress->done += e.length;
@@ -48,35 +55,64 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
     }
     offset += e.length;
   }
+  COFFER_RETURN_IF_ERROR(dest.Allocate(run_start, offset - run_start));
   result.chunks_fetched = uses.size();
 
-  unsigned threads =
-      options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency()) + 2;
+  const unsigned threads =
+      options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency()) + 1;
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex error_mu;
   std::optional<Error> error;
+  // Plaintext slots, each with room for a chunk at any offset from a block
+  // boundary; free ones wait in `free_slots`, full ones in `ready`.
+  struct Ready {
+    size_t use;     // index into `uses`
+    uint8_t* slot;  // the plaintext starts less than a block into it
+    size_t length;
+  };
+  WorkQueue<uint8_t*> free_slots;
+  WorkQueue<Ready> ready;
   auto fail = [&](Error e) {
-    std::lock_guard lock(error_mu);
-    if (!error) error = std::move(e);
-    failed = true;
+    {
+      std::lock_guard lock(error_mu);
+      if (!error) error = std::move(e);
+      failed = true;
+    }
+    free_slots.Close();  // fetchers waiting for a slot stop
   };
   const size_t max_plain = manifest.summary.chunker.max_size;
-  // Chunks are fetched and verified in parallel but written one at a time:
-  // the kernel serializes buffered writes to one file on its inode lock
-  // anyway, and threads contending for it spin (measured: a fifth of the
-  // restore's CPU); here a waiting thread sleeps instead.
-  std::mutex write_mu;
+  // Chunks are fetched and verified by `threads` threads and written by
+  // this one alone, straight from the slot they were opened into: the
+  // device is the limit of a restore, and one writer that never waits for
+  // a lock (a hand-over between threads costs a wake-up each time, about a
+  // fifth of the time measured here) keeps it busy. The plaintext sits at
+  // the same offset from a block boundary in memory as its first place in
+  // the volume, so the writer hands its whole blocks to O_DIRECT uncopied.
+  const size_t slot_size = max_plain + kDirectBlock;
+  std::vector<std::unique_ptr<uint8_t, decltype(&std::free)>> slots;
+  for (unsigned i = 0; i < threads + 1; ++i) {
+    slots.emplace_back(static_cast<uint8_t*>(std::aligned_alloc(kDirectBlock, slot_size)),
+                       &std::free);
+    if (slots.back() == nullptr) return ResourceExhausted("no memory for the restore's buffers");
+    free_slots.Push(slots.back().get());
+  }
 
-  auto work = [&] {
-    Buffer object, plain, scratch;
+  std::atomic<unsigned> fetching{threads};
+  auto fetch = [&] {
+    Buffer object, scratch;
     while (!failed) {
       if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) {
         fail(Error(ErrorCode::kCancelled, "the restore into " + dest.name() + " was cancelled"));
-        return;
+        break;
       }
+      std::optional<uint8_t*> slot = free_slots.Pop();
+      if (!slot) break;
       size_t i = next++;
-      if (i >= uses.size()) return;
+      if (failed || i >= uses.size()) {
+        free_slots.Push(*slot);
+        break;
+      }
       const ChunkUse& use = uses[i];
       std::string where = "chunk " + HexEncode(use.id) + " at volume offset " +
                           std::to_string(use.offsets.front()) + " of backup " +
@@ -88,31 +124,39 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
         } else {
           fail(got.error().WithContext("reading " + where));
         }
-        return;
+        break;
       }
-      if (auto st = OpenChunk(repo.keys(), use.id, object.view(), max_plain, &plain, &scratch);
-          !st) {
-        fail(Error(ErrorCode::kCorruption, where + ": " + st.error().message()));
-        return;
+      uint8_t* out = *slot + use.offsets.front() % kDirectBlock;
+      auto opened = OpenChunkInto(repo.keys(), use.id, object.view(), max_plain, out, &scratch);
+      if (!opened) {
+        fail(Error(ErrorCode::kCorruption, where + ": " + opened.error().message()));
+        break;
       }
-      if (plain.size() != use.length) {
-        fail(Error(ErrorCode::kCorruption, where + ": holds " + std::to_string(plain.size()) +
+      if (*opened != use.length) {
+        fail(Error(ErrorCode::kCorruption, where + ": holds " + std::to_string(*opened) +
                                                " bytes, the manifest says " +
                                                std::to_string(use.length)));
-        return;
+        break;
       }
-      std::lock_guard lock(write_mu);
-      for (uint64_t off : use.offsets) {
-        if (auto st = dest.WriteAt(off, plain.view()); !st) {
-          fail(st.error());
-          return;
-        }
-        if (options.progress) options.progress->done += use.length;
-      }
+      ready.Push(Ready{i, *slot, *opened});
     }
+    if (--fetching == 0) ready.Close();
   };
   std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work);
+  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(fetch);
+  while (std::optional<Ready> r = ready.Pop()) {
+    const ChunkUse& use = uses[r->use];
+    const ByteView plain(r->slot + use.offsets.front() % kDirectBlock, r->length);
+    for (uint64_t off : use.offsets) {
+      if (failed) break;
+      if (auto st = dest.WriteAt(off, plain); !st) {
+        fail(st.error());
+        break;
+      }
+      if (options.progress) options.progress->done += use.length;
+    }
+    free_slots.Push(r->slot);
+  }
   for (auto& t : pool) t.join();
   if (error) return std::unexpected(*error);
   COFFER_RETURN_IF_ERROR(dest.Commit());

@@ -3,8 +3,8 @@
 // write it at every offset where the volume holds it. Zero ranges are left
 // to the writer (holes in a file). Nothing unverified is ever written.
 //
-// Threads fetch and verify chunks in parallel; memory is a few chunk buffers
-// per thread, whatever the volume size.
+// Threads fetch and verify chunks in parallel and hand them to one writing
+// thread; memory is a few chunk buffers per thread, whatever the volume size.
 #pragma once
 
 #include <atomic>
@@ -17,7 +17,7 @@
 namespace coffer {
 
 struct RestoreOptions {
-  unsigned threads = 0;  // 0: cores + 2 (fetches overlap verification)
+  unsigned threads = 0;  // fetching threads; 0: cores + 1 (fetches overlap verification)
   Progress* progress = nullptr;
   // When set and it becomes true, the threads stop at their next chunk and
   // RunRestore returns kCancelled without committing the writer.

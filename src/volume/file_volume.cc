@@ -140,6 +140,21 @@ class FileWriter final : public VolumeWriter {
   }
   Status WriteZeros(uint64_t, uint64_t) override { return {}; }  // a hole already
 
+  Status Allocate(uint64_t offset, uint64_t len) override {
+    if (!allocate_ok_ || len == 0) return {};
+    while (::fallocate(fd_, 0, off_t(offset), off_t(len)) != 0) {
+      if (errno == EINTR) continue;
+      if (errno == EOPNOTSUPP || errno == ENOSYS) {
+        allocate_ok_ = false;  // the writes allocate as they go
+        return {};
+      }
+      return std::unexpected(ErrnoError(
+          errno, "reserving room for the restored data in " + temp_ + " (" + std::to_string(len) +
+                     " bytes at offset " + std::to_string(offset) + ")"));
+    }
+    return {};
+  }
+
   Status Commit() override {
     if (direct_fd_ >= 0) {
       ::close(direct_fd_);
@@ -172,6 +187,7 @@ class FileWriter final : public VolumeWriter {
   int fd_;
   int direct_fd_ = -1;  // the same file with O_DIRECT; -1 where refused
   std::atomic<bool> direct_ok_{true};
+  bool allocate_ok_ = true;
   bool committed_ = false;
   std::atomic<uint64_t> unsynced_{0};
 };

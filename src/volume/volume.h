@@ -47,6 +47,17 @@ class VolumeWriter {
   // file (it is a hole already), explicit zeroing for a device.
   virtual Status WriteZeros(uint64_t offset, uint64_t len) = 0;
 
+  // Reserves room for data about to be written at [offset, offset+len),
+  // where the destination can: a new file gets the blocks allocated now
+  // (fallocate), so a disk too small fails before any chunk is fetched and
+  // the writes land in blocks that exist. Nothing for a device, or on a
+  // file system that cannot allocate ahead.
+  virtual Status Allocate(uint64_t offset, uint64_t len) {
+    (void)offset;
+    (void)len;
+    return {};
+  }
+
   // Makes everything durable and, for a file, publishes it under its final
   // name. After an error or without Commit, a file destination is removed.
   virtual Status Commit() = 0;

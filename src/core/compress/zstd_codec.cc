@@ -71,7 +71,7 @@ Bytes CompressFrame(ByteView in, int level) {
   return out;
 }
 
-Status Decompress(ByteView in, size_t max_size, Buffer* out) {
+Result<size_t> DecompressInto(ByteView in, uint8_t* out, size_t max_size) {
   unsigned long long content = ZSTD_getFrameContentSize(in.data(), in.size());
   if (content == ZSTD_CONTENTSIZE_ERROR) return Corruption("not a zstd frame");
   size_t cap = max_size;
@@ -82,13 +82,26 @@ Status Decompress(ByteView in, size_t max_size, Buffer* out) {
     }
     cap = size_t(content);
   }
-  out->set_size(0);
-  out->Reserve(cap);
-  size_t n = ZSTD_decompressDCtx(ThreadDCtx(), out->data(), cap, in.data(), in.size());
+  size_t n = ZSTD_decompressDCtx(ThreadDCtx(), out, cap, in.data(), in.size());
   if (ZSTD_isError(n)) return Corruption(std::string("zstd: ") + ZSTD_getErrorName(n));
   if (content != ZSTD_CONTENTSIZE_UNKNOWN && n != content) {
     return Corruption("zstd frame decompressed to fewer bytes than it declares");
   }
+  return n;
+}
+
+Status Decompress(ByteView in, size_t max_size, Buffer* out) {
+  out->set_size(0);
+  // Room for what the frame declares, or for the limit when it declares
+  // nothing. A bad frame, or one that declares too much, gets no room:
+  // DecompressInto refuses it before writing.
+  unsigned long long content = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (content == ZSTD_CONTENTSIZE_UNKNOWN) {
+    out->Reserve(max_size);
+  } else if (content <= max_size) {
+    out->Reserve(size_t(content));
+  }
+  COFFER_ASSIGN_OR_RETURN(size_t n, DecompressInto(in, out->data(), max_size));
   out->set_size(n);
   return {};
 }

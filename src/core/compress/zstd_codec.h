@@ -27,4 +27,8 @@ Bytes CompressFrame(ByteView in, int level);
 // content would exceed `max_size`.
 Status Decompress(ByteView in, size_t max_size, Buffer* out);
 
+// The same into out[0 .. max_size), which the caller provides; returns the
+// decompressed length.
+Result<size_t> DecompressInto(ByteView in, uint8_t* out, size_t max_size);
+
 }  // namespace coffer

@@ -34,9 +34,8 @@ SealedChunk SealChunk(const TargetKeys& keys, const ChunkId& id, ByteView plain,
   return SealedChunk{kChunkHeaderLen + source.size() + kAeadTagLen, compressed > 0};
 }
 
-Status OpenChunk(const TargetKeys& keys, const ChunkId& id, ByteView object, size_t max_plain,
-                 Buffer* plain, Buffer* scratch) {
-  plain->set_size(0);
+Result<size_t> OpenChunkInto(const TargetKeys& keys, const ChunkId& id, ByteView object,
+                             size_t max_plain, uint8_t* out, Buffer* scratch) {
   if (object.size() < kChunkOverhead || std::memcmp(object.data(), kMagic, 4) != 0) {
     return Corruption("not a chunk object (bad magic or too short)");
   }
@@ -50,24 +49,34 @@ Status OpenChunk(const TargetKeys& keys, const ChunkId& id, ByteView object, siz
   AssociatedData(object.data(), id, ad);
   uint8_t nonce[kAeadNonceLen];
   ChunkNonce(keys, id, nonce);
-  Buffer* body = compressed ? scratch : plain;
-  body->Reserve(body_len);
+  uint8_t* body = out;
+  if (compressed) {
+    scratch->Reserve(body_len);
+    body = scratch->data();
+  }
   if (!AeadOpen(keys.enc_key, nonce, ByteView(ad, sizeof ad), object.subspan(kChunkHeaderLen),
-                body->data())) {
+                body)) {
     return Corruption("authentication failed (corrupt or tampered chunk)");
   }
-  body->set_size(body_len);
+  size_t plain_len = body_len;
   if (compressed) {
-    if (auto st = Decompress(body->view(), max_plain, plain); !st) {
-      plain->set_size(0);
-      return Corruption("authenticated but undecodable body: " + st.error().message());
-    }
+    auto n = DecompressInto(ByteView(body, body_len), out, max_plain);
+    if (!n) return Corruption("authenticated but undecodable body: " + n.error().message());
+    plain_len = *n;
   }
-  ChunkId actual = ComputeChunkId(keys, plain->view());
-  if (actual != id) {
-    plain->set_size(0);
+  if (ComputeChunkId(keys, ByteView(out, plain_len)) != id) {
     return Corruption("content does not match its id");
   }
+  return plain_len;
+}
+
+Status OpenChunk(const TargetKeys& keys, const ChunkId& id, ByteView object, size_t max_plain,
+                 Buffer* plain, Buffer* scratch) {
+  plain->set_size(0);
+  plain->Reserve(max_plain);
+  COFFER_ASSIGN_OR_RETURN(size_t n,
+                          OpenChunkInto(keys, id, object, max_plain, plain->data(), scratch));
+  plain->set_size(n);
   return {};
 }
 

@@ -37,6 +37,12 @@ SealedChunk SealChunk(const TargetKeys& keys, const ChunkId& id, ByteView plain,
 Status OpenChunk(const TargetKeys& keys, const ChunkId& id, ByteView object, size_t max_plain,
                  Buffer* plain, Buffer* scratch);
 
+// The same, with the plaintext in out[0 .. max_plain), which the caller
+// provides (placed where it wants it: a restore aligns it for O_DIRECT).
+// Returns the plaintext's length.
+Result<size_t> OpenChunkInto(const TargetKeys& keys, const ChunkId& id, ByteView object,
+                             size_t max_plain, uint8_t* out, Buffer* scratch);
+
 // "chunks/ab/ab01…" for an id, and back (nothing for any other key).
 std::string ChunkKey(const ChunkId& id);
 std::optional<ChunkId> ParseChunkKey(std::string_view key);

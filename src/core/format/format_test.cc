@@ -57,6 +57,34 @@ TEST_F(FormatTest, ChunksRoundTripCompressedOrNot) {
   EXPECT_FALSE(compressed);
 }
 
+// A restore opens chunks into memory placed at the chunk's offset from a
+// block boundary: any destination address gives the same plaintext, and a
+// damaged object is refused there too.
+TEST_F(FormatTest, ChunksOpenIntoAnyPlaceTheCallerGives) {
+  for (const Bytes& plain : {RandomBytes(70000, 5), TextBytes(70000)}) {
+    ChunkId id;
+    bool compressed;
+    Bytes obj = Seal(keys_, plain, &id, &compressed);
+    Bytes arena(plain.size() + 4096);
+    Buffer scratch;
+    for (size_t shift : {size_t(0), size_t(1), size_t(511), size_t(4095)}) {
+      auto n = OpenChunkInto(keys_, id, obj, plain.size(), arena.data() + shift, &scratch);
+      ASSERT_TRUE(n.has_value()) << n.error().message();
+      ASSERT_EQ(*n, plain.size());
+      EXPECT_TRUE(std::equal(plain.begin(), plain.end(), arena.data() + shift)) << shift;
+    }
+    Bytes bad = obj;
+    bad[bad.size() / 2] ^= 0x10;
+    auto n = OpenChunkInto(keys_, id, bad, plain.size(), arena.data() + 3, &scratch);
+    ASSERT_FALSE(n.has_value());
+    EXPECT_EQ(n.error().code(), ErrorCode::kCorruption);
+    // A limit below the plaintext's length is refused, not overrun.
+    n = OpenChunkInto(keys_, id, obj, plain.size() - 1, arena.data(), &scratch);
+    ASSERT_FALSE(n.has_value());
+    EXPECT_EQ(n.error().code(), ErrorCode::kCorruption);
+  }
+}
+
 TEST_F(FormatTest, SameChunkSameTargetGivesTheSameObject) {
   Bytes plain = TextBytes(5000);
   ChunkId a, b;
