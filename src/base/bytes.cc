@@ -4,7 +4,7 @@ namespace coffer {
 
 void Buffer::Reserve(size_t n) {
   if (n <= capacity_) return;
-  auto fresh = std::make_unique_for_overwrite<uint8_t[]>(n);
+  Storage fresh = Allocate(n);
   if (size_ > 0) std::memcpy(fresh.get(), data_.get(), size_);
   data_ = std::move(fresh);
   capacity_ = n;
