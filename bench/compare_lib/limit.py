@@ -4,8 +4,7 @@ machine and this image, summed over the bytes each one touches, divided by the
 cores. No real tool can beat it; how close one gets is the figure of merit.
 
 A step that must move its data through the disk (a backup's new objects; a
-restore's objects read back and its output made durable) cannot beat the disk
-either: the limit of a step is the larger of the CPU bound and the disk bound,
+restore's output made durable) cannot beat the disk either: the limit of a step is the larger of the CPU bound and the disk bound,
 the bytes it must read and write divided by what the device does with direct
 I/O, measured here with dd.
 
@@ -199,14 +198,14 @@ def estimate(rates, layout, mutation, cores, fastcdc_rate):
             ("write (page cache; zeros as holes)", data, rates.get("write")),
         ],
     }
-    # The disk: new objects written; a restore reads its objects while it
-    # writes its output (zeros stay holes), at the mixed rate.
+    # The disk: new objects written; a restore writes its output (zeros stay
+    # holes). Its objects come from the page cache, which the script warms
+    # before each restore as it does the image before each backup.
     disk_steps = {
         "first backup": [("write objects (direct)", stored, rates.get("disk_write"))],
         "second backup": [("write objects (direct)", new * stored_fraction,
                            rates.get("disk_write"))],
-        "restore": [("read objects + write output (direct, together)",
-                     data * stored_fraction + data, rates.get("disk_mixed"))],
+        "restore": [("write output (direct)", data, rates.get("disk_write"))],
     }
     result = {}
     for step, terms in steps.items():

@@ -137,8 +137,8 @@ def limit_section(limit, rates, results, image_bytes, cores, fastcdc_gbps):
         f"{fastcdc_gbps:.1f} GB/s (not measured here); the second backup stores "
         f"{a['new_bytes_second_backup'] / MiB:.0f} MiB (the 1 MiB windows the mutation "
         f"touches); restore fetches each chunk once per use and leaves zeros as holes; the disk "
-        f"bound assumes the step's objects are read from the disk (not the page cache) "
-        f"and its output made durable: restic and borg leave their restored bytes in the "
+        f"bound assumes the step's input comes from the page cache (warmed by the script) "
+        f"and its output is made durable: restic and borg leave their restored bytes in the "
         f"page cache, so the disk bound does not hold them")
     return out
 
