@@ -46,7 +46,10 @@ class AgentTest : public ::testing::Test {
     HttpReply r = agent_->Post(path, request);
     EXPECT_EQ(r.status, 202) << r.raw;
     if (r.status != 202) return r.body;
-    EXPECT_EQ(r.body["state"], "running");
+    // The job as it was when the answer was written: a job that fails at
+    // once (a wrong key) may have ended already.
+    const std::string state = r.body.value("state", "");
+    EXPECT_TRUE(state == "running" || state == "completed" || state == "failed") << r.raw;
     return agent_->WaitJob(r.body["id"]);
   }
 
