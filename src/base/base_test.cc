@@ -102,7 +102,8 @@ TEST(DirectIoTest, AlignedAndUnalignedSourcesWriteTheSameBlocks) {
   std::filesystem::create_directories(dir);
   const size_t size = (2 << 20) + 1000;  // two scratch buffers and a partial block
   std::unique_ptr<uint8_t, decltype(&std::free)> arena(
-      static_cast<uint8_t*>(std::aligned_alloc(kDirectBlock, size + kDirectBlock)), &std::free);
+      static_cast<uint8_t*>(std::aligned_alloc(kDirectBlock, DirectRoundUp(size) + kDirectBlock)),
+      &std::free);
   ASSERT_NE(arena, nullptr);
   for (size_t shift : {size_t(0), size_t(1), size_t(4095)}) {
     uint8_t* src = arena.get() + shift;

@@ -332,6 +332,22 @@ TEST_F(EngineTest, ChunksUsedAtManyOffsetsRestoreAtEachOfThem) {
   EXPECT_LT(r->chunks_fetched, m->entries.size() / 2) << "the copies share chunks";
 }
 
+// The restore's buffers are sized from the chunk maximum, which need not be
+// a multiple of the block: such a target restores too (and under ASan,
+// proves the aligned allocations well-formed).
+TEST_F(EngineTest, AChunkMaximumOffTheBlockSizeRestores) {
+  InitOptions opts;
+  opts.chunker = {4096, 16384, 70001};
+  opts.argon2 = DefaultArgon2Params();
+  opts.segment_size = 1 << 20;
+  auto repo = Repository::Init(std::make_unique<MemStore>(), "pw", opts);
+  ASSERT_TRUE(repo.has_value()) << repo.error().message();
+  repo_ = std::move(*repo);
+  Bytes data = Mixed((2 << 20) + 333, 11);
+  auto b = Backup(Write("odd", data), "odd");
+  EXPECT_EQ(Restore(b.summary.backup_id), data);
+}
+
 // Passes writes to a file writer until the `fail_at`-th, which fails as a
 // full disk would.
 class FailingWriter final : public VolumeWriter {

@@ -89,7 +89,8 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
   // fifth of the time measured here) keeps it busy. The plaintext sits at
   // the same offset from a block boundary in memory as its first place in
   // the volume, so the writer hands its whole blocks to O_DIRECT uncopied.
-  const size_t slot_size = max_plain + kDirectBlock;
+  // (aligned_alloc wants a multiple of the alignment.)
+  const size_t slot_size = size_t(DirectRoundUp(max_plain)) + kDirectBlock;
   std::vector<std::unique_ptr<uint8_t, decltype(&std::free)>> slots;
   for (unsigned i = 0; i < threads + 1; ++i) {
     slots.emplace_back(static_cast<uint8_t*>(std::aligned_alloc(kDirectBlock, slot_size)),
