@@ -4,9 +4,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
+#include <thread>
 
 #include "engine/backup.h"
 #include "engine/check.h"
@@ -373,6 +377,71 @@ class FailingWriter final : public VolumeWriter {
   const int fail_at_;
   int writes_ = 0;  // only the restore's one writing thread calls WriteAt
 };
+
+// Sets `cancel` at its first write, passing writes on to a file writer.
+class CancellingWriter final : public VolumeWriter {
+ public:
+  CancellingWriter(VolumeWriter& inner, std::atomic<bool>* cancel)
+      : inner_(inner), cancel_(cancel) {}
+  const std::string& name() const override { return inner_.name(); }
+  Status WriteAt(uint64_t offset, ByteView data) override {
+    if (++writes_ == 1) {
+      // Let the fetching threads run out of chunks first (they have a slot
+      // each for all of them), so that only the writer is left to notice.
+      // Were they slower than this, they would notice instead: the test
+      // would still pass, it would only prove less.
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      cancel_->store(true);
+    }
+    return inner_.WriteAt(offset, data);
+  }
+  Status WriteZeros(uint64_t offset, uint64_t len) override {
+    return inner_.WriteZeros(offset, len);
+  }
+  Status Commit() override {
+    committed = true;
+    return inner_.Commit();
+  }
+  int writes() const { return writes_; }
+  bool committed = false;
+
+ private:
+  VolumeWriter& inner_;
+  std::atomic<bool>* cancel_;
+  int writes_ = 0;
+};
+
+// A cancel stops the writing thread too: a volume of one block repeated is
+// a few chunks fetched at once and many writes after, and a cancel during
+// those writes must not end in a commit.
+TEST_F(EngineTest, ACancelWhileOnlyWritesRemainCommitsNothing) {
+  std::mt19937_64 rng(7);
+  Bytes block(65536);
+  for (auto& b : block) b = uint8_t(rng());
+  Bytes data;
+  for (int i = 0; i < 64; ++i) data.insert(data.end(), block.begin(), block.end());
+  auto b = Backup(Write("repeated", data), "repeated");
+  auto m = repo_->LoadManifest(b.summary.backup_id);
+  ASSERT_TRUE(m.has_value());
+  std::string out = (dir_ / "cancelled").string();
+  auto w = CreateFileVolume(out, m->summary.source_size, {});
+  ASSERT_TRUE(w.has_value());
+  std::atomic<bool> cancel{false};
+  CancellingWriter writer(**w, &cancel);
+  RestoreOptions o;
+  o.cancel = &cancel;
+  o.threads = 16;  // more slots than the volume has distinct chunks
+  std::set<ChunkId> distinct;
+  for (const ManifestEntry& e : m->entries) distinct.insert(e.id);
+  ASSERT_LT(distinct.size(), 16u);
+  auto r = RunRestore(*repo_, *m, writer, o);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kCancelled) << r.error().message();
+  EXPECT_EQ(writer.writes(), 1);
+  EXPECT_FALSE(writer.committed);
+  w->reset();
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
 
 // A write that fails stops the restore with that error, whatever the number
 // of threads fetching meanwhile: no further write, no commit, no hang.

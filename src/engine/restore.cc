@@ -99,14 +99,18 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
     free_slots.Push(slots.back().get());
   }
 
+  // True once the caller asked to stop; records kCancelled as the error.
+  auto cancelled = [&] {
+    if (options.cancel == nullptr || !options.cancel->load(std::memory_order_relaxed)) return false;
+    fail(Error(ErrorCode::kCancelled, "the restore into " + dest.name() + " was cancelled"));
+    return true;
+  };
+
   std::atomic<unsigned> fetching{threads};
   auto fetch = [&] {
     Buffer object, scratch;
     while (!failed) {
-      if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) {
-        fail(Error(ErrorCode::kCancelled, "the restore into " + dest.name() + " was cancelled"));
-        break;
-      }
+      if (cancelled()) break;
       std::optional<uint8_t*> slot = free_slots.Pop();
       if (!slot) break;
       size_t i = next++;
@@ -149,7 +153,9 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
     const ChunkUse& use = uses[r->use];
     const ByteView plain(r->slot + use.offsets.front() % kDirectBlock, r->length);
     for (uint64_t off : use.offsets) {
-      if (failed) break;
+      // The writer checks too: a chunk used at many offsets can keep it
+      // busy long after the last fetch.
+      if (failed || cancelled()) break;
       if (auto st = dest.WriteAt(off, plain); !st) {
         fail(st.error());
         break;
@@ -159,6 +165,7 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
     free_slots.Push(r->slot);
   }
   for (auto& t : pool) t.join();
+  cancelled();  // a cancel after the last write still commits nothing
   if (error) return std::unexpected(*error);
   COFFER_RETURN_IF_ERROR(dest.Commit());
   result.seconds =
