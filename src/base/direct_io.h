@@ -32,12 +32,12 @@ inline uint64_t DirectRoundDown(uint64_t n) { return n & ~uint64_t(kDirectBlock 
 // `name` is for messages.
 Result<bool> WriteDirect(int fd, uint64_t offset, ByteView data, const std::string& name);
 
-// Reads from the start of [offset, offset+length) of `fd` what the page
-// cache already holds, without waiting for the device (preadv2 with
-// RWF_NOWAIT); returns how many bytes it read: all of them when the range
-// is cached, 0 when its first page is not or the kernel cannot say. For
-// data that may or may not be cached: the caller reads the rest with
-// ReadDirect, so cold data neither waits for read-ahead nor fills the cache.
+// Copies [offset, offset+length) of `fd` out of the page cache if the cache
+// holds all of it (cachestat, then preadv2 with RWF_NOWAIT): returns the
+// bytes read, normally all of them, and 0 when any page is not cached or
+// the kernel cannot say; it never starts I/O. For data that may or may not
+// be cached: the caller reads the rest with ReadDirect, so cold data
+// neither goes through read-ahead nor fills the cache.
 size_t ReadCached(int fd, uint64_t offset, uint64_t length, uint8_t* out);
 
 // Reads [offset, offset+length) of `fd`, opened with O_DIRECT, into `out`.
