@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "core/format/chunk_object.h"
+#include "core/format/manifest.h"
 #include "core/hash/blake3.h"
 
 namespace coffer {
@@ -318,10 +319,8 @@ std::optional<ByteView> SummaryCache::Find(const Uuid& backup_id) const {
 }
 
 void SummaryCache::Put(const Uuid& backup_id, ByteView object) {
-  // The header (12 bytes) says how long the sealed summary after it is.
-  size_t keep = object.size();
-  if (object.size() >= 12) keep = std::min<size_t>(keep, 12 + size_t(GetLe32(object.data() + 8)));
-  summaries_[backup_id] = Bytes(object.begin(), object.begin() + ptrdiff_t(keep));
+  ByteView head = object.first(ManifestSummaryPrefixLength(object));
+  summaries_[backup_id] = Bytes(head.begin(), head.end());
 }
 
 void SummaryCache::Retain(std::span<const Uuid> ids) {
@@ -330,10 +329,6 @@ void SummaryCache::Retain(std::span<const Uuid> ids) {
   std::erase_if(summaries_, [&](const auto& entry) {
     return !std::binary_search(keep.begin(), keep.end(), entry.first);
   });
-}
-
-void SummaryCache::Merge(const SummaryCache& other) {
-  for (const auto& [id, bytes] : other.summaries_) summaries_.try_emplace(id, bytes);
 }
 
 }  // namespace coffer

@@ -130,8 +130,6 @@ class SummaryCache {
   void Put(const Uuid& backup_id, ByteView object);
   // Forgets every backup not in `ids` (sorted or not).
   void Retain(std::span<const Uuid> ids);
-  // Adds what `other` holds and this does not (same target).
-  void Merge(const SummaryCache& other);
   size_t size() const { return summaries_.size(); }
 
  private:

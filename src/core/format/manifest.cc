@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 
 #include "core/compress/zstd_codec.h"
@@ -121,6 +122,11 @@ Bytes SealManifest(const TargetKeys& keys, const Manifest& m) {
   AeadSeal(keys.meta_key, q, AssociatedData(header, m.summary.backup_id, summary_tag).view(),
            ByteView(compressed.data(), n), q + kAeadNonceLen);
   return out;
+}
+
+size_t ManifestSummaryPrefixLength(ByteView object) {
+  if (object.size() < kHeaderLen) return object.size();
+  return std::min(object.size(), kHeaderLen + size_t(GetLe32(object.data() + 8)));
 }
 
 Result<ManifestSummary> OpenManifestSummary(const TargetKeys& keys, const Uuid& backup_id,

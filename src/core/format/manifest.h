@@ -57,6 +57,11 @@ inline constexpr size_t kManifestSummaryMaxRead = 16 * 1024;
 
 Bytes SealManifest(const TargetKeys& keys, const Manifest& manifest);
 
+// How many bytes at the start of a manifest object hold its header and
+// sealed summary (what OpenManifestSummary needs), as the header declares;
+// at most object_prefix.size(), and all of it when too short to tell.
+size_t ManifestSummaryPrefixLength(ByteView object_prefix);
+
 // Opens the summary alone from a prefix of the object (at least the header
 // and the sealed summary). kCorruption if anything fails to verify.
 Result<ManifestSummary> OpenManifestSummary(const TargetKeys& keys, const Uuid& backup_id,
