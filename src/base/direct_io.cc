@@ -47,6 +47,12 @@ Result<bool> PwriteBlocks(int fd, const uint8_t* buf, size_t len, uint64_t offse
 
 }  // namespace
 
+uint64_t CachePageSize() {
+  static const uint64_t page =
+      std::max<uint64_t>(kDirectBlock, uint64_t(std::max(0L, ::sysconf(_SC_PAGESIZE))));
+  return page;
+}
+
 Result<bool> WriteDirect(int fd, uint64_t offset, ByteView data, const std::string& name) {
   if (data.empty()) return true;
   const size_t padded = size_t(DirectRoundUp(data.size()));
@@ -92,7 +98,7 @@ size_t ReadCached(int fd, uint64_t offset, uint64_t length, uint8_t* out) {
   // Ask first: a read with RWF_NOWAIT alone starts read-ahead on a page
   // that is not cached before it gives up, which is the very I/O through
   // the cache this is here to avoid.
-  static const uint64_t page = uint64_t(std::max(4096L, ::sysconf(_SC_PAGESIZE)));
+  const uint64_t page = CachePageSize();
   const uint64_t first = offset / page * page, end = offset + length;
   CachestatRange range{first, end - first};
   Cachestat stat{};

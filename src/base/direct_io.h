@@ -19,6 +19,10 @@ namespace coffer {
 inline constexpr size_t kDirectBlock = 4096;  // a multiple of any device's block
 inline constexpr size_t kDirectScratch = 1 << 20;
 
+// The page-cache page, never smaller than kDirectBlock: direct and buffered
+// writes to one file must not share one (64 KiB pages on some machines).
+uint64_t CachePageSize();
+
 inline uint64_t DirectRoundUp(uint64_t n) { return (n + kDirectBlock - 1) & ~(kDirectBlock - 1); }
 inline uint64_t DirectRoundDown(uint64_t n) { return n & ~uint64_t(kDirectBlock - 1); }
 

@@ -111,9 +111,8 @@ class FileWriter final : public VolumeWriter {
   Status WriteAt(uint64_t offset, ByteView data) override {
     const uint64_t end = offset + data.size();
     // Split on pages, not just blocks: direct and buffered writes must never
-    // share a page-cache page (64 KiB pages on some machines).
-    static const uint64_t align =
-        std::max<uint64_t>(kDirectBlock, uint64_t(std::max(0L, ::sysconf(_SC_PAGESIZE))));
+    // share a page-cache page.
+    const uint64_t align = CachePageSize();
     const uint64_t first = (offset + align - 1) / align * align, last = end / align * align;
     bool direct = direct_ok_.load(std::memory_order_relaxed) && direct_fd_ >= 0 && first < last;
     if (direct) {

@@ -76,8 +76,8 @@ Status FsyncDir(const std::string& dir) {
   return {};
 }
 
-// Smaller reads go through the page cache; larger ones take what it holds
-// and read the rest with O_DIRECT.
+// Smaller reads go through the page cache; larger ones are copied from it
+// when it holds the whole range, and read with O_DIRECT otherwise.
 constexpr uint64_t kDirectReadMin = 64 << 10;
 
 std::string DirName(const std::string& path) {
@@ -293,8 +293,8 @@ Status LocalStore::Get(std::string_view key, Buffer* out, std::optional<ByteRang
   out->Reserve(length);
   size_t done = 0;
   if (length >= kDirectReadMin && direct_.load(std::memory_order_relaxed)) {
-    // What the page cache holds is copied from it; the rest is read from
-    // the device without passing through it.
+    // From the page cache if it holds the whole range; what it does not
+    // (all of it, or a tail evicted meanwhile) from the device, past it.
     done = ReadCached(fd.get(), offset, length, out->data());
     if (done < length) {
       auto direct =
