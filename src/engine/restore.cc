@@ -22,6 +22,13 @@ struct ChunkUse {
   std::vector<uint64_t> offsets;
 };
 
+// Where in a slot a chunk's plaintext goes: as far from a block boundary as
+// its first place in the volume, so that the writer can hand the whole
+// blocks there to O_DIRECT without copying them.
+uint8_t* PlaceIn(uint8_t* slot, const ChunkUse& use) {
+  return slot + use.offsets.front() % kDirectBlock;
+}
+
 }  // namespace
 
 Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, VolumeWriter& dest,
@@ -68,8 +75,7 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
   // boundary; free ones wait in `free_slots`, full ones in `ready`.
   struct Ready {
     size_t use;     // index into `uses`
-    uint8_t* slot;  // the plaintext starts less than a block into it
-    size_t length;
+    uint8_t* slot;  // holding the plaintext at PlaceIn(slot, use)
   };
   WorkQueue<uint8_t*> free_slots;
   WorkQueue<Ready> ready;
@@ -86,10 +92,8 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
   // this one alone, straight from the slot they were opened into: the
   // device is the limit of a restore, and one writer that never waits for
   // a lock (a hand-over between threads costs a wake-up each time, about a
-  // fifth of the time measured here) keeps it busy. The plaintext sits at
-  // the same offset from a block boundary in memory as its first place in
-  // the volume, so the writer hands its whole blocks to O_DIRECT uncopied.
-  // (aligned_alloc wants a multiple of the alignment.)
+  // fifth of the time measured here) keeps it busy. A slot holds a chunk
+  // up to a block in (PlaceIn), in whole blocks as aligned_alloc wants.
   const size_t slot_size = size_t(DirectRoundUp(max_plain)) + kDirectBlock;
   std::vector<std::unique_ptr<uint8_t, decltype(&std::free)>> slots;
   for (unsigned i = 0; i < threads + 1; ++i) {
@@ -131,8 +135,8 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
         }
         break;
       }
-      uint8_t* out = *slot + use.offsets.front() % kDirectBlock;
-      auto opened = OpenChunkInto(repo.keys(), use.id, object.view(), max_plain, out, &scratch);
+      auto opened = OpenChunkInto(repo.keys(), use.id, object.view(), max_plain,
+                                  PlaceIn(*slot, use), &scratch);
       if (!opened) {
         fail(Error(ErrorCode::kCorruption, where + ": " + opened.error().message()));
         break;
@@ -143,7 +147,7 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
                                                std::to_string(use.length)));
         break;
       }
-      ready.Push(Ready{i, *slot, *opened});
+      ready.Push(Ready{i, *slot});
     }
     if (--fetching == 0) ready.Close();
   };
@@ -151,7 +155,7 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
   for (unsigned t = 0; t < threads; ++t) pool.emplace_back(fetch);
   while (std::optional<Ready> r = ready.Pop()) {
     const ChunkUse& use = uses[r->use];
-    const ByteView plain(r->slot + use.offsets.front() % kDirectBlock, r->length);
+    const ByteView plain(PlaceIn(r->slot, use), use.length);
     for (uint64_t off : use.offsets) {
       // The writer checks too: a chunk used at many offsets can keep it
       // busy long after the last fetch.
