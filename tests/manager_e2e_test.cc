@@ -6,6 +6,7 @@
 // target. And a backup the cron schedule starts on its own.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -149,20 +150,24 @@ TEST_F(ManagerCycleTest, CronScheduleBacksUpOnItsOwn) {
   ASSERT_EQ(r.body["next_backup_runs"].size(), 5u) << r.raw;
 
   // Nothing started it but the scheduler: wait for the slot (at most a
-  // minute away) and for the backup to finish.
-  json done;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  // minute away), then for the backup to finish, 90 s in all.
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + std::chrono::seconds(90);
+  std::string backup_id;
   while (std::chrono::steady_clock::now() < deadline) {
     Reply list = manager_->Get("/v1/backups?volume_id=" + volume_id);
     ASSERT_EQ(list.status, 200) << list.raw;
-    if (!list.body["backups"].empty() && list.body["backups"][0]["status"] != "running") {
-      done = list.body["backups"][0];
+    if (!list.body["backups"].empty()) {
+      backup_id = list.body["backups"][0]["id"];
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  ASSERT_FALSE(done.is_null()) << "no scheduled backup within 90 s\nmanager log:\n"
-                               << manager_->Log();
+  ASSERT_FALSE(backup_id.empty()) << "no scheduled backup within 90 s\nmanager log:\n"
+                                  << manager_->Log();
+  const double left =
+      90 - std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  json done = manager_->WaitBackup(backup_id, std::max(left, 0.0));
   EXPECT_EQ(done["status"], "completed") << done.dump();
   EXPECT_EQ(done["logical_bytes"], 8 << 20);
   EXPECT_EQ(done["target_id"], target["id"]);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <set>
 #include <thread>
@@ -352,14 +353,15 @@ TEST_F(EngineTest, AChunkMaximumOffTheBlockSizeRestores) {
   EXPECT_EQ(Restore(b.summary.backup_id), data);
 }
 
-// Passes writes to a file writer until the `fail_at`-th, which fails as a
-// full disk would.
-class FailingWriter final : public VolumeWriter {
+// Passes everything on to a file writer, calling `before` with the number
+// of each write (from 1) first: a write it fails is not passed on.
+class HookedWriter final : public VolumeWriter {
  public:
-  FailingWriter(VolumeWriter& inner, int fail_at) : inner_(inner), fail_at_(fail_at) {}
+  HookedWriter(VolumeWriter& inner, std::function<Status(int)> before)
+      : inner_(inner), before_(std::move(before)) {}
   const std::string& name() const override { return inner_.name(); }
   Status WriteAt(uint64_t offset, ByteView data) override {
-    if (++writes_ == fail_at_) return ResourceExhausted("writing " + name() + ": disk full");
+    COFFER_RETURN_IF_ERROR(before_(++writes_));
     return inner_.WriteAt(offset, data);
   }
   Status WriteZeros(uint64_t offset, uint64_t len) override {
@@ -374,41 +376,8 @@ class FailingWriter final : public VolumeWriter {
 
  private:
   VolumeWriter& inner_;
-  const int fail_at_;
+  std::function<Status(int)> before_;
   int writes_ = 0;  // only the restore's one writing thread calls WriteAt
-};
-
-// Sets `cancel` at its first write, passing writes on to a file writer.
-class CancellingWriter final : public VolumeWriter {
- public:
-  CancellingWriter(VolumeWriter& inner, std::atomic<bool>* cancel)
-      : inner_(inner), cancel_(cancel) {}
-  const std::string& name() const override { return inner_.name(); }
-  Status WriteAt(uint64_t offset, ByteView data) override {
-    if (++writes_ == 1) {
-      // Let the fetching threads run out of chunks first (they have a slot
-      // each for all of them), so that only the writer is left to notice.
-      // Were they slower than this, they would notice instead: the test
-      // would still pass, it would only prove less.
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      cancel_->store(true);
-    }
-    return inner_.WriteAt(offset, data);
-  }
-  Status WriteZeros(uint64_t offset, uint64_t len) override {
-    return inner_.WriteZeros(offset, len);
-  }
-  Status Commit() override {
-    committed = true;
-    return inner_.Commit();
-  }
-  int writes() const { return writes_; }
-  bool committed = false;
-
- private:
-  VolumeWriter& inner_;
-  std::atomic<bool>* cancel_;
-  int writes_ = 0;
 };
 
 // A cancel stops the writing thread too: a volume of one block repeated is
@@ -427,7 +396,17 @@ TEST_F(EngineTest, ACancelWhileOnlyWritesRemainCommitsNothing) {
   auto w = CreateFileVolume(out, m->summary.source_size, {});
   ASSERT_TRUE(w.has_value());
   std::atomic<bool> cancel{false};
-  CancellingWriter writer(**w, &cancel);
+  HookedWriter writer(**w, [&cancel](int n) -> Status {
+    if (n == 1) {
+      // Let the fetching threads run out of chunks first (they have a slot
+      // each for all of them), so that only the writer is left to notice.
+      // Were they slower than this, they would notice instead: the test
+      // would still pass, it would only prove less.
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      cancel = true;
+    }
+    return {};
+  });
   RestoreOptions o;
   o.cancel = &cancel;
   o.threads = 16;  // more slots than the volume has distinct chunks
@@ -454,7 +433,11 @@ TEST_F(EngineTest, AFailedWriteStopsTheRestoreWithItsError) {
     std::string out = (dir_ / ("failed-" + std::to_string(threads))).string();
     auto w = CreateFileVolume(out, m->summary.source_size, {});
     ASSERT_TRUE(w.has_value());
-    FailingWriter failing(**w, 5);
+    // The fifth write fails as a full disk would.
+    HookedWriter failing(**w, [](int n) -> Status {
+      if (n == 5) return ResourceExhausted("writing: disk full");
+      return {};
+    });
     RestoreOptions o;
     o.threads = threads;
     auto r = RunRestore(*repo_, *m, failing, o);
