@@ -238,6 +238,36 @@ TEST(LocalStoreTest, AFailedFlushLosesTheBatchAndSaysSoFromThenOn) {
   std::filesystem::remove_all(dir);
 }
 
+// A batch large enough to be synced on several threads, one of whose
+// temporaries disappeared (say, removed by hand) before the Flush: the
+// Flush names it, publishes nothing of the batch and leaves no temporary.
+TEST(LocalStoreTest, AFlushThatCannotSyncOneTemporaryPublishesNoneOfTheBatch) {
+  std::string dir = FreshDir();
+  auto store = LocalStore::Open(dir, true);
+  ASSERT_TRUE(store.has_value());
+  const size_t n = 200;
+  static_assert(n < LocalStore::kFlushObjects);
+  for (size_t i = 0; i < n; ++i) {
+    std::string key = "chunks/" + std::string(i % 2 ? "ab" : "cd") + "/o" + std::to_string(i);
+    ASSERT_TRUE((*store)->PutDeferred(key, AsBytes("x")).has_value());
+  }
+  std::vector<std::string> temporaries;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.path().filename().string().starts_with(".tmp-")) temporaries.push_back(e.path());
+  }
+  ASSERT_EQ(temporaries.size(), n);
+  std::sort(temporaries.begin(), temporaries.end());
+  const std::string gone = temporaries[n / 2];
+  ASSERT_TRUE(std::filesystem::remove(gone));
+
+  auto st = (*store)->Flush();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_NE(st.error().message().find(gone), std::string::npos) << st.error().message();
+  EXPECT_EQ(FilesUnder(dir), 0u);
+  EXPECT_EQ((*store)->RemoveStaleTemporaries(0).value_or(99), 0u);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(LocalStoreTest, KeysThatEscapeTheRootAreRejected) {
   std::string dir = FreshDir();
   auto store = LocalStore::Open(dir, true);
