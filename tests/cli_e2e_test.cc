@@ -181,6 +181,32 @@ TEST_F(CliTest, TwoVolumesSharingDataStoreItOnce) {
   ExpectRestoresTo(ja["backup_id"], a);
 }
 
+// libcurl, libpq, libnbd and libiscsi are loaded only by the commands that
+// need them (base/shared_library.h): a backup to and a restore from a local
+// directory map none of them, so they cost it no memory, and a machine
+// without them can still run it. The dynamic linker names every library it
+// loads on stderr under LD_DEBUG=files.
+TEST_F(CliTest, LocalBackupsAndRestoresLoadNoNetworkLibraries) {
+  const std::string image = dir_ / "disk.img", restored = dir_ / "restored.img";
+  MakeImage(image, "1M", 7);
+  const Env debug = {{"LD_DEBUG", "files"}};
+  RunResult backup = Coffer({"backup", "--target", target_, "--json", image}, debug);
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  auto id = json::parse(backup.out, nullptr, false);
+  ASSERT_TRUE(id.contains("backup_id")) << backup.out;
+  RunResult restore =
+      Coffer({"restore", "--target", target_, id["backup_id"].get<std::string>(), restored}, debug);
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_EQ(CompareFiles(image, restored), "");
+  for (const RunResult* r : {&backup, &restore}) {
+    // The linker's list is there: the libraries every command needs are in it.
+    EXPECT_NE(r->err.find("libsodium.so"), std::string::npos) << r->err.substr(0, 2000);
+    for (const char* lib : {"libcurl.so", "libpq.so", "libnbd.so", "libiscsi.so"}) {
+      EXPECT_EQ(r->err.find(lib), std::string::npos) << lib << " was loaded";
+    }
+  }
+}
+
 TEST_F(CliTest, SparseInputIsSkippedAndOutputIsSparse) {
   std::string img = dir_ / "sparse.img";
   int fd = open(img.c_str(), O_CREAT | O_WRONLY, 0600);

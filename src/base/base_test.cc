@@ -13,6 +13,7 @@
 #include "base/bytes.h"
 #include "base/direct_io.h"
 #include "base/error.h"
+#include "base/shared_library.h"
 #include "base/text.h"
 #include "base/uuid.h"
 
@@ -139,6 +140,38 @@ TEST(DirectIoTest, AlignedAndUnalignedSourcesWriteTheSameBlocks) {
     ::close(fd);
   }
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace coffer
+
+namespace coffer {
+namespace {
+
+TEST(SharedLibraryTest, BindsFunctionsOfALoadedLibrary) {
+  auto libc = SharedLibrary::Open("libc.so.6", "libc6", "Tests");
+  ASSERT_TRUE(libc.has_value()) << libc.error().message();
+  decltype(&::getpid) get_pid = nullptr;
+  ASSERT_TRUE(libc->Find("getpid", &get_pid).has_value());
+  EXPECT_EQ(get_pid(), ::getpid());
+}
+
+TEST(SharedLibraryTest, AMissingLibraryOrFunctionIsNamed) {
+  auto missing = SharedLibrary::Open("libcoffer-none.so.9", "coffer-none", "Imaginary volumes");
+  ASSERT_FALSE(missing.has_value());
+  const std::string& m = missing.error().message();
+  EXPECT_NE(m.find("Imaginary volumes need libcoffer-none.so.9"), std::string::npos) << m;
+  EXPECT_NE(m.find("package coffer-none"), std::string::npos) << m;
+
+  auto libc = SharedLibrary::Open("libc.so.6", "libc6", "Tests");
+  ASSERT_TRUE(libc.has_value());
+  void (*none)() = nullptr;
+  auto found = libc->Find("coffer_no_such_function", &none);
+  ASSERT_FALSE(found.has_value());
+  EXPECT_NE(found.error().message().find("libc.so.6 has no function coffer_no_such_function"),
+            std::string::npos)
+      << found.error().message();
+  EXPECT_EQ(none, nullptr);
 }
 
 }  // namespace

@@ -4,13 +4,55 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
+
+#include "base/shared_library.h"
 
 namespace coffer {
 namespace {
 
-void GlobalInit() {
+// The libcurl.so.4 functions this file calls, bound on first use: the library
+// is loaded then, not at start-up (base/shared_library.h says why).
+// clang-format off
+#define COFFER_CURL_FUNCTIONS(X) \
+  X(curl_easy_cleanup)           \
+  X(curl_easy_getinfo)           \
+  X(curl_easy_init)              \
+  X(curl_easy_perform)           \
+  X(curl_easy_reset)             \
+  X(curl_easy_setopt)            \
+  X(curl_easy_strerror)          \
+  X(curl_global_init)            \
+  X(curl_slist_append)           \
+  X(curl_slist_free_all)
+// clang-format on
+
+struct Curl {
+  COFFER_CURL_FUNCTIONS(COFFER_LIBRARY_MEMBER)
+};
+
+// Loads libcurl.so.4 once; later calls return the first answer.
+Result<const Curl*> LoadCurl() {
+  static const Result<Curl> loaded = []() -> Result<Curl> {
+    COFFER_ASSIGN_OR_RETURN(SharedLibrary lib,
+                            SharedLibrary::Open("libcurl.so.4", "libcurl4", "S3 targets"));
+    Curl table;
+    COFFER_CURL_FUNCTIONS(COFFER_LIBRARY_FIND)
+    return table;
+  }();
+  if (!loaded) return std::unexpected(loaded.error());
+  return &*loaded;
+}
+
+// The table, for code that runs only after a successful LoadCurl().
+const Curl& libcurl() { return *LoadCurl().value(); }
+
+// Loads libcurl and initialises it, once.
+Status LoadAndInit() {
+  COFFER_RETURN_IF_ERROR(LoadCurl());
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] { libcurl().curl_global_init(CURL_GLOBAL_DEFAULT); });
+  return {};
 }
 
 struct Transfer {
@@ -45,7 +87,7 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* userdata) {
   size_t n = size * nmemb;
   if (!t->decided) {
     long status = 0;
-    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    libcurl().curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
     t->to_sink = t->sink != nullptr && status >= 200 && status < 300;
     t->decided = true;
   }
@@ -87,7 +129,7 @@ size_t ReadHeader(char* data, size_t size, size_t nitems, void* userdata) {
 Error CurlError(CURLcode code, const char* detail, std::string_view method,
                 const std::string& url) {
   std::string msg = std::string(method) + " " + url + ": " +
-                    (detail[0] ? detail : curl_easy_strerror(code)) + " (curl " +
+                    (detail[0] ? detail : libcurl().curl_easy_strerror(code)) + " (curl " +
                     std::to_string(int(code)) + ")";
   switch (code) {
     case CURLE_UNSUPPORTED_PROTOCOL:
@@ -116,10 +158,10 @@ std::string HttpResponse::Header(std::string_view lower_name) const {
   return "";
 }
 
-HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) { GlobalInit(); }
+HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {}
 
 HttpClient::~HttpClient() {
-  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+  for (void* h : idle_) libcurl().curl_easy_cleanup(static_cast<CURL*>(h));
 }
 
 void* HttpClient::Acquire() {
@@ -132,7 +174,7 @@ void* HttpClient::Acquire() {
   }
   ++open_;
   lock.unlock();
-  CURL* h = curl_easy_init();
+  CURL* h = libcurl().curl_easy_init();
   if (h == nullptr) {
     std::lock_guard relock(mu_);
     --open_;
@@ -148,10 +190,11 @@ void HttpClient::Release(void* handle) {
 }
 
 Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
+  COFFER_RETURN_IF_ERROR(LoadAndInit());
   CURL* curl = static_cast<CURL*>(Acquire());
   if (curl == nullptr) return ResourceExhausted("cannot create a curl handle");
   // Keeps the handle's connection cache; clears the last request's options.
-  curl_easy_reset(curl);
+  libcurl().curl_easy_reset(curl);
 
   HttpResponse response;
   Transfer t{req.body, 0, &response, req.sink, curl};
@@ -160,44 +203,46 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
 
   curl_slist* headers = nullptr;
   for (const auto& [k, v] : req.headers)
-    headers = curl_slist_append(headers, (k + ": " + v).c_str());
-  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+    headers = libcurl().curl_slist_append(headers, (k + ": " + v).c_str());
+  headers = libcurl().curl_slist_append(headers, "Expect:");  // no 100-continue round trip
 
-  curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "coffer/0.1");
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, long(options_.connect_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
-                   std::max(1L, long((options_.stall_timeout.count() + 999) / 1000)));
-  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, ReadHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+  libcurl().curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());
+  libcurl().curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  libcurl().curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  libcurl().curl_easy_setopt(curl, CURLOPT_USERAGENT, "coffer/0.1");
+  libcurl().curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  libcurl().curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                             long(options_.connect_timeout.count()));
+  libcurl().curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  libcurl().curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+                             std::max(1L, long((options_.stall_timeout.count() + 999) / 1000)));
+  libcurl().curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (!options_.ca_file.empty())
+    libcurl().curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+  libcurl().curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, ReadHeader);
+  libcurl().curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+  libcurl().curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
+  libcurl().curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
 
   if (req.method == "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    libcurl().curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (req.method == "GET") {
-    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    libcurl().curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else if (req.method == "PUT" || req.method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, std::string(req.method).c_str());
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, ReadBody);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, SeekBody);
-    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(req.body.size()));
+    libcurl().curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    libcurl().curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, std::string(req.method).c_str());
+    libcurl().curl_easy_setopt(curl, CURLOPT_READFUNCTION, ReadBody);
+    libcurl().curl_easy_setopt(curl, CURLOPT_READDATA, &t);
+    libcurl().curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, SeekBody);
+    libcurl().curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
+    libcurl().curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(req.body.size()));
   } else {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, std::string(req.method).c_str());
+    libcurl().curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, std::string(req.method).c_str());
   }
 
-  CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
-  if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  CURLcode rc = libcurl().curl_easy_perform(curl);
+  libcurl().curl_slist_free_all(headers);
+  if (rc == CURLE_OK) libcurl().curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   Release(curl);
   if (rc != CURLE_OK) return std::unexpected(CurlError(rc, errbuf, req.method, req.url));
   return response;

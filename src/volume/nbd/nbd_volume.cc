@@ -8,10 +8,55 @@
 #include <string_view>
 #include <vector>
 
+#include "base/shared_library.h"
 #include "volume/connection_pool.h"
 
 namespace coffer {
 namespace {
+
+// The libnbd.so.0 functions this file calls, bound on first use: the library
+// is loaded then, not at start-up (base/shared_library.h says why).
+// clang-format off
+#define COFFER_NBD_FUNCTIONS(X) \
+  X(nbd_add_meta_context)       \
+  X(nbd_block_status)           \
+  X(nbd_can_flush)              \
+  X(nbd_can_meta_context)       \
+  X(nbd_can_zero)               \
+  X(nbd_close)                  \
+  X(nbd_connect_uri)            \
+  X(nbd_create)                 \
+  X(nbd_flush)                  \
+  X(nbd_get_block_size)         \
+  X(nbd_get_errno)              \
+  X(nbd_get_error)              \
+  X(nbd_get_size)               \
+  X(nbd_is_read_only)           \
+  X(nbd_pread)                  \
+  X(nbd_pwrite)                 \
+  X(nbd_shutdown)               \
+  X(nbd_zero)
+// clang-format on
+
+struct Nbd {
+  COFFER_NBD_FUNCTIONS(COFFER_LIBRARY_MEMBER)
+};
+
+// Loads libnbd.so.0 once; later calls return the first answer.
+Result<const Nbd*> LoadNbd() {
+  static const Result<Nbd> loaded = []() -> Result<Nbd> {
+    COFFER_ASSIGN_OR_RETURN(SharedLibrary lib,
+                            SharedLibrary::Open("libnbd.so.0", "libnbd0", "NBD volumes"));
+    Nbd table;
+    COFFER_NBD_FUNCTIONS(COFFER_LIBRARY_FIND)
+    return table;
+  }();
+  if (!loaded) return std::unexpected(loaded.error());
+  return &*loaded;
+}
+
+// The table, for code that runs only after a successful LoadNbd().
+const Nbd& libnbd() { return *LoadNbd().value(); }
 
 // NBD servers refuse requests above their maximum block size (32 MiB is the
 // usual limit); larger reads and writes are split.
@@ -20,8 +65,8 @@ constexpr uint64_t kDefaultMaxRequest = uint64_t(32) << 20;
 constexpr uint64_t kMaxStatusSpan = uint64_t(1) << 30;
 
 Error NbdError(const std::string& what) {
-  int err = nbd_get_errno();
-  const char* msg = nbd_get_error();
+  int err = libnbd().nbd_get_errno();
+  const char* msg = libnbd().nbd_get_error();
   std::string m = what + ": " + (msg ? msg : "unknown libnbd error");
   ErrorCode code = ErrorCode::kInternal;
   switch (err) {
@@ -61,20 +106,21 @@ struct NbdConn {
   nbd_handle* h = nullptr;
   ~NbdConn() {
     if (h != nullptr) {
-      nbd_shutdown(h, 0);
-      nbd_close(h);
+      libnbd().nbd_shutdown(h, 0);
+      libnbd().nbd_close(h);
     }
   }
 };
 
 Result<std::unique_ptr<NbdConn>> Connect(const std::string& uri) {
+  COFFER_RETURN_IF_ERROR(LoadNbd());
   auto c = std::make_unique<NbdConn>();
-  c->h = nbd_create();
+  c->h = libnbd().nbd_create();
   if (c->h == nullptr) return std::unexpected(NbdError("creating an NBD handle"));
-  if (nbd_add_meta_context(c->h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1) {
+  if (libnbd().nbd_add_meta_context(c->h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1) {
     return std::unexpected(NbdError("requesting base:allocation from " + uri));
   }
-  if (nbd_connect_uri(c->h, uri.c_str()) == -1) {
+  if (libnbd().nbd_connect_uri(c->h, uri.c_str()) == -1) {
     return std::unexpected(NbdError("connecting to NBD export " + uri));
   }
   return c;
@@ -85,12 +131,12 @@ class NbdVolume {
  public:
   NbdVolume(std::string uri, std::unique_ptr<NbdConn> first, const NbdOptions& options)
       : uri_(std::move(uri)),
-        size_(uint64_t(nbd_get_size(first->h))),
-        has_status_(nbd_can_meta_context(first->h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1),
-        can_zero_(nbd_can_zero(first->h) == 1),
-        can_flush_(nbd_can_flush(first->h) == 1),
-        read_only_(nbd_is_read_only(first->h) == 1) {
-    int64_t max = nbd_get_block_size(first->h, LIBNBD_SIZE_MAXIMUM);
+        size_(uint64_t(libnbd().nbd_get_size(first->h))),
+        has_status_(libnbd().nbd_can_meta_context(first->h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1),
+        can_zero_(libnbd().nbd_can_zero(first->h) == 1),
+        can_flush_(libnbd().nbd_can_flush(first->h) == 1),
+        read_only_(libnbd().nbd_is_read_only(first->h) == 1) {
+    int64_t max = libnbd().nbd_get_block_size(first->h, LIBNBD_SIZE_MAXIMUM);
     max_request_ =
         max > 0 ? std::min<uint64_t>(uint64_t(max), kDefaultMaxRequest) : kDefaultMaxRequest;
     std::string uri_copy = uri_;
@@ -106,7 +152,7 @@ class NbdVolume {
     COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
     for (size_t done = 0; done < len;) {
       size_t n = size_t(std::min<uint64_t>(len - done, max_request_));
-      if (nbd_pread(lease->h, out + done, n, offset + done, 0) == -1) {
+      if (libnbd().nbd_pread(lease->h, out + done, n, offset + done, 0) == -1) {
         Error e = NbdError("reading " + Where(offset + done));
         lease.Discard();
         return std::unexpected(e);
@@ -120,7 +166,7 @@ class NbdVolume {
     COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
     for (size_t done = 0; done < data.size();) {
       size_t n = size_t(std::min<uint64_t>(data.size() - done, max_request_));
-      if (nbd_pwrite(lease->h, data.data() + done, n, offset + done, 0) == -1) {
+      if (libnbd().nbd_pwrite(lease->h, data.data() + done, n, offset + done, 0) == -1) {
         Error e = NbdError("writing " + Where(offset + done));
         lease.Discard();
         return std::unexpected(e);
@@ -143,7 +189,7 @@ class NbdVolume {
     COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
     for (uint64_t done = 0; done < len;) {
       uint64_t n = std::min<uint64_t>(len - done, kMaxStatusSpan);
-      if (nbd_zero(lease->h, n, offset + done, 0) == -1) {
+      if (libnbd().nbd_zero(lease->h, n, offset + done, 0) == -1) {
         Error e = NbdError("zeroing " + Where(offset + done));
         lease.Discard();
         return std::unexpected(e);
@@ -156,7 +202,7 @@ class NbdVolume {
   Status Flush() {
     if (!can_flush_) return {};
     COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
-    if (nbd_flush(lease->h, 0) == -1) return std::unexpected(NbdError("flushing " + uri_));
+    if (libnbd().nbd_flush(lease->h, 0) == -1) return std::unexpected(NbdError("flushing " + uri_));
     return {};
   }
 
@@ -183,7 +229,7 @@ class NbdVolume {
       cb.user_data = &seen;
       cb.free = nullptr;
       uint64_t span = std::min<uint64_t>(size_ - pos, kMaxStatusSpan);
-      if (nbd_block_status(lease->h, span, pos, cb, 0) == -1) {
+      if (libnbd().nbd_block_status(lease->h, span, pos, cb, 0) == -1) {
         Error e = NbdError("querying the allocation of " + Where(pos));
         lease.Discard();
         return std::unexpected(e);
@@ -248,7 +294,8 @@ class NbdWriter final : public VolumeWriter {
 
 Result<std::unique_ptr<NbdVolume>> OpenVolume(const std::string& uri, const NbdOptions& options) {
   COFFER_ASSIGN_OR_RETURN(auto first, Connect(uri));
-  if (nbd_get_size(first->h) < 0) return std::unexpected(NbdError("reading the size of " + uri));
+  if (libnbd().nbd_get_size(first->h) < 0)
+    return std::unexpected(NbdError("reading the size of " + uri));
   return std::make_unique<NbdVolume>(uri, std::move(first), options);
 }
 

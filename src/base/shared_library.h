@@ -1,0 +1,56 @@
+// Libraries that only some commands need, loaded when one first does.
+//
+// libcurl (S3), libpq (PostgreSQL), libnbd and libiscsi each pull in a
+// dozen more (GnuTLS, Kerberos, LDAP, ICU, RDMA). Linked the usual way, all
+// of them were mapped and relocated at every start: about 6 MiB of every
+// command's resident memory and 4 ms of its start-up, spent by a backup to
+// a local directory that uses none of them. Loaded on first use instead,
+// they cost only the commands that need them, and a machine without them
+// can still run everything else (a restore from a directory on a rescue
+// system, say), with an error naming the missing package for the rest.
+//
+// Each user lists the functions it calls once, as an X-macro, and gets a
+// table of pointers to them:
+//
+//   #define COFFER_NBD_FUNCTIONS(X) X(nbd_create) X(nbd_close)
+//   struct Nbd { COFFER_NBD_FUNCTIONS(COFFER_LIBRARY_MEMBER) };
+//   ... COFFER_NBD_FUNCTIONS(COFFER_LIBRARY_FIND(lib, table)) ...
+//
+// A library, once opened, stays loaded for the life of the process.
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+
+namespace coffer {
+
+class SharedLibrary {
+ public:
+  // Opens `soname` (e.g. "libnbd.so.0"), needed for `purpose` (e.g. "NBD
+  // volumes"); the error names the Debian package that provides it.
+  static Result<SharedLibrary> Open(const std::string& soname, const std::string& package,
+                                    const std::string& purpose);
+
+  // Points *fn at the library's function `name`.
+  template <typename F>
+  Status Find(const char* name, F** fn) const {
+    COFFER_ASSIGN_OR_RETURN(void* symbol, Symbol(name));
+    *fn = reinterpret_cast<F*>(symbol);
+    return {};
+  }
+
+ private:
+  SharedLibrary(void* handle, std::string soname) : handle_(handle), soname_(std::move(soname)) {}
+  Result<void*> Symbol(const char* name) const;
+
+  void* handle_;
+  std::string soname_;
+};
+
+// A table member for the C function `name`, of its own type.
+#define COFFER_LIBRARY_MEMBER(name) decltype(&::name) name = nullptr;
+// Binds table.name to `name` in `lib`, returning from the caller on failure.
+#define COFFER_LIBRARY_FIND(name) COFFER_RETURN_IF_ERROR(lib.Find(#name, &table.name));
+
+}  // namespace coffer
