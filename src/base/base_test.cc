@@ -2,10 +2,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "base/bytes.h"
 #include "base/direct_io.h"
 #include "base/error.h"
+#include "base/parallel.h"
 #include "base/shared_library.h"
 #include "base/text.h"
 #include "base/uuid.h"
@@ -172,6 +175,52 @@ TEST(SharedLibraryTest, AMissingLibraryOrFunctionIsNamed) {
             std::string::npos)
       << found.error().message();
   EXPECT_EQ(none, nullptr);
+}
+
+}  // namespace
+}  // namespace coffer
+
+namespace coffer {
+namespace {
+
+TEST(ForEachIndexTest, RunsEveryStepOnceAndShortLoopsOnTheCaller) {
+  std::vector<std::atomic<int>> runs(1000);
+  ASSERT_TRUE(ForEachIndex(runs.size(), 8, 16, [&](size_t i) -> Status {
+                ++runs[i];
+                return {};
+              }).has_value());
+  for (size_t i = 0; i < runs.size(); ++i) ASSERT_EQ(runs[i].load(), 1) << i;
+
+  const auto caller = std::this_thread::get_id();
+  size_t elsewhere = 0;  // only the caller runs: no race on it
+  ASSERT_TRUE(ForEachIndex(16, 8, 16, [&](size_t) -> Status {
+                elsewhere += std::this_thread::get_id() != caller;
+                return {};
+              }).has_value());
+  EXPECT_EQ(elsewhere, 0u);
+  EXPECT_TRUE(ForEachIndex(0, 8, 16, [](size_t) -> Status { return Internal("never"); }));
+}
+
+// The error of a step on a thread other than the caller's is the one
+// returned, and an exception becomes an internal error.
+TEST(ForEachIndexTest, ErrorsAndExceptionsFromAnyThreadAreReturned) {
+  const auto caller = std::this_thread::get_id();
+  auto st = ForEachIndex(64, 4, 16, [&](size_t i) -> Status {
+    if (std::this_thread::get_id() != caller) return NotFound("step " + std::to_string(i));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // leaves steps to the others
+    return {};
+  });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(st.error().message().rfind("step ", 0), 0u) << st.error().message();
+
+  auto thrown = ForEachIndex(64, 4, 16, [&](size_t i) -> Status {
+    if (i == 5) throw std::runtime_error("boom");
+    return {};
+  });
+  ASSERT_FALSE(thrown.has_value());
+  EXPECT_EQ(thrown.error().code(), ErrorCode::kInternal);
+  EXPECT_NE(thrown.error().message().find("boom"), std::string::npos) << thrown.error().message();
 }
 
 }  // namespace

@@ -14,7 +14,8 @@
 // them, and fsyncs each directory once. Same guarantee as Put, for far
 // fewer journal commits: the data's and the renames' each commit once per
 // batch, not once per object (each fdatasync and directory fsync still
-// flushes the device's cache).
+// flushes the device's cache; a large batch's syncs run on a few threads,
+// since each mostly waits for the device and the waits overlap).
 //
 // Objects are written, and read when 64 KiB or larger, with O_DIRECT where
 // the file system allows it: through a reused block-aligned buffer, padded
