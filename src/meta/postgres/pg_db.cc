@@ -40,22 +40,11 @@ struct Pq {
   COFFER_PQ_FUNCTIONS(COFFER_LIBRARY_MEMBER)
 };
 
-// Loads libpq.so.5 once; later calls return the first answer.
-Result<const Pq*> LoadPq() {
-  static const Result<Pq> loaded = []() -> Result<Pq> {
-    COFFER_ASSIGN_OR_RETURN(
-        SharedLibrary lib,
-        SharedLibrary::Open("libpq.so.5", "libpq5", "PostgreSQL metadata databases"));
-    Pq table;
-    COFFER_PQ_FUNCTIONS(COFFER_LIBRARY_FIND)
-    return table;
-  }();
-  if (!loaded) return std::unexpected(loaded.error());
-  return &*loaded;
-}
-
-// The table, for code that runs only after a successful LoadPq().
-const Pq& libpq() { return *LoadPq().value(); }
+LibraryTable<Pq> libpq("libpq.so.5", "libpq5", "PostgreSQL metadata databases",
+                       [](const SharedLibrary& lib, Pq& table) -> Status {
+                         COFFER_PQ_FUNCTIONS(COFFER_LIBRARY_FIND)
+                         return {};
+                       });
 
 // The advisory lock key of manager leadership: 0x436f666665720001, "Coffer"
 // followed by 0001. Advisory locks are per database, so managers sharing a
@@ -67,9 +56,9 @@ Error PgError(PGconn* conn, const PGresult* res, std::string_view what) {
   std::string msg = "postgresql: ";
   msg += what;
   msg += ": ";
-  const char* state = res ? libpq().PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-  const char* primary = res ? libpq().PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-  std::string detail = primary ? primary : libpq().PQerrorMessage(conn);
+  const char* state = res ? libpq->PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  const char* primary = res ? libpq->PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  std::string detail = primary ? primary : libpq->PQerrorMessage(conn);
   while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
   msg += detail;
   if (state) {
@@ -79,7 +68,7 @@ Error PgError(PGconn* conn, const PGresult* res, std::string_view what) {
   }
   std::string_view s = state ? state : "";
   ErrorCode code = ErrorCode::kInternal;
-  if (libpq().PQstatus(conn) != CONNECTION_OK || s.starts_with("08") || s == "57P01" ||
+  if (libpq->PQstatus(conn) != CONNECTION_OK || s.starts_with("08") || s == "57P01" ||
       s == "57P02" || s == "57P03") {
     code = ErrorCode::kUnavailable;  // connection lost, server shutting down or starting
   } else if (s == "23505") {
@@ -101,14 +90,14 @@ Error PgError(PGconn* conn, const PGresult* res, std::string_view what) {
 }
 
 struct ResultDeleter {
-  void operator()(PGresult* r) const { libpq().PQclear(r); }
+  void operator()(PGresult* r) const { libpq->PQclear(r); }
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
 void IgnoreNotice(void*, const char*) {}  // "relation already exists, skipping" and the like
 
 Result<PGconn*> Connect(const std::string& url) {
-  COFFER_RETURN_IF_ERROR(LoadPq());
+  COFFER_RETURN_IF_ERROR(libpq.Load());
   // Defaults the URI may override (later keywords win): a bounded connect,
   // and TCP keepalives plus a user timeout, so a dead server or network is
   // noticed in about a minute instead of hanging a transaction (or a
@@ -121,14 +110,14 @@ Result<PGconn*> Connect(const std::string& url) {
                         "dbname",
                         nullptr};
   const char* values[] = {"10", "30", "10", "3", "60000", url.c_str(), nullptr};
-  PGconn* conn = libpq().PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  PGconn* conn = libpq->PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return ResourceExhausted("postgresql: out of memory connecting");
-  if (libpq().PQstatus(conn) != CONNECTION_OK) {
+  if (libpq->PQstatus(conn) != CONNECTION_OK) {
     Error e = PgError(conn, nullptr, "connecting");
-    libpq().PQfinish(conn);
+    libpq->PQfinish(conn);
     return std::unexpected(e);
   }
-  libpq().PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);
+  libpq->PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);
   return conn;
 }
 
@@ -153,25 +142,25 @@ class PgConn final : public SqlConn {
       }
     }
     std::string text(sql);
-    ResultPtr res(libpq().PQexecParams(conn_, text.c_str(), int(values.size()), nullptr,
-                                       values.data(), nullptr, nullptr, /*resultFormat=text*/ 0));
-    ExecStatusType status = res ? libpq().PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+    ResultPtr res(libpq->PQexecParams(conn_, text.c_str(), int(values.size()), nullptr,
+                                      values.data(), nullptr, nullptr, /*resultFormat=text*/ 0));
+    ExecStatusType status = res ? libpq->PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       return std::unexpected(PgError(conn_, res.get(), "executing statement"));
     }
     SqlResult out;
-    const int rows = libpq().PQntuples(res.get()), cols = libpq().PQnfields(res.get());
+    const int rows = libpq->PQntuples(res.get()), cols = libpq->PQnfields(res.get());
     out.rows.reserve(size_t(rows));
     for (int r = 0; r < rows; ++r) {
       SqlRow row(static_cast<size_t>(cols));
       for (int c = 0; c < cols; ++c) {
-        if (libpq().PQgetisnull(res.get(), r, c)) continue;
-        row[size_t(c)] = std::string(libpq().PQgetvalue(res.get(), r, c),
-                                     size_t(libpq().PQgetlength(res.get(), r, c)));
+        if (libpq->PQgetisnull(res.get(), r, c)) continue;
+        row[size_t(c)] = std::string(libpq->PQgetvalue(res.get(), r, c),
+                                     size_t(libpq->PQgetlength(res.get(), r, c)));
       }
       out.rows.push_back(std::move(row));
     }
-    const char* affected = libpq().PQcmdTuples(res.get());
+    const char* affected = libpq->PQcmdTuples(res.get());
     if (affected != nullptr && *affected != '\0') {
       std::string_view a(affected);
       std::from_chars(a.data(), a.data() + a.size(), out.affected);
@@ -181,8 +170,8 @@ class PgConn final : public SqlConn {
 
   Status ExecScript(std::string_view sql) override {
     std::string text(sql);
-    ResultPtr res(libpq().PQexec(conn_, text.c_str()));
-    ExecStatusType status = res ? libpq().PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+    ResultPtr res(libpq->PQexec(conn_, text.c_str()));
+    ExecStatusType status = res ? libpq->PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       return std::unexpected(PgError(conn_, res.get(), "executing script"));
     }
@@ -199,7 +188,7 @@ class PgPool {
  public:
   PgPool(std::string url, int max) : url_(std::move(url)), max_(max < 1 ? 1 : max) {}
   ~PgPool() {
-    for (PGconn* c : idle_) libpq().PQfinish(c);
+    for (PGconn* c : idle_) libpq->PQfinish(c);
   }
 
   Result<PGconn*> Get() {
@@ -222,9 +211,9 @@ class PgPool {
   // connection was lost, the idle ones most likely were too (a server
   // restart, a failover): they are closed rather than tried one by one.
   void Put(PGconn* c) {
-    const bool lost = c == nullptr || libpq().PQstatus(c) != CONNECTION_OK;
-    const bool reusable = !lost && libpq().PQtransactionStatus(c) == PQTRANS_IDLE;
-    if (c != nullptr && !reusable) libpq().PQfinish(c);
+    const bool lost = c == nullptr || libpq->PQstatus(c) != CONNECTION_OK;
+    const bool reusable = !lost && libpq->PQtransactionStatus(c) == PQTRANS_IDLE;
+    if (c != nullptr && !reusable) libpq->PQfinish(c);
     std::vector<PGconn*> stale;
     {
       std::lock_guard lock(mu_);
@@ -238,7 +227,7 @@ class PgPool {
         open_ -= int(stale.size());
       }
     }
-    for (PGconn* s : stale) libpq().PQfinish(s);
+    for (PGconn* s : stale) libpq->PQfinish(s);
     cv_.notify_all();
   }
 
@@ -298,7 +287,7 @@ class PgLeaderLock final : public LeaderLock {
 
  private:
   void Drop() {
-    if (conn_ != nullptr) libpq().PQfinish(conn_);
+    if (conn_ != nullptr) libpq->PQfinish(conn_);
     conn_ = nullptr;
     held_ = false;
   }
@@ -341,14 +330,14 @@ class PgDb final : public SqlDb {
     PgConn conn(raw);
     Status st = conn.ExecScript("BEGIN");
     if (st) st = fn(conn);
-    if (st && libpq().PQtransactionStatus(raw) == PQTRANS_INERROR) {
+    if (st && libpq->PQtransactionStatus(raw) == PQTRANS_INERROR) {
       st = Internal("postgresql: a statement failed inside the transaction");
     }
     if (st) {
       *committing = true;
       st = conn.ExecScript("COMMIT");
     }
-    PGTransactionStatusType ts = libpq().PQtransactionStatus(raw);
+    PGTransactionStatusType ts = libpq->PQtransactionStatus(raw);
     if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) (void)conn.ExecScript("ROLLBACK");
     pool_.Put(raw);
     return st;

@@ -31,27 +31,17 @@ struct Curl {
   COFFER_CURL_FUNCTIONS(COFFER_LIBRARY_MEMBER)
 };
 
-// Loads libcurl.so.4 once; later calls return the first answer.
-Result<const Curl*> LoadCurl() {
-  static const Result<Curl> loaded = []() -> Result<Curl> {
-    COFFER_ASSIGN_OR_RETURN(SharedLibrary lib,
-                            SharedLibrary::Open("libcurl.so.4", "libcurl4", "S3 targets"));
-    Curl table;
-    COFFER_CURL_FUNCTIONS(COFFER_LIBRARY_FIND)
-    return table;
-  }();
-  if (!loaded) return std::unexpected(loaded.error());
-  return &*loaded;
-}
-
-// The table, for code that runs only after a successful LoadCurl().
-const Curl& libcurl() { return *LoadCurl().value(); }
+LibraryTable<Curl> libcurl("libcurl.so.4", "libcurl4", "S3 targets",
+                           [](const SharedLibrary& lib, Curl& table) -> Status {
+                             COFFER_CURL_FUNCTIONS(COFFER_LIBRARY_FIND)
+                             return {};
+                           });
 
 // Loads libcurl and initialises it, once.
 Status LoadAndInit() {
-  COFFER_RETURN_IF_ERROR(LoadCurl());
+  COFFER_RETURN_IF_ERROR(libcurl.Load());
   static std::once_flag once;
-  std::call_once(once, [] { libcurl().curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] { libcurl->curl_global_init(CURL_GLOBAL_DEFAULT); });
   return {};
 }
 
@@ -87,7 +77,7 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* userdata) {
   size_t n = size * nmemb;
   if (!t->decided) {
     long status = 0;
-    libcurl().curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    libcurl->curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
     t->to_sink = t->sink != nullptr && status >= 200 && status < 300;
     t->decided = true;
   }
@@ -129,7 +119,7 @@ size_t ReadHeader(char* data, size_t size, size_t nitems, void* userdata) {
 Error CurlError(CURLcode code, const char* detail, std::string_view method,
                 const std::string& url) {
   std::string msg = std::string(method) + " " + url + ": " +
-                    (detail[0] ? detail : libcurl().curl_easy_strerror(code)) + " (curl " +
+                    (detail[0] ? detail : libcurl->curl_easy_strerror(code)) + " (curl " +
                     std::to_string(int(code)) + ")";
   switch (code) {
     case CURLE_UNSUPPORTED_PROTOCOL:
@@ -161,7 +151,7 @@ std::string HttpResponse::Header(std::string_view lower_name) const {
 HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {}
 
 HttpClient::~HttpClient() {
-  for (void* h : idle_) libcurl().curl_easy_cleanup(static_cast<CURL*>(h));
+  for (void* h : idle_) libcurl->curl_easy_cleanup(static_cast<CURL*>(h));
 }
 
 void* HttpClient::Acquire() {
@@ -174,7 +164,7 @@ void* HttpClient::Acquire() {
   }
   ++open_;
   lock.unlock();
-  CURL* h = libcurl().curl_easy_init();
+  CURL* h = libcurl->curl_easy_init();
   if (h == nullptr) {
     std::lock_guard relock(mu_);
     --open_;
@@ -194,7 +184,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
   CURL* curl = static_cast<CURL*>(Acquire());
   if (curl == nullptr) return ResourceExhausted("cannot create a curl handle");
   // Keeps the handle's connection cache; clears the last request's options.
-  libcurl().curl_easy_reset(curl);
+  libcurl->curl_easy_reset(curl);
 
   HttpResponse response;
   Transfer t{req.body, 0, &response, req.sink, curl};
@@ -203,46 +193,46 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
 
   curl_slist* headers = nullptr;
   for (const auto& [k, v] : req.headers)
-    headers = libcurl().curl_slist_append(headers, (k + ": " + v).c_str());
-  headers = libcurl().curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+    headers = libcurl->curl_slist_append(headers, (k + ": " + v).c_str());
+  headers = libcurl->curl_slist_append(headers, "Expect:");  // no 100-continue round trip
 
-  libcurl().curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());
-  libcurl().curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  libcurl().curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  libcurl().curl_easy_setopt(curl, CURLOPT_USERAGENT, "coffer/0.1");
-  libcurl().curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  libcurl().curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                             long(options_.connect_timeout.count()));
-  libcurl().curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  libcurl().curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
-                             std::max(1L, long((options_.stall_timeout.count() + 999) / 1000)));
-  libcurl().curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  libcurl->curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());
+  libcurl->curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  libcurl->curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  libcurl->curl_easy_setopt(curl, CURLOPT_USERAGENT, "coffer/0.1");
+  libcurl->curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  libcurl->curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                            long(options_.connect_timeout.count()));
+  libcurl->curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  libcurl->curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+                            std::max(1L, long((options_.stall_timeout.count() + 999) / 1000)));
+  libcurl->curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
   if (!options_.ca_file.empty())
-    libcurl().curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
-  libcurl().curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, ReadHeader);
-  libcurl().curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-  libcurl().curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
-  libcurl().curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+    libcurl->curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+  libcurl->curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, ReadHeader);
+  libcurl->curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+  libcurl->curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
+  libcurl->curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
 
   if (req.method == "HEAD") {
-    libcurl().curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    libcurl->curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (req.method == "GET") {
-    libcurl().curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    libcurl->curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else if (req.method == "PUT" || req.method == "POST") {
-    libcurl().curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    libcurl().curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, std::string(req.method).c_str());
-    libcurl().curl_easy_setopt(curl, CURLOPT_READFUNCTION, ReadBody);
-    libcurl().curl_easy_setopt(curl, CURLOPT_READDATA, &t);
-    libcurl().curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, SeekBody);
-    libcurl().curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
-    libcurl().curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(req.body.size()));
+    libcurl->curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    libcurl->curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, std::string(req.method).c_str());
+    libcurl->curl_easy_setopt(curl, CURLOPT_READFUNCTION, ReadBody);
+    libcurl->curl_easy_setopt(curl, CURLOPT_READDATA, &t);
+    libcurl->curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, SeekBody);
+    libcurl->curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
+    libcurl->curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(req.body.size()));
   } else {
-    libcurl().curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, std::string(req.method).c_str());
+    libcurl->curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, std::string(req.method).c_str());
   }
 
-  CURLcode rc = libcurl().curl_easy_perform(curl);
-  libcurl().curl_slist_free_all(headers);
-  if (rc == CURLE_OK) libcurl().curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  CURLcode rc = libcurl->curl_easy_perform(curl);
+  libcurl->curl_slist_free_all(headers);
+  if (rc == CURLE_OK) libcurl->curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   Release(curl);
   if (rc != CURLE_OK) return std::unexpected(CurlError(rc, errbuf, req.method, req.url));
   return response;

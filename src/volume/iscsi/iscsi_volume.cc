@@ -51,21 +51,11 @@ struct Iscsi {
   COFFER_ISCSI_FUNCTIONS(COFFER_LIBRARY_MEMBER)
 };
 
-// Loads libiscsi.so.7 once; later calls return the first answer.
-Result<const Iscsi*> LoadIscsi() {
-  static const Result<Iscsi> loaded = []() -> Result<Iscsi> {
-    COFFER_ASSIGN_OR_RETURN(SharedLibrary lib,
-                            SharedLibrary::Open("libiscsi.so.7", "libiscsi7", "iSCSI volumes"));
-    Iscsi table;
-    COFFER_ISCSI_FUNCTIONS(COFFER_LIBRARY_FIND)
-    return table;
-  }();
-  if (!loaded) return std::unexpected(loaded.error());
-  return &*loaded;
-}
-
-// The table, for code that runs only after a successful LoadIscsi().
-const Iscsi& libiscsi() { return *LoadIscsi().value(); }
+LibraryTable<Iscsi> libiscsi("libiscsi.so.7", "libiscsi7", "iSCSI volumes",
+                             [](const SharedLibrary& lib, Iscsi& table) -> Status {
+                               COFFER_ISCSI_FUNCTIONS(COFFER_LIBRARY_FIND)
+                               return {};
+                             });
 
 constexpr uint64_t kMaxRequest = uint64_t(4) << 20;
 constexpr uint32_t kMaxWriteSameBlocks = 65535;
@@ -75,8 +65,8 @@ struct IscsiConn {
   int lun = 0;
   ~IscsiConn() {
     if (ctx != nullptr) {
-      libiscsi().iscsi_logout_sync(ctx);
-      libiscsi().iscsi_destroy_context(ctx);
+      libiscsi->iscsi_logout_sync(ctx);
+      libiscsi->iscsi_destroy_context(ctx);
     }
   }
 };
@@ -85,7 +75,7 @@ struct IscsiConn {
 struct Task {
   scsi_task* t = nullptr;
   ~Task() {
-    if (t != nullptr) libiscsi().scsi_free_scsi_task(t);
+    if (t != nullptr) libiscsi->scsi_free_scsi_task(t);
   }
 };
 
@@ -96,51 +86,51 @@ struct UrlParts {
 };
 
 Result<UrlParts> ParseUrl(const std::string& url) {
-  COFFER_RETURN_IF_ERROR(LoadIscsi());
-  iscsi_context* ctx = libiscsi().iscsi_create_context("iqn.2026-11.dev.coffer:parse");
+  COFFER_RETURN_IF_ERROR(libiscsi.Load());
+  iscsi_context* ctx = libiscsi->iscsi_create_context("iqn.2026-11.dev.coffer:parse");
   if (ctx == nullptr) return Internal("cannot create an iSCSI context");
-  iscsi_url* u = libiscsi().iscsi_parse_full_url(ctx, url.c_str());
+  iscsi_url* u = libiscsi->iscsi_parse_full_url(ctx, url.c_str());
   if (u == nullptr) {
-    std::string why = libiscsi().iscsi_get_error(ctx);
-    libiscsi().iscsi_destroy_context(ctx);
+    std::string why = libiscsi->iscsi_get_error(ctx);
+    libiscsi->iscsi_destroy_context(ctx);
     return InvalidArgument("iSCSI locator " + RedactIscsiUrl(url) + " is malformed (" + why +
                            "); the form is iscsi://HOST[:PORT]/TARGET-IQN/LUN");
   }
   UrlParts p{u->portal, u->target, u->user, u->passwd, u->lun};
-  libiscsi().iscsi_destroy_url(u);
-  libiscsi().iscsi_destroy_context(ctx);
+  libiscsi->iscsi_destroy_url(u);
+  libiscsi->iscsi_destroy_context(ctx);
   return p;
 }
 
 Result<std::unique_ptr<IscsiConn>> Connect(const UrlParts& p, const std::string& name,
                                            const std::string& initiator) {
-  COFFER_RETURN_IF_ERROR(LoadIscsi());
+  COFFER_RETURN_IF_ERROR(libiscsi.Load());
   auto c = std::make_unique<IscsiConn>();
   c->lun = p.lun;
-  c->ctx = libiscsi().iscsi_create_context(initiator.c_str());
+  c->ctx = libiscsi->iscsi_create_context(initiator.c_str());
   if (c->ctx == nullptr) return Internal("cannot create an iSCSI context");
-  libiscsi().iscsi_set_targetname(c->ctx, p.target.c_str());
-  libiscsi().iscsi_set_session_type(c->ctx, ISCSI_SESSION_NORMAL);
-  libiscsi().iscsi_set_header_digest(c->ctx, ISCSI_HEADER_DIGEST_NONE_CRC32C);
-  libiscsi().iscsi_set_timeout(c->ctx, 30);
+  libiscsi->iscsi_set_targetname(c->ctx, p.target.c_str());
+  libiscsi->iscsi_set_session_type(c->ctx, ISCSI_SESSION_NORMAL);
+  libiscsi->iscsi_set_header_digest(c->ctx, ISCSI_HEADER_DIGEST_NONE_CRC32C);
+  libiscsi->iscsi_set_timeout(c->ctx, 30);
   if (!p.user.empty()) {
-    libiscsi().iscsi_set_initiator_username_pwd(c->ctx, p.user.c_str(), p.password.c_str());
+    libiscsi->iscsi_set_initiator_username_pwd(c->ctx, p.user.c_str(), p.password.c_str());
   }
-  if (libiscsi().iscsi_full_connect_sync(c->ctx, p.portal.c_str(), p.lun) != 0) {
-    return Unavailable("logging in to " + name + ": " + libiscsi().iscsi_get_error(c->ctx));
+  if (libiscsi->iscsi_full_connect_sync(c->ctx, p.portal.c_str(), p.lun) != 0) {
+    return Unavailable("logging in to " + name + ": " + libiscsi->iscsi_get_error(c->ctx));
   }
   return c;
 }
 
 // Runs the check every SCSI command needs: a task came back, with GOOD status.
 Status CheckTask(IscsiConn& c, const Task& task, const std::string& what) {
-  if (task.t == nullptr) return Unavailable(what + ": " + libiscsi().iscsi_get_error(c.ctx));
+  if (task.t == nullptr) return Unavailable(what + ": " + libiscsi->iscsi_get_error(c.ctx));
   if (task.t->status != SCSI_STATUS_GOOD) {
     ErrorCode code = task.t->sense.key == SCSI_SENSE_ILLEGAL_REQUEST ? ErrorCode::kInvalidArgument
                                                                      : ErrorCode::kInternal;
     if (task.t->sense.key == SCSI_SENSE_DATA_PROTECTION) code = ErrorCode::kPermissionDenied;
-    return MakeError(code, what + ": " + libiscsi().scsi_sense_key_str(task.t->sense.key) + " (" +
-                               libiscsi().scsi_sense_ascq_str(task.t->sense.ascq) + ")");
+    return MakeError(code, what + ": " + libiscsi->scsi_sense_key_str(task.t->sense.key) + " (" +
+                               libiscsi->scsi_sense_ascq_str(task.t->sense.ascq) + ")");
   }
   return {};
 }
@@ -166,8 +156,8 @@ class IscsiVolume {
       uint64_t lba = offset / block_;
       uint64_t skip = offset - lba * block_;
       uint64_t span = std::min<uint64_t>(kMaxRequest, RoundUp(skip + len));
-      Task task{libiscsi().iscsi_read16_sync(lease->ctx, lease->lun, lba, uint32_t(span),
-                                             int(block_), 0, 0, 0, 0, 0)};
+      Task task{libiscsi->iscsi_read16_sync(lease->ctx, lease->lun, lba, uint32_t(span),
+                                            int(block_), 0, 0, 0, 0, 0)};
       if (auto st = CheckTask(*lease, task, "reading " + Where(offset)); !st) {
         lease.Discard();
         return st;
@@ -220,7 +210,7 @@ class IscsiVolume {
       for (uint64_t pos = first; pos < last;) {
         uint32_t blocks = uint32_t(std::min<uint64_t>(kMaxWriteSameBlocks, (last - pos) / block_));
         if (write_same_ok_) {
-          Task task{libiscsi().iscsi_writesame16_sync(
+          Task task{libiscsi->iscsi_writesame16_sync(
               lease->ctx, lease->lun, pos / block_, zero_block.data(), block_, blocks, 0, 0, 0, 0)};
           auto st = CheckTask(*lease, task, "zeroing " + Where(pos));
           if (st) {
@@ -241,7 +231,7 @@ class IscsiVolume {
 
   Status Flush() {
     COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
-    Task task{libiscsi().iscsi_synchronizecache16_sync(lease->ctx, lease->lun, 0, 0, 0, 0)};
+    Task task{libiscsi->iscsi_synchronizecache16_sync(lease->ctx, lease->lun, 0, 0, 0, 0)};
     return CheckTask(*lease, task, "synchronizing the cache of " + name_);
   }
 
@@ -253,9 +243,9 @@ class IscsiVolume {
     uint64_t lba = offset / block_;
     std::optional<uint64_t> data_start;
     while (lba * block_ < size_) {
-      Task task{libiscsi().iscsi_get_lba_status_sync(lease->ctx, lease->lun, lba, 8 + 16 * 64)};
+      Task task{libiscsi->iscsi_get_lba_status_sync(lease->ctx, lease->lun, lba, 8 + 16 * 64)};
       COFFER_RETURN_IF_ERROR(CheckTask(*lease, task, "GET LBA STATUS on " + Where(lba * block_)));
-      auto* status = static_cast<scsi_get_lba_status*>(libiscsi().scsi_datain_unmarshall(task.t));
+      auto* status = static_cast<scsi_get_lba_status*>(libiscsi->scsi_datain_unmarshall(task.t));
       if (status == nullptr || status->num_descriptors == 0) break;
       uint64_t next = lba;
       for (uint32_t i = 0; i < status->num_descriptors; ++i) {
@@ -291,9 +281,9 @@ class IscsiVolume {
   using Lease = ConnectionPool<IscsiConn>::Lease;
 
   Status WriteBlocks(Lease& lease, uint64_t offset, const uint8_t* data, uint64_t len) {
-    Task task{libiscsi().iscsi_write16_sync(lease->ctx, lease->lun, offset / block_,
-                                            const_cast<uint8_t*>(data), uint32_t(len), int(block_),
-                                            0, 0, 0, 0, 0)};
+    Task task{libiscsi->iscsi_write16_sync(lease->ctx, lease->lun, offset / block_,
+                                           const_cast<uint8_t*>(data), uint32_t(len), int(block_),
+                                           0, 0, 0, 0, 0)};
     auto st = CheckTask(*lease, task, "writing " + Where(offset));
     if (!st) lease.Discard();
     return st;
@@ -335,9 +325,9 @@ Result<std::unique_ptr<IscsiVolume>> OpenVolume(const std::string& url,
   std::string name = RedactIscsiUrl(url);
   COFFER_ASSIGN_OR_RETURN(UrlParts parts, ParseUrl(url));
   COFFER_ASSIGN_OR_RETURN(auto first, Connect(parts, name, options.initiator_name));
-  Task task{libiscsi().iscsi_readcapacity16_sync(first->ctx, first->lun)};
+  Task task{libiscsi->iscsi_readcapacity16_sync(first->ctx, first->lun)};
   COFFER_RETURN_IF_ERROR(CheckTask(*first, task, "reading the capacity of " + name));
-  auto* rc = static_cast<scsi_readcapacity16*>(libiscsi().scsi_datain_unmarshall(task.t));
+  auto* rc = static_cast<scsi_readcapacity16*>(libiscsi->scsi_datain_unmarshall(task.t));
   if (rc == nullptr || rc->block_length == 0) {
     return Internal("the target sent an unreadable capacity for " + name);
   }

@@ -42,21 +42,11 @@ struct Nbd {
   COFFER_NBD_FUNCTIONS(COFFER_LIBRARY_MEMBER)
 };
 
-// Loads libnbd.so.0 once; later calls return the first answer.
-Result<const Nbd*> LoadNbd() {
-  static const Result<Nbd> loaded = []() -> Result<Nbd> {
-    COFFER_ASSIGN_OR_RETURN(SharedLibrary lib,
-                            SharedLibrary::Open("libnbd.so.0", "libnbd0", "NBD volumes"));
-    Nbd table;
-    COFFER_NBD_FUNCTIONS(COFFER_LIBRARY_FIND)
-    return table;
-  }();
-  if (!loaded) return std::unexpected(loaded.error());
-  return &*loaded;
-}
-
-// The table, for code that runs only after a successful LoadNbd().
-const Nbd& libnbd() { return *LoadNbd().value(); }
+LibraryTable<Nbd> libnbd("libnbd.so.0", "libnbd0", "NBD volumes",
+                         [](const SharedLibrary& lib, Nbd& table) -> Status {
+                           COFFER_NBD_FUNCTIONS(COFFER_LIBRARY_FIND)
+                           return {};
+                         });
 
 // NBD servers refuse requests above their maximum block size (32 MiB is the
 // usual limit); larger reads and writes are split.
@@ -65,8 +55,8 @@ constexpr uint64_t kDefaultMaxRequest = uint64_t(32) << 20;
 constexpr uint64_t kMaxStatusSpan = uint64_t(1) << 30;
 
 Error NbdError(const std::string& what) {
-  int err = libnbd().nbd_get_errno();
-  const char* msg = libnbd().nbd_get_error();
+  int err = libnbd->nbd_get_errno();
+  const char* msg = libnbd->nbd_get_error();
   std::string m = what + ": " + (msg ? msg : "unknown libnbd error");
   ErrorCode code = ErrorCode::kInternal;
   switch (err) {
@@ -106,21 +96,21 @@ struct NbdConn {
   nbd_handle* h = nullptr;
   ~NbdConn() {
     if (h != nullptr) {
-      libnbd().nbd_shutdown(h, 0);
-      libnbd().nbd_close(h);
+      libnbd->nbd_shutdown(h, 0);
+      libnbd->nbd_close(h);
     }
   }
 };
 
 Result<std::unique_ptr<NbdConn>> Connect(const std::string& uri) {
-  COFFER_RETURN_IF_ERROR(LoadNbd());
+  COFFER_RETURN_IF_ERROR(libnbd.Load());
   auto c = std::make_unique<NbdConn>();
-  c->h = libnbd().nbd_create();
+  c->h = libnbd->nbd_create();
   if (c->h == nullptr) return std::unexpected(NbdError("creating an NBD handle"));
-  if (libnbd().nbd_add_meta_context(c->h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1) {
+  if (libnbd->nbd_add_meta_context(c->h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1) {
     return std::unexpected(NbdError("requesting base:allocation from " + uri));
   }
-  if (libnbd().nbd_connect_uri(c->h, uri.c_str()) == -1) {
+  if (libnbd->nbd_connect_uri(c->h, uri.c_str()) == -1) {
     return std::unexpected(NbdError("connecting to NBD export " + uri));
   }
   return c;
@@ -131,12 +121,12 @@ class NbdVolume {
  public:
   NbdVolume(std::string uri, std::unique_ptr<NbdConn> first, const NbdOptions& options)
       : uri_(std::move(uri)),
-        size_(uint64_t(libnbd().nbd_get_size(first->h))),
-        has_status_(libnbd().nbd_can_meta_context(first->h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1),
-        can_zero_(libnbd().nbd_can_zero(first->h) == 1),
-        can_flush_(libnbd().nbd_can_flush(first->h) == 1),
-        read_only_(libnbd().nbd_is_read_only(first->h) == 1) {
-    int64_t max = libnbd().nbd_get_block_size(first->h, LIBNBD_SIZE_MAXIMUM);
+        size_(uint64_t(libnbd->nbd_get_size(first->h))),
+        has_status_(libnbd->nbd_can_meta_context(first->h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1),
+        can_zero_(libnbd->nbd_can_zero(first->h) == 1),
+        can_flush_(libnbd->nbd_can_flush(first->h) == 1),
+        read_only_(libnbd->nbd_is_read_only(first->h) == 1) {
+    int64_t max = libnbd->nbd_get_block_size(first->h, LIBNBD_SIZE_MAXIMUM);
     max_request_ =
         max > 0 ? std::min<uint64_t>(uint64_t(max), kDefaultMaxRequest) : kDefaultMaxRequest;
     std::string uri_copy = uri_;
@@ -152,7 +142,7 @@ class NbdVolume {
     COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
     for (size_t done = 0; done < len;) {
       size_t n = size_t(std::min<uint64_t>(len - done, max_request_));
-      if (libnbd().nbd_pread(lease->h, out + done, n, offset + done, 0) == -1) {
+      if (libnbd->nbd_pread(lease->h, out + done, n, offset + done, 0) == -1) {
         Error e = NbdError("reading " + Where(offset + done));
         lease.Discard();
         return std::unexpected(e);
@@ -166,7 +156,7 @@ class NbdVolume {
     COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
     for (size_t done = 0; done < data.size();) {
       size_t n = size_t(std::min<uint64_t>(data.size() - done, max_request_));
-      if (libnbd().nbd_pwrite(lease->h, data.data() + done, n, offset + done, 0) == -1) {
+      if (libnbd->nbd_pwrite(lease->h, data.data() + done, n, offset + done, 0) == -1) {
         Error e = NbdError("writing " + Where(offset + done));
         lease.Discard();
         return std::unexpected(e);
@@ -189,7 +179,7 @@ class NbdVolume {
     COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
     for (uint64_t done = 0; done < len;) {
       uint64_t n = std::min<uint64_t>(len - done, kMaxStatusSpan);
-      if (libnbd().nbd_zero(lease->h, n, offset + done, 0) == -1) {
+      if (libnbd->nbd_zero(lease->h, n, offset + done, 0) == -1) {
         Error e = NbdError("zeroing " + Where(offset + done));
         lease.Discard();
         return std::unexpected(e);
@@ -202,7 +192,7 @@ class NbdVolume {
   Status Flush() {
     if (!can_flush_) return {};
     COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
-    if (libnbd().nbd_flush(lease->h, 0) == -1) return std::unexpected(NbdError("flushing " + uri_));
+    if (libnbd->nbd_flush(lease->h, 0) == -1) return std::unexpected(NbdError("flushing " + uri_));
     return {};
   }
 
@@ -229,7 +219,7 @@ class NbdVolume {
       cb.user_data = &seen;
       cb.free = nullptr;
       uint64_t span = std::min<uint64_t>(size_ - pos, kMaxStatusSpan);
-      if (libnbd().nbd_block_status(lease->h, span, pos, cb, 0) == -1) {
+      if (libnbd->nbd_block_status(lease->h, span, pos, cb, 0) == -1) {
         Error e = NbdError("querying the allocation of " + Where(pos));
         lease.Discard();
         return std::unexpected(e);
@@ -294,7 +284,7 @@ class NbdWriter final : public VolumeWriter {
 
 Result<std::unique_ptr<NbdVolume>> OpenVolume(const std::string& uri, const NbdOptions& options) {
   COFFER_ASSIGN_OR_RETURN(auto first, Connect(uri));
-  if (libnbd().nbd_get_size(first->h) < 0)
+  if (libnbd->nbd_get_size(first->h) < 0)
     return std::unexpected(NbdError("reading the size of " + uri));
   return std::make_unique<NbdVolume>(uri, std::move(first), options);
 }
