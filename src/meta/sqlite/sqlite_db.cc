@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 namespace coffer::meta::sql {
@@ -225,16 +227,26 @@ Result<std::unique_ptr<SqlDb>> OpenSqliteDb(const std::filesystem::path& path,
     }
   }
   // WAL: readers do not block the writer, and other processes can read
-  // while the manager writes.
-  sqlite3_stmt* stmt = nullptr;
-  std::string mode;
-  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW) {
-    mode = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  }
-  sqlite3_finalize(stmt);
-  if (mode != "wal") {
-    return std::unexpected(DbError(db, "switching " + p + " to WAL mode"));
+  // while the manager writes. Two connections switching a new database at
+  // once can get SQLITE_BUSY at once, without the busy handler (SQLite
+  // refuses to wait where both would wait for each other), so a busy
+  // switch is tried again until the busy timeout has passed.
+  const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+  for (;;) {
+    sqlite3_stmt* stmt = nullptr;
+    std::string mode;
+    rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, nullptr);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_step(stmt);
+      if (rc == SQLITE_ROW) mode = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    if (mode == "wal") break;
+    const bool busy = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+    if (!busy || std::chrono::steady_clock::now() >= deadline) {
+      return std::unexpected(DbError(db, "switching " + p + " to WAL mode"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return std::unique_ptr<SqlDb>(std::move(sdb));
 }
