@@ -177,21 +177,21 @@ TEST(SharedLibraryTest, AMissingLibraryOrFunctionIsNamed) {
   EXPECT_EQ(none, nullptr);
 }
 
-// A binder that fails on its first call, as a missing function would in an
-// older library; `binds` counts its calls.
+// A table whose Bind fails on its first call, as a missing function would
+// in an older library; `binds` counts its calls.
 int binds = 0;
 struct Libc {
   decltype(&::getpid) getpid = nullptr;
+  static Status Bind(const SharedLibrary& lib, Libc& table) {
+    if (++binds == 1) return Internal("not yet");
+    return lib.Find("getpid", &table.getpid);
+  }
 };
-Status BindLibcOnSecondTry(const SharedLibrary& lib, Libc& table) {
-  if (++binds == 1) return Internal("not yet");
-  return lib.Find("getpid", &table.getpid);
-}
 
 // A failed load is not remembered (a daemon finds a library installed after
 // it started), and a successful one is not repeated.
 TEST(SharedLibraryTest, ATableIsBoundByTheFirstLoadThatSucceeds) {
-  LibraryTable<Libc> libc("libc.so.6", "libc6", "Tests", BindLibcOnSecondTry);
+  LibraryTable<Libc> libc("libc.so.6", "libc6", "Tests");
   auto first = libc.Load();
   ASSERT_FALSE(first.has_value());
   EXPECT_EQ(first.error().message(), "not yet");

@@ -13,15 +13,9 @@
 // table of pointers to them:
 //
 //   #define COFFER_NBD_FUNCTIONS(X) X(nbd_create) X(nbd_close)
-//   struct Nbd {
-//     COFFER_NBD_FUNCTIONS(COFFER_LIBRARY_MEMBER)
-//   };
-//   LibraryTable<Nbd> nbd_library("libnbd.so.0", "libnbd0", "NBD volumes",
-//                                 [](const SharedLibrary& lib, Nbd& table) -> Status {
-//                                   COFFER_NBD_FUNCTIONS(COFFER_LIBRARY_FIND)
-//                                   return {};
-//                                 });
-//   ... COFFER_RETURN_IF_ERROR(nbd_library.Load()); ... nbd_library->nbd_create() ...
+//   COFFER_LIBRARY_FUNCTIONS(Nbd, COFFER_NBD_FUNCTIONS);
+//   LibraryTable<Nbd> libnbd("libnbd.so.0", "libnbd0", "NBD volumes");
+//   ... COFFER_RETURN_IF_ERROR(libnbd.Load()); ... libnbd->nbd_create() ...
 //
 // A library, once opened, stays loaded for the life of the process.
 #pragma once
@@ -58,24 +52,23 @@ class SharedLibrary {
   std::string soname_;
 };
 
-// A table of a library's functions, bound by the first Load that succeeds.
+// A table of a library's functions, bound by the first Load that succeeds
+// with `Table::Bind(lib, table)` (which COFFER_LIBRARY_FUNCTIONS declares).
 // A failed Load is not remembered: a running agent or manager finds a
 // library installed after it started. Thread-safe; after a successful
 // Load, reading the table takes no lock.
 template <typename Table>
 class LibraryTable {
  public:
-  using Binder = Status (*)(const SharedLibrary& lib, Table& table);
-
-  LibraryTable(const char* soname, const char* package, const char* purpose, Binder bind)
-      : soname_(soname), package_(package), purpose_(purpose), bind_(bind) {}
+  LibraryTable(const char* soname, const char* package, const char* purpose)
+      : soname_(soname), package_(package), purpose_(purpose) {}
 
   Status Load() {
     if (ready_.load(std::memory_order_acquire)) return {};
     std::lock_guard lock(mu_);
     if (ready_.load(std::memory_order_relaxed)) return {};
     COFFER_ASSIGN_OR_RETURN(SharedLibrary lib, SharedLibrary::Open(soname_, package_, purpose_));
-    COFFER_RETURN_IF_ERROR(bind_(lib, table_));
+    COFFER_RETURN_IF_ERROR(Table::Bind(lib, table_));
     ready_.store(true, std::memory_order_release);
     return {};
   }
@@ -87,16 +80,24 @@ class LibraryTable {
   const char* const soname_;
   const char* const package_;
   const char* const purpose_;
-  const Binder bind_;
   std::mutex mu_;
   std::atomic<bool> ready_{false};
   Table table_;
 };
 
-// A table member for the C function `name`, of its own type.
+// Declares `struct Name`, with a pointer of its own type for each C function
+// that LIST (an X-macro) names, and the Bind that LibraryTable<Name> calls
+// to point them at the library's functions.
+#define COFFER_LIBRARY_FUNCTIONS(Name, LIST)                    \
+  struct Name {                                                 \
+    LIST(COFFER_LIBRARY_MEMBER)                                 \
+    static Status Bind(const SharedLibrary& lib, Name& table) { \
+      LIST(COFFER_LIBRARY_FIND)                                 \
+      return {};                                                \
+    }                                                           \
+  }
+// Its parts: one member, and one binding of it.
 #define COFFER_LIBRARY_MEMBER(name) decltype(&::name) name = nullptr;
-// Binds table.name to `name` in lib (the Binder's two parameters), returning
-// its error on failure.
 #define COFFER_LIBRARY_FIND(name) COFFER_RETURN_IF_ERROR(lib.Find(#name, &table.name));
 
 }  // namespace coffer

@@ -36,15 +36,9 @@ namespace {
   X(PQtransactionStatus)
 // clang-format on
 
-struct Pq {
-  COFFER_PQ_FUNCTIONS(COFFER_LIBRARY_MEMBER)
-};
+COFFER_LIBRARY_FUNCTIONS(Pq, COFFER_PQ_FUNCTIONS);
 
-LibraryTable<Pq> libpq("libpq.so.5", "libpq5", "PostgreSQL metadata databases",
-                       [](const SharedLibrary& lib, Pq& table) -> Status {
-                         COFFER_PQ_FUNCTIONS(COFFER_LIBRARY_FIND)
-                         return {};
-                       });
+LibraryTable<Pq> libpq("libpq.so.5", "libpq5", "PostgreSQL metadata databases");
 
 // The advisory lock key of manager leadership: 0x436f666665720001, "Coffer"
 // followed by 0001. Advisory locks are per database, so managers sharing a

@@ -27,15 +27,9 @@ namespace {
   X(curl_slist_free_all)
 // clang-format on
 
-struct Curl {
-  COFFER_CURL_FUNCTIONS(COFFER_LIBRARY_MEMBER)
-};
+COFFER_LIBRARY_FUNCTIONS(Curl, COFFER_CURL_FUNCTIONS);
 
-LibraryTable<Curl> libcurl("libcurl.so.4", "libcurl4", "S3 targets",
-                           [](const SharedLibrary& lib, Curl& table) -> Status {
-                             COFFER_CURL_FUNCTIONS(COFFER_LIBRARY_FIND)
-                             return {};
-                           });
+LibraryTable<Curl> libcurl("libcurl.so.4", "libcurl4", "S3 targets");
 
 // Loads libcurl and initialises it, once.
 Status LoadAndInit() {

@@ -47,15 +47,9 @@ namespace {
   X(scsi_sense_key_str)
 // clang-format on
 
-struct Iscsi {
-  COFFER_ISCSI_FUNCTIONS(COFFER_LIBRARY_MEMBER)
-};
+COFFER_LIBRARY_FUNCTIONS(Iscsi, COFFER_ISCSI_FUNCTIONS);
 
-LibraryTable<Iscsi> libiscsi("libiscsi.so.7", "libiscsi7", "iSCSI volumes",
-                             [](const SharedLibrary& lib, Iscsi& table) -> Status {
-                               COFFER_ISCSI_FUNCTIONS(COFFER_LIBRARY_FIND)
-                               return {};
-                             });
+LibraryTable<Iscsi> libiscsi("libiscsi.so.7", "libiscsi7", "iSCSI volumes");
 
 constexpr uint64_t kMaxRequest = uint64_t(4) << 20;
 constexpr uint32_t kMaxWriteSameBlocks = 65535;

@@ -38,15 +38,9 @@ namespace {
   X(nbd_zero)
 // clang-format on
 
-struct Nbd {
-  COFFER_NBD_FUNCTIONS(COFFER_LIBRARY_MEMBER)
-};
+COFFER_LIBRARY_FUNCTIONS(Nbd, COFFER_NBD_FUNCTIONS);
 
-LibraryTable<Nbd> libnbd("libnbd.so.0", "libnbd0", "NBD volumes",
-                         [](const SharedLibrary& lib, Nbd& table) -> Status {
-                           COFFER_NBD_FUNCTIONS(COFFER_LIBRARY_FIND)
-                           return {};
-                         });
+LibraryTable<Nbd> libnbd("libnbd.so.0", "libnbd0", "NBD volumes");
 
 // NBD servers refuse requests above their maximum block size (32 MiB is the
 // usual limit); larger reads and writes are split.
