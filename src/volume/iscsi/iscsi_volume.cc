@@ -214,8 +214,8 @@ class IscsiVolume {
           if (st.error().code() != ErrorCode::kInvalidArgument) return st;
           write_same_ok_ = false;  // the target has no WRITE SAME: plain writes from now on
         }
-        uint64_t n = std::min<uint64_t>(uint64_t(blocks) * block_, kZeros.size());
-        COFFER_RETURN_IF_ERROR(WriteBlocks(lease, pos, kZeros.data(), n));
+        uint64_t n = std::min<uint64_t>(uint64_t(blocks) * block_, kZeroBytes);
+        COFFER_RETURN_IF_ERROR(WriteBlocks(lease, pos, Zeros().data(), n));
         pos += n;
       }
     }
@@ -261,7 +261,13 @@ class IscsiVolume {
   }
 
  private:
-  static inline const std::vector<uint8_t> kZeros = std::vector<uint8_t>(size_t(1) << 20, 0);
+  // 1 MiB of zeros, made on first use: a static vector would be allocated
+  // and zeroed at every start of the binary, whatever the command.
+  static constexpr size_t kZeroBytes = size_t(1) << 20;
+  static const std::vector<uint8_t>& Zeros() {
+    static const std::vector<uint8_t> zeros(kZeroBytes, 0);
+    return zeros;
+  }
 
   uint64_t RoundUp(uint64_t n) const { return (n + block_ - 1) / block_ * block_; }
   std::string Where(uint64_t offset) const {
@@ -296,7 +302,7 @@ class IscsiVolume {
   }
 
   Status WriteZerosSlow(uint64_t offset, uint64_t len) {
-    std::vector<uint8_t> zeros(size_t(std::min<uint64_t>(len, kZeros.size())), 0);
+    std::vector<uint8_t> zeros(size_t(std::min<uint64_t>(len, kZeroBytes)), 0);
     for (uint64_t done = 0; done < len;) {
       size_t n = size_t(std::min<uint64_t>(len - done, zeros.size()));
       COFFER_RETURN_IF_ERROR(Write(offset + done, ByteView(zeros.data(), n)));
