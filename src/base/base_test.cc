@@ -1,7 +1,9 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -15,6 +17,7 @@
 #include "base/bytes.h"
 #include "base/direct_io.h"
 #include "base/error.h"
+#include "base/open_files.h"
 #include "base/parallel.h"
 #include "base/shared_library.h"
 #include "base/text.h"
@@ -101,6 +104,28 @@ TEST(ErrorTest, ErrnoMapsToCodes) {
 // WriteDirect writes block-aligned memory as it is and copies anything else
 // through its scratch buffer: both give the same file, with the last block
 // padded with zeros; ReadCached then takes it from the page cache only.
+TEST(OpenFilesTest, TheSoftLimitRisesToTheHardOneCappedAndNeverFalls) {
+  struct rlimit saved;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  const uint64_t want = std::min<uint64_t>(saved.rlim_max, kOpenFileLimitCap);
+  struct rlimit low = saved;
+  low.rlim_cur = std::min<rlim_t>(saved.rlim_max, 64);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  EXPECT_EQ(RaiseOpenFileLimit(), want);
+  struct rlimit now;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &now), 0);
+  EXPECT_EQ(uint64_t(now.rlim_cur), want);
+  EXPECT_EQ(now.rlim_max, saved.rlim_max);
+  // Above the cap already: left alone.
+  if (saved.rlim_max > kOpenFileLimitCap) {
+    struct rlimit high = saved;
+    high.rlim_cur = kOpenFileLimitCap + 1;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &high), 0);
+    EXPECT_EQ(RaiseOpenFileLimit(), kOpenFileLimitCap + 1);
+  }
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+}
+
 TEST(DirectIoTest, AlignedAndUnalignedSourcesWriteTheSameBlocks) {
   const char* tmp = std::getenv("TMPDIR");
   const std::string dir =

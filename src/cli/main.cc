@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 
+#include "base/open_files.h"
 #include "cli/common.h"
 #include "cli/verbs.h"
 #include "core/crypto/secret.h"
@@ -26,6 +27,7 @@ constexpr const char* kDescription =
 int main(int argc, char** argv) {
   using namespace coffer::cli;
   coffer::InitCrypto();
+  coffer::RaiseOpenFileLimit();
   CLI::App app(kDescription, "coffer");
   app.set_version_flag("--version", "coffer 0.1.0");
   app.require_subcommand(1);

@@ -57,13 +57,17 @@ bool ValidKey(std::string_view key) {
   return true;
 }
 
-Status WriteAll(int fd, ByteView data, const std::string& path) {
+Status PwriteAll(int fd, ByteView data, uint64_t offset, const std::string& path) {
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, off_t(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return std::unexpected(ErrnoError(errno, "writing " + path));
+    }
+    if (n == 0) {
+      return std::unexpected(Error(ErrorCode::kResourceExhausted,
+                                   "writing " + path + ": no byte written; is the disk full?"));
     }
     done += size_t(n);
   }
@@ -146,63 +150,96 @@ Status LocalStore::EnsureDir(const std::string& dir) {
   return {};
 }
 
-Result<std::string> LocalStore::WriteTemporary(const std::string& dir, ByteView data, bool sync) {
+Result<int> LocalStore::OpenTemporary(const std::string& path, bool* direct) {
+  bool flushed = false;
+  while (true) {
+    int fd = ::open(path.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (*direct ? O_DIRECT : 0), 0600);
+    if (fd >= 0) return fd;
+    if (errno == EINVAL && *direct) {  // no O_DIRECT on this file system
+      direct_ = false;
+      *direct = false;
+      continue;
+    }
+    if ((errno == EMFILE || errno == ENFILE) && !flushed) {
+      // Out of descriptors, perhaps held by deferred objects: publishing
+      // them closes theirs.
+      bool holding;
+      {
+        std::lock_guard lock(mu_);
+        holding = !deferred_.empty();
+      }
+      if (holding) {
+        flushed = true;
+        COFFER_RETURN_IF_ERROR(Flush());
+        continue;
+      }
+    }
+    return std::unexpected(ErrnoError(errno, "creating " + path));
+  }
+}
+
+Result<LocalStore::Temporary> LocalStore::WriteTemporary(const std::string& dir, ByteView data,
+                                                         bool sync) {
   uint8_t rnd[8];
   FillRandom(rnd, sizeof rnd);
-  std::string tmp = dir + "/" + std::string(kTempPrefix) + HexEncode(rnd);
-  const bool direct = direct_.load(std::memory_order_relaxed);
-  Fd fd(
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (direct ? O_DIRECT : 0), 0600));
-  if (fd.get() < 0 && direct && errno == EINVAL) {  // no O_DIRECT on this file system
-    direct_ = false;
-    return WriteTemporary(dir, data, sync);
-  }
-  if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "creating " + tmp));
+  Temporary t{dir + "/" + std::string(kTempPrefix) + HexEncode(rnd), -1};
+  // Whole pages go to the device with O_DIRECT; a partial last page through
+  // the page cache. Padding it for O_DIRECT and cutting the padding off
+  // with ftruncate instead made the kernel read that block back from the
+  // device, synchronously, to zero its tail: one wait per object.
+  size_t whole = direct_.load(std::memory_order_relaxed)
+                     ? size_t(data.size() / CachePageSize() * CachePageSize())
+                     : 0;
+  bool direct = whole > 0;
+  COFFER_ASSIGN_OR_RETURN(t.fd, OpenTemporary(t.path, &direct));
+  Fd fd(t.fd);
+  if (!direct) whole = 0;
   Status st;
-  bool written = false;
-  if (direct) {
-    auto r = WriteDirect(fd.get(), 0, data, tmp);
-    // The padding goes again: the object is exactly its bytes.
-    if (r && *r && data.size() % kDirectBlock != 0 &&
-        ::ftruncate(fd.get(), off_t(data.size())) != 0) {
-      r = std::unexpected(ErrnoError(errno, "truncating " + tmp));
-    }
-    if (!r) {
-      st = std::unexpected(r.error());
-    } else if (*r) {
-      written = true;
-    } else {
+  if (whole > 0) {
+    auto r = WriteDirect(fd.get(), 0, data.first(whole), t.path);
+    if (r && !*r) {  // no O_DIRECT for this file: buffered from now on
       ::close(fd.release());
-      ::unlink(tmp.c_str());
+      ::unlink(t.path.c_str());
       direct_ = false;
       return WriteTemporary(dir, data, sync);
     }
+    if (!r) {
+      st = std::unexpected(r.error());
+    } else if (whole < data.size()) {
+      const int flags = ::fcntl(fd.get(), F_GETFL);
+      if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_DIRECT) != 0) {
+        st = std::unexpected(ErrnoError(errno, "writing " + t.path));
+      }
+    }
   }
-  if (st && !written) st = WriteAll(fd.get(), data, tmp);
-  // Buffered bytes are synced on the descriptor that wrote them, deferred or
-  // not: a writeback error recorded after close could be lost with the
-  // inode before Flush reopened the file. O_DIRECT bytes are on the device
-  // already (a failed write failed above); Flush's fdatasync then only
-  // makes the metadata and the device cache durable.
-  if (st && (sync || !written) && ::fdatasync(fd.get()) != 0) {
-    st = std::unexpected(ErrnoError(errno, "syncing " + tmp));
+  if (st) st = PwriteAll(fd.get(), data.subspan(whole), whole, t.path);
+  // What went through the page cache is synced on this descriptor, now or
+  // in Publish: a writeback error recorded after a close could be lost with
+  // the inode before the file was opened again.
+  if (st && sync && ::fdatasync(fd.get()) != 0) {
+    st = std::unexpected(ErrnoError(errno, "syncing " + t.path));
   }
-  if (st && ::close(fd.release()) != 0) st = std::unexpected(ErrnoError(errno, "closing " + tmp));
+  if (st && sync) {
+    if (::close(fd.release()) != 0) st = std::unexpected(ErrnoError(errno, "closing " + t.path));
+    t.fd = -1;
+  }
   if (!st) {
-    ::unlink(tmp.c_str());
+    ::unlink(t.path.c_str());
     return std::unexpected(st.error());
   }
-  return tmp;
+  if (!sync) fd.release();
+  return t;
 }
 
 Status LocalStore::Put(std::string_view key, ByteView data) {
   COFFER_ASSIGN_OR_RETURN(std::string path, PathOf(key));
   std::string dir = DirName(path);
   COFFER_RETURN_IF_ERROR(EnsureDir(dir));
-  COFFER_ASSIGN_OR_RETURN(std::string tmp, WriteTemporary(dir, data, true));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Error e = ErrnoError(errno, "renaming " + tmp + " to " + path);
-    ::unlink(tmp.c_str());
+  COFFER_ASSIGN_OR_RETURN(Temporary tmp, WriteTemporary(dir, data, true));
+  if (::rename(tmp.path.c_str(), path.c_str()) != 0) {
+    Error e = ErrnoError(errno, "renaming " + tmp.path + " to " + path);
+    ::unlink(tmp.path.c_str());
     return std::unexpected(e);
   }
   return FsyncDir(dir);
@@ -212,15 +249,16 @@ Status LocalStore::PutDeferred(std::string_view key, ByteView data) {
   COFFER_ASSIGN_OR_RETURN(std::string path, PathOf(key));
   std::string dir = DirName(path);
   COFFER_RETURN_IF_ERROR(EnsureDir(dir));
-  COFFER_ASSIGN_OR_RETURN(std::string tmp, WriteTemporary(dir, data, false));
+  COFFER_ASSIGN_OR_RETURN(Temporary tmp, WriteTemporary(dir, data, false));
   bool full;
   {
     std::lock_guard lock(mu_);
     if (flush_error_) {
-      ::unlink(tmp.c_str());
+      ::close(tmp.fd);
+      ::unlink(tmp.path.c_str());
       return std::unexpected(*flush_error_);
     }
-    deferred_.push_back(Deferred{std::move(tmp), std::move(path), std::move(dir)});
+    deferred_.push_back(Deferred{std::move(tmp.path), std::move(path), std::move(dir), tmp.fd});
     deferred_bytes_ += data.size();
     full = deferred_.size() >= kFlushObjects || deferred_bytes_ >= kFlushBytes;
   }
@@ -238,7 +276,10 @@ Status LocalStore::Flush() {
   }
   Status st = Publish(batch);
   if (!st) {
-    for (const Deferred& d : batch) ::unlink(d.tmp.c_str());  // the unpublished ones
+    for (const Deferred& d : batch) {  // the unpublished ones
+      if (d.fd >= 0) ::close(d.fd);
+      ::unlink(d.tmp.c_str());
+    }
     std::lock_guard lock(mu_);
     flush_error_ = st.error().WithContext("making deferred objects durable");
     return std::unexpected(*flush_error_);
@@ -253,11 +294,13 @@ Status LocalStore::Publish(std::vector<Deferred>& batch) {
   // never leaves a final name on data that did not reach the disk.
   COFFER_RETURN_IF_ERROR(
       ForEachIndex(batch.size(), kSyncThreads, kSyncsPerThread, [&](size_t i) -> Status {
-        const Deferred& d = batch[i];
-        Fd fd(::open(d.tmp.c_str(), O_WRONLY | O_CLOEXEC));
-        if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "opening " + d.tmp));
+        Deferred& d = batch[i];
+        Fd fd(d.fd);  // the descriptor that wrote it (see WriteTemporary)
+        d.fd = -1;
         if (::fdatasync(fd.get()) != 0)
           return std::unexpected(ErrnoError(errno, "syncing " + d.tmp));
+        if (::close(fd.release()) != 0)
+          return std::unexpected(ErrnoError(errno, "closing " + d.tmp));
         return {};
       }));
   std::vector<std::string> dirs;
@@ -278,7 +321,10 @@ Status LocalStore::Publish(std::vector<Deferred>& batch) {
 }
 
 LocalStore::~LocalStore() {
-  for (const Deferred& d : deferred_) ::unlink(d.tmp.c_str());
+  for (const Deferred& d : deferred_) {
+    if (d.fd >= 0) ::close(d.fd);
+    ::unlink(d.tmp.c_str());
+  }
 }
 
 Status LocalStore::Get(std::string_view key, Buffer* out, std::optional<ByteRange> range) {

@@ -6,23 +6,24 @@
 // object is ever visible under its final name, whatever the moment the
 // process or the machine stops. List never reports temporary files.
 //
-// PutDeferred writes the temporary file and starts its writeback, nothing
-// more. Flush (run by PutDeferred itself every kFlushObjects objects or
+// PutDeferred writes the temporary file and keeps it open, nothing more.
+// Flush (run by PutDeferred itself every kFlushObjects objects or
 // kFlushBytes bytes, and by the caller before it names the objects
-// anywhere) waits for their data, fdatasyncs each (on ext4 and XFS the first
-// commits the journal for all of them, the rest find nothing to do), renames
-// them, and fsyncs each directory once. Same guarantee as Put, for far
+// anywhere) fdatasyncs each on the descriptor that wrote it (on ext4 and
+// XFS the first commits the journal for all of them, the rest find nothing
+// to do), renames them, and fsyncs each directory once. Same guarantee as Put, for far
 // fewer journal commits: the data's and the renames' each commit once per
 // batch, not once per object (each fdatasync and directory fsync still
 // flushes the device's cache; a large batch's syncs run on a few threads,
 // since each mostly waits for the device and the waits overlap).
 //
 // Objects are written, and read when 64 KiB or larger, with O_DIRECT where
-// the file system allows it: through a reused block-aligned buffer, padded
-// to the block and cut back with ftruncate. Backup data skips the page
-// cache, which it would only evict others' pages from, and no new
-// page-cache page is touched (on a VM whose host reclaims free memory, a
-// first touch costs more than the copy; docs/PERFORMANCE.md). Where
+// the file system allows it: whole pages from the caller's memory (through
+// a reused block-aligned buffer if it is not aligned), a partial last page
+// through the page cache. Backup data skips the page cache, which it would
+// only evict others' pages from, and at most one new page-cache page is
+// touched per object (on a VM whose host reclaims free memory, a first
+// touch costs more than the copy; docs/PERFORMANCE.md). Where
 // O_DIRECT is refused (tmpfs, some network file systems) the store falls
 // back to buffered I/O for good.
 //
@@ -69,11 +70,23 @@ class LocalStore final : public ObjectStore {
   explicit LocalStore(std::string root) : root_(std::move(root)) {}
   Result<std::string> PathOf(std::string_view key) const;
   Status EnsureDir(const std::string& dir);
-  // Writes `data` to a new temporary file in `dir`; returns its path.
-  Result<std::string> WriteTemporary(const std::string& dir, ByteView data, bool sync);
+  // A temporary file and, until it is synced and closed, its descriptor.
+  struct Temporary {
+    std::string path;
+    int fd = -1;
+  };
+  // Writes `data` to a new temporary file in `dir`. With `sync` the file is
+  // durable and closed on return; without, it is returned open, for
+  // Publish to sync on the descriptor that wrote it.
+  Result<Temporary> WriteTemporary(const std::string& dir, ByteView data, bool sync);
+  // Creates `path` for writing, with O_DIRECT if *direct and the file
+  // system allows it (*direct says whether it did). Out of descriptors, it
+  // publishes the deferred objects, which hold theirs, and tries again.
+  Result<int> OpenTemporary(const std::string& path, bool* direct);
 
   struct Deferred {
     std::string tmp, path, dir;
+    int fd = -1;  // open until Publish syncs it
   };
   Status Publish(std::vector<Deferred>& batch);
 
