@@ -44,6 +44,13 @@ struct Upload {
   Buffer object;
 };
 
+// A new chunk a worker cut and handed over for another to seal.
+struct SealTask {
+  std::string key;
+  ChunkId id;
+  Buffer plain;  // a copy: the cutting worker's window moves on
+};
+
 class BackupRun {
  public:
   BackupRun(Repository& repo, VolumeReader& source, const BackupOptions& options)
@@ -81,6 +88,8 @@ class BackupRun {
   // unchanged, with its id in *id; 0 if it is not (or there is none).
   size_t ParentCut(uint64_t pos, const uint8_t* p, size_t bound, ChunkId* id) const;
   void AddZero(uint64_t length, std::vector<ManifestEntry>* out);
+  // Seals a new chunk into a pool buffer and queues its upload.
+  void Seal(std::string key, const ChunkId& id, ByteView data);
   void Uploader();
   void Fail(Error e);
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
@@ -107,13 +116,17 @@ class BackupRun {
 
   BufferPool pool_;
   WorkQueue<Upload> uploads_;
+  // A worker out of segments seals chunks for those still cutting theirs,
+  // so the last segments do not leave a core idle (see Worker).
+  WorkQueue<SealTask> seals_;
+  std::atomic<unsigned> cutting_{0}, helping_{0}, queued_seals_{0};
 
   std::vector<uint64_t> segment_starts_;
   std::vector<std::vector<ManifestEntry>> segments_;
   std::atomic<size_t> next_segment_{0};
 
   std::atomic<uint64_t> zero_bytes_{0}, zero_chunks_{0}, new_bytes_{0}, new_chunks_{0},
-      stored_bytes_{0}, parent_cuts_{0};
+      stored_bytes_{0}, parent_cuts_{0}, handed_over_{0};
 
   std::atomic<bool> failed_{false};
   std::mutex error_mu_;
@@ -323,30 +336,62 @@ Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<Manife
                                                       ")"));
     }
   }
-  std::optional<Buffer> buf = pool_.Acquire(data.size() + kChunkOverhead);
-  if (!buf) return {};  // the run failed meanwhile
-  SealedChunk sealed = SealChunk(repo_.keys(), entry.id, data, buf->data(), options_.zstd_level);
-  buf->set_size(sealed.size);
   new_bytes_ += data.size();
   ++new_chunks_;
-  stored_bytes_ += sealed.size;
   if (options_.progress) options_.progress->new_bytes += data.size();
-  uploads_.Push(Upload{std::move(key), std::move(*buf)});
+  // A worker with no segment left is waiting: it compresses and seals this
+  // one while this worker cuts on. At most one queued chunk per helper
+  // keeps the copies few and the pool from running dry.
+  if (queued_seals_.load(std::memory_order_relaxed) < helping_.load(std::memory_order_relaxed)) {
+    std::optional<Buffer> plain = pool_.Acquire(data.size());
+    if (!plain) return {};  // the run failed meanwhile
+    std::memcpy(plain->data(), data.data(), data.size());
+    plain->set_size(data.size());
+    queued_seals_.fetch_add(1, std::memory_order_relaxed);
+    handed_over_.fetch_add(1, std::memory_order_relaxed);
+    seals_.Push(SealTask{std::move(key), entry.id, std::move(*plain)});
+    return {};
+  }
+  Seal(std::move(key), entry.id, data);
   return {};
 }
 
+void BackupRun::Seal(std::string key, const ChunkId& id, ByteView data) {
+  std::optional<Buffer> buf = pool_.Acquire(data.size() + kChunkOverhead);
+  if (!buf) return;  // the run failed meanwhile
+  SealedChunk sealed = SealChunk(repo_.keys(), id, data, buf->data(), options_.zstd_level);
+  buf->set_size(sealed.size);
+  stored_bytes_ += sealed.size;
+  uploads_.Push(Upload{std::move(key), std::move(*buf)});
+}
+
+// Each worker cuts whole segments (a segment's cuts depend on its start)
+// while there are any, then seals chunks that the workers still cutting
+// hand over (HandleChunk), until the last of them is done: the last
+// segments, or a volume of fewer segments than workers, still keep every
+// core busy.
 void BackupRun::Worker() {
   WorkerState w;
-  w.window = Buffer(cdc_.params().max_size + kMinZeroRun + (size_t(4) << 20));
   while (!failed()) {
     size_t i = next_segment_++;
-    if (i >= segments_.size()) return;
+    if (i >= segments_.size()) break;
+    if (w.window.capacity() == 0) {
+      w.window = Buffer(cdc_.params().max_size + kMinZeroRun + (size_t(4) << 20));
+    }
     uint64_t start = segment_starts_[i];
     uint64_t end = i + 1 < segment_starts_.size() ? segment_starts_[i + 1] : source_.size();
     if (auto st = ProcessSegment(start, end, &segments_[i], w); !st) {
       Fail(st.error());
-      return;
+      break;
     }
+  }
+  w.window = Buffer();
+  helping_.fetch_add(1, std::memory_order_relaxed);
+  if (cutting_.fetch_sub(1) == 1) seals_.Close();  // nobody left to hand any over
+  while (std::optional<SealTask> t = seals_.Pop()) {
+    queued_seals_.fetch_sub(1, std::memory_order_relaxed);
+    if (!failed()) Seal(std::move(t->key), t->id, t->plain.view());
+    pool_.Release(std::move(t->plain));
   }
 }
 
@@ -377,8 +422,8 @@ Result<BackupResult> BackupRun::Run() {
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < uploaders_; ++i) threads.emplace_back([this] { Uploader(); });
   std::vector<std::thread> workers;
-  unsigned n = unsigned(std::min<size_t>(workers_, std::max<size_t>(segments_.size(), 1)));
-  for (unsigned i = 0; i < n; ++i) workers.emplace_back([this] { Worker(); });
+  cutting_ = workers_;
+  for (unsigned i = 0; i < workers_; ++i) workers.emplace_back([this] { Worker(); });
   for (auto& t : workers) t.join();
   uploads_.Close();
   for (auto& t : threads) t.join();
@@ -429,6 +474,7 @@ Result<BackupResult> BackupRun::Run() {
   result.summary = s;
   result.zero_chunks = zero_chunks_;
   result.parent_cuts = parent_cuts_;
+  result.handed_over = handed_over_;
   result.manifest_bytes = sealed.size();
   result.manifest_head.assign(
       sealed.begin(), sealed.begin() + ptrdiff_t(std::min(sealed.size(), kManifestSummaryMaxRead)));

@@ -167,6 +167,46 @@ TEST_F(EngineTest, ParentCutsGiveTheChunksOfAFreshBackup) {
   (void)first;
 }
 
+// A volume of one segment and four workers: one cuts it, the other three
+// seal the chunks it hands over. Every chunk is stored once, whole and
+// counted, and the volume restores bit for bit.
+TEST_F(EngineTest, WorkersOutOfSegmentsSealChunksForTheOneCutting) {
+  auto store = std::make_unique<MemStore>();
+  MemStore* mem = store.get();
+  InitOptions opts;
+  opts.chunker = {4096, 16384, 65536};
+  opts.segment_size = 64 << 20;
+  opts.argon2 = DefaultArgon2Params();
+  auto repo = Repository::Init(std::move(store), "pw", opts);
+  ASSERT_TRUE(repo.has_value()) << repo.error().message();
+  repo_ = std::move(*repo);
+  mem_ = mem;
+  Bytes data = Mixed(16 << 20, 9);
+  auto src = OpenFileVolume(Write("one-segment", data));
+  ASSERT_TRUE(src.has_value());
+  BackupOptions o;
+  o.volume_name = "one-segment";
+  o.workers = 4;
+  auto r = RunBackup(*repo_, **src, o);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_GT(r->handed_over, 0u) << "no chunk was sealed by a helper";
+  EXPECT_LT(r->handed_over, r->summary.new_chunks) << "the cutting worker sealed none";
+  uint64_t objects = 0, bytes = 0;
+  ASSERT_TRUE(mem_->List("chunks/",
+                         [&](const ObjectInfo& i) -> Status {
+                           ++objects;
+                           bytes += i.size;
+                           return {};
+                         })
+                  .has_value());
+  EXPECT_EQ(objects, r->summary.new_chunks);
+  EXPECT_EQ(bytes, r->summary.stored_bytes);
+  auto deep = RunCheck(*repo_, {.read_data = true});
+  ASSERT_TRUE(deep.has_value());
+  EXPECT_TRUE(deep->errors.empty());
+  EXPECT_EQ(Restore(r->summary.backup_id), data);
+}
+
 TEST_F(EngineTest, TwoVolumesSharingDataStoreItOnce) {
   Bytes data = Mixed(2 << 20, 9);
   auto a = Backup(Write("a", data), "a");
