@@ -189,8 +189,10 @@ TEST_F(EngineTest, WorkersOutOfSegmentsSealChunksForTheOneCutting) {
   o.workers = 4;
   auto r = RunBackup(*repo_, **src, o);
   ASSERT_TRUE(r.has_value()) << r.error().message();
+  // How many depends on the threads' speeds (under ASan the helpers can
+  // take every one); that some were handed over does not.
   EXPECT_GT(r->handed_over, 0u) << "no chunk was sealed by a helper";
-  EXPECT_LT(r->handed_over, r->summary.new_chunks) << "the cutting worker sealed none";
+  EXPECT_LE(r->handed_over, r->summary.new_chunks);
   uint64_t objects = 0, bytes = 0;
   ASSERT_TRUE(mem_->List("chunks/",
                          [&](const ObjectInfo& i) -> Status {

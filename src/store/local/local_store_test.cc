@@ -281,6 +281,12 @@ TEST(LocalStoreTest, AFlushMissingOneTemporaryNamesItAndLeavesNoTemporary) {
 // Deferred objects hold their descriptors until the Flush. A process out of
 // descriptors publishes them and goes on instead of failing the put.
 TEST(LocalStoreTest, DeferredPutsOutOfDescriptorsPublishTheBatchAndGoOn) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizers' runtime needs descriptors of its own (UBSan's vptr
+  // check opens a pipe to probe memory) and reports a false error when the
+  // process has none left; the release build runs this test.
+  GTEST_SKIP() << "the sanitizer runtime needs free descriptors";
+#endif
   std::string dir = FreshDir();
   auto store = LocalStore::Open(dir, true);
   ASSERT_TRUE(store.has_value());
