@@ -341,7 +341,10 @@ Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<Manife
   if (options_.progress) options_.progress->new_bytes += data.size();
   // A worker with no segment left is waiting: it compresses and seals this
   // one while this worker cuts on. At most one queued chunk per helper
-  // keeps the copies few and the pool from running dry.
+  // (give or take a race between cutting workers) keeps the copies few, and
+  // the copies held, queued or being sealed, stay under 2 x workers: fewer
+  // than the pool's 2 x workers + uploaders buffers, so a helper waiting
+  // for an output buffer always gets one back from the uploaders.
   if (queued_seals_.load(std::memory_order_relaxed) < helping_.load(std::memory_order_relaxed)) {
     std::optional<Buffer> plain = pool_.Acquire(data.size());
     if (!plain) return {};  // the run failed meanwhile
