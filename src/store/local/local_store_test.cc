@@ -25,17 +25,9 @@ std::string FreshDir() {
   return dir;
 }
 
-INSTANTIATE_TEST_SUITE_P(Local, StoreConformanceTest,
-                         testing::Values(StoreFactory{
-                             "local",
-                             [] {
-                               auto s = LocalStore::Open(FreshDir(), true);
-                               return s ? std::unique_ptr<ObjectStore>(std::move(*s)) : nullptr;
-                             }}),
-                         StoreFactoryName);
-
-// Directories under /dev/shm hold memory: removed when the test exits.
-std::string ShmDir() {
+// Directories that the conformance tests' stores live in, removed when the
+// test exits (the tests themselves only see an ObjectStore).
+std::string RemovedAtExit(std::string dir) {
   struct Dirs {
     std::vector<std::string> all;
     ~Dirs() {
@@ -43,10 +35,24 @@ std::string ShmDir() {
     }
   };
   static Dirs dirs;
-  static std::atomic<int> counter{0};
-  dirs.all.push_back("/dev/shm/coffer-local-store-" + std::to_string(::getpid()) + "-" +
-                     std::to_string(counter++));
+  dirs.all.push_back(std::move(dir));
   return dirs.all.back();
+}
+
+INSTANTIATE_TEST_SUITE_P(Local, StoreConformanceTest,
+                         testing::Values(StoreFactory{
+                             "local",
+                             [] {
+                               auto s = LocalStore::Open(RemovedAtExit(FreshDir()), true);
+                               return s ? std::unique_ptr<ObjectStore>(std::move(*s)) : nullptr;
+                             }}),
+                         StoreFactoryName);
+
+// Directories under /dev/shm hold memory.
+std::string ShmDir() {
+  static std::atomic<int> counter{0};
+  return RemovedAtExit("/dev/shm/coffer-local-store-" + std::to_string(::getpid()) + "-" +
+                       std::to_string(counter++));
 }
 
 // tmpfs refuses O_DIRECT: the store falls back to buffered I/O there.

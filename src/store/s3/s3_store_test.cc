@@ -433,7 +433,10 @@ TEST(S3InteropTest, TheAwsCliAndCofferReadEachOthersTargets) {
   ExpectHolds(*s3_in, objects);
 
   // Single objects both ways with s3api/cp.
-  std::string file = up + "/../coffer-cli-object-" + std::to_string(::getpid());
+  // Beside `up`, not through it: `up` is gone before this file is removed.
+  std::string file = (std::filesystem::path(up).parent_path() /
+                      ("coffer-cli-object-" + std::to_string(::getpid())))
+                         .string();
   run_aws({"s3", "cp", "s3://" + bucket + "/written-by-coffer/config", file});
   std::ifstream in(file, std::ios::binary);
   Bytes read_back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
