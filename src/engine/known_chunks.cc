@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/fd.h"
 #include "core/format/chunk_object.h"
 #include "core/format/manifest.h"
 #include "core/hash/blake3.h"
@@ -24,21 +25,6 @@ constexpr char kMagic[8] = {'C', 'F', 'K', 'N', 'O', 'W', 'N', '\n'};
 constexpr uint32_t kVersion = 1;
 constexpr size_t kHeaderLen = 8 + 4 + 4 + 16 + 8 + 8;
 static_assert(sizeof(ChunkId) == kChunkIdLen, "ids are read and written as raw bytes");
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 bool ReadFull(int fd, void* dst, size_t len) {
   auto* p = static_cast<uint8_t*>(dst);
@@ -87,7 +73,7 @@ Status WriteFileAtomically(const std::string& path, std::span<const ByteView> pa
   uint8_t rnd[8];
   FillRandom(rnd, sizeof rnd);
   const std::string tmp = path + ".tmp-" + HexEncode(ByteView(rnd, sizeof rnd));
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "creating " + tmp));
   Status st;
   for (ByteView part : parts) {
@@ -150,7 +136,7 @@ CacheState KnownChunkCache::Load(const Uuid& target_id, uint64_t generation) {
   target_id_ = target_id;
   generation_ = generation;
   ids_.clear();
-  Fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return errno == ENOENT ? CacheState::kMissing : CacheState::kUnreadable;
   struct stat st;
   uint8_t header[kHeaderLen];
@@ -255,7 +241,7 @@ bool SummaryCache::Load(const Uuid& target_id) {
   target_id_ = target_id;
   summaries_.clear();
   if (path_.empty()) return false;
-  Fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st;
   if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
       uint64_t(st.st_size) < kSummaryHeaderLen + kBlake3OutLen ||

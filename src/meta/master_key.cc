@@ -8,24 +8,11 @@
 #include <cstdio>
 #include <string>
 
+#include "base/fd.h"
 #include "base/uuid.h"
 
 namespace coffer::meta {
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 Status WriteAll(int fd, const uint8_t* p, size_t n, const std::string& what) {
   while (n > 0) {
@@ -41,7 +28,7 @@ Status WriteAll(int fd, const uint8_t* p, size_t n, const std::string& what) {
 }
 
 Status SyncDir(const std::filesystem::path& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0 || ::fsync(fd.get()) != 0)
     return std::unexpected(ErrnoError(errno, dir.string()));
   return {};
@@ -51,7 +38,7 @@ Status SyncDir(const std::filesystem::path& dir) {
 
 Result<SecretKey> LoadMasterKey(const std::filesystem::path& path) {
   const std::string what = "master key " + path.string();
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) return std::unexpected(ErrnoError(errno, what));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return std::unexpected(ErrnoError(errno, what));
@@ -89,7 +76,7 @@ Result<SecretKey> LoadOrCreateMasterKey(const std::filesystem::path& path) {
   tmp += ".tmp-" + Uuid::Random().ToString();
   SecretKey key = SecretKey::Random();
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (fd.get() < 0) return std::unexpected(ErrnoError(errno, tmp.string()));
     Status st = WriteAll(fd.get(), key.data(), kMasterKeyLen, tmp.string());
     if (st && ::fchmod(fd.get(), 0600) != 0) st = std::unexpected(ErrnoError(errno, tmp.string()));

@@ -9,18 +9,11 @@
 #include <cerrno>
 
 #include "base/bytes.h"
+#include "base/fd.h"
 #include "base/uuid.h"
 
 namespace coffer {
 namespace {
-
-// Closes a descriptor on scope exit.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 // The snapshot's name: hidden, beside the source, random.
 std::string SnapshotPath(const std::string& path) {
@@ -90,10 +83,10 @@ FileSnapshot::~FileSnapshot() {
 
 Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool quiescent) {
   if (quiescent) return std::unique_ptr<FileSnapshot>(new FileSnapshot(path, "none", false));
-  Fd in{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (in.fd < 0) return std::unexpected(ErrnoError(errno, "cannot open source " + path));
+  UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0) return std::unexpected(ErrnoError(errno, "cannot open source " + path));
   struct stat st;
-  if (::fstat(in.fd, &st) != 0) return std::unexpected(ErrnoError(errno, path));
+  if (::fstat(in.get(), &st) != 0) return std::unexpected(ErrnoError(errno, path));
   if (S_ISBLK(st.st_mode)) {
     return InvalidArgument("block device " + path +
                            " cannot be snapshotted by the agent: give the volume a snapshot hook "
@@ -103,18 +96,18 @@ Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool
     return InvalidArgument(path + " is neither a regular file nor a block device");
   }
   std::string snap = SnapshotPath(path);
-  Fd out{::open(snap.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)};
-  if (out.fd < 0) return std::unexpected(ErrnoError(errno, "cannot create snapshot " + snap));
+  UniqueFd out(::open(snap.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (out.get() < 0) return std::unexpected(ErrnoError(errno, "cannot create snapshot " + snap));
   // Owned from here: removed on any failure below.
   std::unique_ptr<FileSnapshot> result(new FileSnapshot(snap, "reflink", true));
-  if (::ioctl(out.fd, FICLONE, in.fd) == 0) return result;
+  if (::ioctl(out.get(), FICLONE, in.get()) == 0) return result;
   int err = errno;
   if (err != EOPNOTSUPP && err != ENOTTY && err != EXDEV && err != EINVAL && err != ENOSYS) {
     return std::unexpected(ErrnoError(err, "cloning " + path));
   }
   result->method_ = "copy";
   // No fsync: the copy is read once and removed; a crash loses nothing.
-  COFFER_RETURN_IF_ERROR(SparseCopy(in.fd, out.fd, uint64_t(st.st_size), path));
+  COFFER_RETURN_IF_ERROR(SparseCopy(in.get(), out.get(), uint64_t(st.st_size), path));
   return result;
 }
 

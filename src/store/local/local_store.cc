@@ -19,26 +19,6 @@
 namespace coffer {
 namespace {
 
-// Closes a file descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
-
 bool ValidKey(std::string_view key) {
   if (key.empty() || key.front() == '/' || key.back() == '/') return false;
   size_t seg_start = 0;
@@ -75,7 +55,7 @@ Status PwriteAll(int fd, ByteView data, uint64_t offset, const std::string& path
 }
 
 Status FsyncDir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "opening directory " + dir));
   if (::fsync(fd.get()) != 0) return std::unexpected(ErrnoError(errno, "syncing directory " + dir));
   return {};
@@ -183,7 +163,7 @@ Result<LocalStore::Temporary> LocalStore::WriteTemporary(const std::string& dir,
                                                          bool sync) {
   uint8_t rnd[8];
   FillRandom(rnd, sizeof rnd);
-  Temporary t{dir + "/" + std::string(kTempPrefix) + HexEncode(rnd), -1};
+  Temporary t{dir + "/" + std::string(kTempPrefix) + HexEncode(rnd), {}};
   // Whole pages go to the device with O_DIRECT; a partial last page through
   // the page cache. Padding it for O_DIRECT and cutting the padding off
   // with ftruncate instead made the kernel read that block back from the
@@ -192,14 +172,14 @@ Result<LocalStore::Temporary> LocalStore::WriteTemporary(const std::string& dir,
                      ? size_t(data.size() / CachePageSize() * CachePageSize())
                      : 0;
   bool direct = whole > 0;
-  COFFER_ASSIGN_OR_RETURN(t.fd, OpenTemporary(t.path, &direct));
-  Fd fd(t.fd);
+  COFFER_ASSIGN_OR_RETURN(int opened, OpenTemporary(t.path, &direct));
+  t.fd.reset(opened);
   if (!direct) whole = 0;
   Status st;
   if (whole > 0) {
-    auto r = WriteDirect(fd.get(), 0, data.first(whole), t.path);
+    auto r = WriteDirect(t.fd.get(), 0, data.first(whole), t.path);
     if (r && !*r) {  // no O_DIRECT for this file: buffered from now on
-      ::close(fd.release());
+      t.fd.reset();
       ::unlink(t.path.c_str());
       direct_ = false;
       return WriteTemporary(dir, data, sync);
@@ -207,28 +187,26 @@ Result<LocalStore::Temporary> LocalStore::WriteTemporary(const std::string& dir,
     if (!r) {
       st = std::unexpected(r.error());
     } else if (whole < data.size()) {
-      const int flags = ::fcntl(fd.get(), F_GETFL);
-      if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_DIRECT) != 0) {
+      const int flags = ::fcntl(t.fd.get(), F_GETFL);
+      if (flags < 0 || ::fcntl(t.fd.get(), F_SETFL, flags & ~O_DIRECT) != 0) {
         st = std::unexpected(ErrnoError(errno, "writing " + t.path));
       }
     }
   }
-  if (st) st = PwriteAll(fd.get(), data.subspan(whole), whole, t.path);
+  if (st) st = PwriteAll(t.fd.get(), data.subspan(whole), whole, t.path);
   // What went through the page cache is synced on this descriptor, now or
   // in Publish: a writeback error recorded after a close could be lost with
   // the inode before the file was opened again.
-  if (st && sync && ::fdatasync(fd.get()) != 0) {
+  if (st && sync && ::fdatasync(t.fd.get()) != 0) {
     st = std::unexpected(ErrnoError(errno, "syncing " + t.path));
   }
   if (st && sync) {
-    if (::close(fd.release()) != 0) st = std::unexpected(ErrnoError(errno, "closing " + t.path));
-    t.fd = -1;
+    if (::close(t.fd.release()) != 0) st = std::unexpected(ErrnoError(errno, "closing " + t.path));
   }
   if (!st) {
     ::unlink(t.path.c_str());
     return std::unexpected(st.error());
   }
-  if (!sync) fd.release();
   return t;
 }
 
@@ -254,11 +232,11 @@ Status LocalStore::PutDeferred(std::string_view key, ByteView data) {
   {
     std::lock_guard lock(mu_);
     if (flush_error_) {
-      ::close(tmp.fd);
       ::unlink(tmp.path.c_str());
       return std::unexpected(*flush_error_);
     }
-    deferred_.push_back(Deferred{std::move(tmp.path), std::move(path), std::move(dir), tmp.fd});
+    deferred_.push_back(
+        Deferred{std::move(tmp.path), std::move(path), std::move(dir), std::move(tmp.fd)});
     deferred_bytes_ += data.size();
     full = deferred_.size() >= kFlushObjects || deferred_bytes_ >= kFlushBytes;
   }
@@ -276,8 +254,8 @@ Status LocalStore::Flush() {
   }
   Status st = Publish(batch);
   if (!st) {
-    for (const Deferred& d : batch) {  // the unpublished ones
-      if (d.fd >= 0) ::close(d.fd);
+    for (Deferred& d : batch) {  // the unpublished ones
+      d.fd.reset();
       ::unlink(d.tmp.c_str());
     }
     std::lock_guard lock(mu_);
@@ -295,8 +273,7 @@ Status LocalStore::Publish(std::vector<Deferred>& batch) {
   COFFER_RETURN_IF_ERROR(
       ForEachIndex(batch.size(), kSyncThreads, kSyncsPerThread, [&](size_t i) -> Status {
         Deferred& d = batch[i];
-        Fd fd(d.fd);  // the descriptor that wrote it (see WriteTemporary)
-        d.fd = -1;
+        UniqueFd fd = std::move(d.fd);  // the one that wrote it (see WriteTemporary)
         if (::fdatasync(fd.get()) != 0)
           return std::unexpected(ErrnoError(errno, "syncing " + d.tmp));
         if (::close(fd.release()) != 0)
@@ -321,15 +298,15 @@ Status LocalStore::Publish(std::vector<Deferred>& batch) {
 }
 
 LocalStore::~LocalStore() {
-  for (const Deferred& d : deferred_) {
-    if (d.fd >= 0) ::close(d.fd);
+  for (Deferred& d : deferred_) {
+    d.fd.reset();
     ::unlink(d.tmp.c_str());
   }
 }
 
 Status LocalStore::Get(std::string_view key, Buffer* out, std::optional<ByteRange> range) {
   COFFER_ASSIGN_OR_RETURN(std::string path, PathOf(key));
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return NotFound("no object " + std::string(key) + " in " + root_);
     return std::unexpected(ErrnoError(errno, path));

@@ -39,6 +39,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/fd.h"
 #include "store/object_store.h"
 
 namespace coffer {
@@ -73,7 +74,7 @@ class LocalStore final : public ObjectStore {
   // A temporary file and, until it is synced and closed, its descriptor.
   struct Temporary {
     std::string path;
-    int fd = -1;
+    UniqueFd fd;
   };
   // Writes `data` to a new temporary file in `dir`. With `sync` the file is
   // durable and closed on return; without, it is returned open, for
@@ -86,7 +87,7 @@ class LocalStore final : public ObjectStore {
 
   struct Deferred {
     std::string tmp, path, dir;
-    int fd = -1;  // open until Publish syncs it
+    UniqueFd fd;  // open until Publish syncs it
   };
   Status Publish(std::vector<Deferred>& batch);
 
