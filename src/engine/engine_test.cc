@@ -32,12 +32,16 @@ class EngineTest : public testing::Test {
             testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
+    // Small segments so small test volumes exercise every path.
+    InitRepository(1 << 20);
+  }
+  // A new target in memory, with small chunks, as repo_ (and mem_).
+  void InitRepository(uint64_t segment_size) {
     auto store = std::make_unique<MemStore>();
     mem_ = store.get();
     InitOptions opts;
-    // Small chunks and segments so small test volumes exercise every path.
     opts.chunker = {4096, 16384, 65536};
-    opts.segment_size = 1 << 20;
+    opts.segment_size = segment_size;
     opts.argon2 = DefaultArgon2Params();
     auto repo = Repository::Init(std::move(store), "pw", opts);
     ASSERT_TRUE(repo.has_value()) << repo.error().message();
@@ -171,16 +175,7 @@ TEST_F(EngineTest, ParentCutsGiveTheChunksOfAFreshBackup) {
 // seal the chunks it hands over. Every chunk is stored once, whole and
 // counted, and the volume restores bit for bit.
 TEST_F(EngineTest, WorkersOutOfSegmentsSealChunksForTheOneCutting) {
-  auto store = std::make_unique<MemStore>();
-  MemStore* mem = store.get();
-  InitOptions opts;
-  opts.chunker = {4096, 16384, 65536};
-  opts.segment_size = 64 << 20;
-  opts.argon2 = DefaultArgon2Params();
-  auto repo = Repository::Init(std::move(store), "pw", opts);
-  ASSERT_TRUE(repo.has_value()) << repo.error().message();
-  repo_ = std::move(*repo);
-  mem_ = mem;
+  ASSERT_NO_FATAL_FAILURE(InitRepository(64 << 20));
   Bytes data = Mixed(16 << 20, 9);
   auto src = OpenFileVolume(Write("one-segment", data));
   ASSERT_TRUE(src.has_value());
