@@ -9,10 +9,11 @@ Result<SharedLibrary> SharedLibrary::Open(const std::string& soname, const std::
   void* handle = ::dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = ::dlerror();
-    return MakeError(ErrorCode::kInternal, purpose + " need " + soname +
-                                               ", which could not be loaded (" +
-                                               (why ? why : "no reason given") +
-                                               "); on Debian it is in the package " + package);
+    return MakeError(ErrorCode::kInternal,
+                     purpose + " need " + soname + ", which could not be loaded (" +
+                         (why ? why : "no reason given") + "); " +
+                         (package.empty() ? "install the package that provides it"
+                                          : "on Debian it is in the package " + package));
   }
   return SharedLibrary(handle, soname);
 }

@@ -15,6 +15,10 @@
 //   #define COFFER_NBD_FUNCTIONS(X) X(nbd_create) X(nbd_close)
 //   COFFER_LIBRARY_FUNCTIONS(Nbd, COFFER_NBD_FUNCTIONS);
 //   LibraryTable<Nbd> libnbd("libnbd.so.0", "libnbd0", "NBD volumes");
+//
+// (The real users take the soname and the package from the build's
+// configuration, cmake/LoadedLibrary.cmake: the soname of the library whose
+// headers they were compiled against, as a linker would have recorded it.)
 //   ... COFFER_RETURN_IF_ERROR(libnbd.Load()); ... libnbd->nbd_create() ...
 //
 // A library, once opened, stays loaded for the life of the process.
@@ -32,7 +36,8 @@ namespace coffer {
 class SharedLibrary {
  public:
   // Opens `soname` (e.g. "libnbd.so.0"), needed for `purpose` (e.g. "NBD
-  // volumes"); the error names the Debian package that provides it.
+  // volumes"); the error names the Debian package that provides it, unless
+  // `package` is empty (unknown).
   static Result<SharedLibrary> Open(const std::string& soname, const std::string& package,
                                     const std::string& purpose);
 

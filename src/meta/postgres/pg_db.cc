@@ -13,8 +13,9 @@
 namespace coffer::meta::sql {
 namespace {
 
-// The libpq.so.5 functions this file calls, bound on first use: the library
-// is loaded then, not at start-up (base/shared_library.h says why).
+// The libpq functions this file calls, bound on first use: the library
+// is loaded then, not at start-up (base/shared_library.h says why), by the
+// soname of the one these headers came with (cmake/LoadedLibrary.cmake).
 // clang-format off
 #define COFFER_PQ_FUNCTIONS(X) \
   X(PQclear)                   \
@@ -38,7 +39,7 @@ namespace {
 
 COFFER_LIBRARY_FUNCTIONS(Pq, COFFER_PQ_FUNCTIONS);
 
-LibraryTable<Pq> libpq("libpq.so.5", "libpq5", "PostgreSQL metadata databases");
+LibraryTable<Pq> libpq(COFFER_LIBPQ_SONAME, COFFER_LIBPQ_PACKAGE, "PostgreSQL metadata databases");
 
 // The advisory lock key of manager leadership: 0x436f666665720001, "Coffer"
 // followed by 0001. Advisory locks are per database, so managers sharing a

@@ -11,8 +11,9 @@
 namespace coffer {
 namespace {
 
-// The libcurl.so.4 functions this file calls, bound on first use: the library
-// is loaded then, not at start-up (base/shared_library.h says why).
+// The libcurl functions this file calls, bound on first use: the library
+// is loaded then, not at start-up (base/shared_library.h says why), by the
+// soname of the one these headers came with (cmake/LoadedLibrary.cmake).
 // clang-format off
 #define COFFER_CURL_FUNCTIONS(X) \
   X(curl_easy_cleanup)           \
@@ -29,7 +30,7 @@ namespace {
 
 COFFER_LIBRARY_FUNCTIONS(Curl, COFFER_CURL_FUNCTIONS);
 
-LibraryTable<Curl> libcurl("libcurl.so.4", "libcurl4", "S3 targets");
+LibraryTable<Curl> libcurl(COFFER_LIBCURL_SONAME, COFFER_LIBCURL_PACKAGE, "S3 targets");
 
 // Loads libcurl and initialises it, once.
 Status LoadAndInit() {

@@ -19,8 +19,9 @@
 namespace coffer {
 namespace {
 
-// The libiscsi.so.7 functions this file calls, bound on first use: the library
-// is loaded then, not at start-up (base/shared_library.h says why).
+// The libiscsi functions this file calls, bound on first use: the library
+// is loaded then, not at start-up (base/shared_library.h says why), by the
+// soname of the one these headers came with (cmake/LoadedLibrary.cmake).
 // clang-format off
 #define COFFER_ISCSI_FUNCTIONS(X)     \
   X(iscsi_create_context)             \
@@ -49,7 +50,7 @@ namespace {
 
 COFFER_LIBRARY_FUNCTIONS(Iscsi, COFFER_ISCSI_FUNCTIONS);
 
-LibraryTable<Iscsi> libiscsi("libiscsi.so.7", "libiscsi7", "iSCSI volumes");
+LibraryTable<Iscsi> libiscsi(COFFER_LIBISCSI_SONAME, COFFER_LIBISCSI_PACKAGE, "iSCSI volumes");
 
 constexpr uint64_t kMaxRequest = uint64_t(4) << 20;
 constexpr uint32_t kMaxWriteSameBlocks = 65535;

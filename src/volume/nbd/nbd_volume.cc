@@ -14,8 +14,9 @@
 namespace coffer {
 namespace {
 
-// The libnbd.so.0 functions this file calls, bound on first use: the library
-// is loaded then, not at start-up (base/shared_library.h says why).
+// The libnbd functions this file calls, bound on first use: the library
+// is loaded then, not at start-up (base/shared_library.h says why), by the
+// soname of the one these headers came with (cmake/LoadedLibrary.cmake).
 // clang-format off
 #define COFFER_NBD_FUNCTIONS(X) \
   X(nbd_add_meta_context)       \
@@ -40,7 +41,7 @@ namespace {
 
 COFFER_LIBRARY_FUNCTIONS(Nbd, COFFER_NBD_FUNCTIONS);
 
-LibraryTable<Nbd> libnbd("libnbd.so.0", "libnbd0", "NBD volumes");
+LibraryTable<Nbd> libnbd(COFFER_LIBNBD_SONAME, COFFER_LIBNBD_PACKAGE, "NBD volumes");
 
 // NBD servers refuse requests above their maximum block size (32 MiB is the
 // usual limit); larger reads and writes are split.
