@@ -46,7 +46,8 @@ Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, const BackupReque
   std::string path = locator;
   *snapshot_method = from_hook ? "hook" : "none";
   if (req.volume.backend == Backend::kFile && !from_hook) {
-    COFFER_ASSIGN_OR_RETURN(snapshot, SnapshotFile(locator, req.volume.quiescent));
+    COFFER_ASSIGN_OR_RETURN(snapshot,
+                            SnapshotFile(locator, req.volume.quiescent, /*no_symlinks=*/true));
     *snapshot_method = snapshot->method();
     path = snapshot->path();
     job.log().Add("snapshot: " + snapshot->method() +

@@ -10,7 +10,8 @@ Result<std::unique_ptr<VolumeReader>> OpenSourceVolume(Backend backend, const st
                                                        const AgentConfig& config) {
   switch (backend) {
     case Backend::kFile:
-      return OpenFileVolume(locator);
+      // Resolved and checked by ValidateSource: no link may lead elsewhere now.
+      return OpenFileVolume(locator, {.no_symlinks = true});
     case Backend::kIscsi: {
       IscsiOptions o;
       o.initiator_name = config.iscsi_initiator;
@@ -28,7 +29,8 @@ Result<std::unique_ptr<VolumeWriter>> OpenDestinationVolume(Backend backend,
                                                             const AgentConfig& config) {
   switch (backend) {
     case Backend::kFile:
-      return CreateFileVolume(locator, size, FileWriteOptions{});
+      // Resolved and checked by ValidateDestination, as above.
+      return CreateFileVolume(locator, size, {.no_symlinks = true});
     case Backend::kIscsi: {
       IscsiOptions o;
       o.initiator_name = config.iscsi_initiator;

@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -17,6 +20,7 @@
 #include "base/bytes.h"
 #include "base/direct_io.h"
 #include "base/error.h"
+#include "base/fd.h"
 #include "base/open_files.h"
 #include "base/parallel.h"
 #include "base/shared_library.h"
@@ -175,6 +179,40 @@ TEST(DirectIoTest, AlignedAndUnalignedSourcesWriteTheSameBlocks) {
 
 namespace coffer {
 namespace {
+
+TEST(OpenWithoutSymlinksTest, OpensRealPathsAndRefusesLinksAndDotDot) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::canonical(fs::temp_directory_path()) /
+                       ("coffer-nosymlinks-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "a" / "b");
+  std::ofstream(dir / "a" / "b" / "f") << "x";
+  fs::create_directory_symlink(dir / "a", dir / "link");
+  fs::create_symlink(dir / "a" / "b" / "f", dir / "a" / "b" / "flink");
+
+  UniqueFd file(OpenWithoutSymlinks((dir / "a" / "b" / "f").string(), O_RDONLY));
+  EXPECT_GE(file.get(), 0) << std::strerror(errno);
+  UniqueFd root(OpenWithoutSymlinks("/", O_RDONLY | O_DIRECTORY));
+  EXPECT_GE(root.get(), 0) << std::strerror(errno);
+  UniqueFd made(
+      OpenWithoutSymlinks((dir / "a" / "new").string(), O_WRONLY | O_CREAT | O_EXCL, 0600));
+  EXPECT_GE(made.get(), 0) << std::strerror(errno);
+  EXPECT_TRUE(fs::exists(dir / "a" / "new"));
+
+  errno = 0;
+  EXPECT_EQ(OpenWithoutSymlinks((dir / "link" / "b" / "f").string(), O_RDONLY), -1);
+  EXPECT_EQ(errno, ELOOP);  // a link in the middle
+  errno = 0;
+  EXPECT_EQ(OpenWithoutSymlinks((dir / "a" / "b" / "flink").string(), O_RDONLY), -1);
+  EXPECT_EQ(errno, ELOOP);  // a link at the end
+  errno = 0;
+  EXPECT_EQ(OpenWithoutSymlinks((dir / "a" / ".." / "a" / "b" / "f").string(), O_RDONLY), -1);
+  EXPECT_EQ(errno, EINVAL);
+  errno = 0;
+  EXPECT_EQ(OpenWithoutSymlinks("relative/f", O_RDONLY), -1);
+  EXPECT_EQ(errno, EINVAL);
+  fs::remove_all(dir);
+}
 
 TEST(SharedLibraryTest, BindsFunctionsOfALoadedLibrary) {
   auto libc = SharedLibrary::Open("libc.so.6", "libc6", "Tests");

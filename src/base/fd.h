@@ -1,8 +1,10 @@
 // UniqueFd: owns a file descriptor and closes it on destruction.
 #pragma once
 
+#include <sys/types.h>
 #include <unistd.h>
 
+#include <string>
 #include <utility>
 
 namespace coffer {
@@ -34,5 +36,14 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// Opens the absolute `path` as open(2) would with `flags` and `mode`, but
+// one component at a time and without following a symbolic link anywhere
+// in it: a link fails with ELOOP (a ".." component with EINVAL). For a path
+// resolved (realpath) and checked earlier, such as the agent's volume
+// locators: a link in it now was put there since, and following it could
+// lead out of the directories the check allowed. Returns a descriptor, or
+// -1 with errno set; O_CLOEXEC is always added.
+int OpenWithoutSymlinks(const std::string& path, int flags, mode_t mode = 0);
 
 }  // namespace coffer

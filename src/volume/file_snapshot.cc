@@ -81,9 +81,11 @@ FileSnapshot::~FileSnapshot() {
   if (owned_) ::unlink(path_.c_str());
 }
 
-Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool quiescent) {
+Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool quiescent,
+                                                   bool no_symlinks) {
   if (quiescent) return std::unique_ptr<FileSnapshot>(new FileSnapshot(path, "none", false));
-  UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd in(no_symlinks ? OpenWithoutSymlinks(path, O_RDONLY)
+                          : ::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.get() < 0) return std::unexpected(ErrnoError(errno, "cannot open source " + path));
   struct stat st;
   if (::fstat(in.get(), &st) != 0) return std::unexpected(ErrnoError(errno, path));
@@ -96,7 +98,8 @@ Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool
     return InvalidArgument(path + " is neither a regular file nor a block device");
   }
   std::string snap = SnapshotPath(path);
-  UniqueFd out(::open(snap.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  UniqueFd out(no_symlinks ? OpenWithoutSymlinks(snap, O_WRONLY | O_CREAT | O_EXCL, 0600)
+                           : ::open(snap.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (out.get() < 0) return std::unexpected(ErrnoError(errno, "cannot create snapshot " + snap));
   // Owned from here: removed on any failure below.
   std::unique_ptr<FileSnapshot> result(new FileSnapshot(snap, "reflink", true));

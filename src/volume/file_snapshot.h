@@ -35,7 +35,7 @@ class FileSnapshot {
   const std::string& method() const { return method_; }  // "reflink", "copy" or "none"
 
  private:
-  friend Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string&, bool);
+  friend Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string&, bool, bool);
   FileSnapshot(std::string path, std::string method, bool owned)
       : path_(std::move(path)), method_(std::move(method)), owned_(owned) {}
 
@@ -48,6 +48,9 @@ class FileSnapshot {
 // system, so a clone is possible). kInvalidArgument for a block device that
 // is not quiescent; the errno's error (e.g. kResourceExhausted) when the
 // copy does not fit.
-Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool quiescent);
+// `no_symlinks`: refuse a symbolic link anywhere in the path, for opening the
+// source and creating the copy (see OpenWithoutSymlinks in base/fd.h).
+Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool quiescent,
+                                                   bool no_symlinks = false);
 
 }  // namespace coffer

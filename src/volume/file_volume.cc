@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/direct_io.h"
+#include "base/fd.h"
 #include "base/uuid.h"
 
 namespace coffer {
@@ -94,16 +95,27 @@ Status WriteFully(int fd, const std::string& name, uint64_t offset, ByteView dat
 // per chunk instead of every page it writes (base/direct_io.h says why that
 // matters). The two kinds never share a block, and Commit's fsync covers
 // both.
+//
+// Every name is looked up in `dir`, the directory opened once when the
+// restore began: what the path names later cannot redirect the rename.
 class FileWriter final : public VolumeWriter {
  public:
-  FileWriter(std::string path, std::string temp, int fd)
-      : path_(std::move(path)), temp_(std::move(temp)), fd_(fd) {
-    direct_fd_ = ::open(temp_.c_str(), O_WRONLY | O_CLOEXEC | O_DIRECT);
+  FileWriter(std::string path, std::string temp, UniqueFd dir, std::string base,
+             std::string temp_base, int fd, bool replace)
+      : path_(std::move(path)),
+        temp_(std::move(temp)),
+        dir_(std::move(dir)),
+        base_(std::move(base)),
+        temp_base_(std::move(temp_base)),
+        fd_(fd),
+        replace_(replace) {
+    direct_fd_ =
+        ::openat(dir_.get(), temp_base_.c_str(), O_WRONLY | O_CLOEXEC | O_DIRECT | O_NOFOLLOW);
   }
   ~FileWriter() override {
     if (fd_ >= 0) ::close(fd_);
     if (direct_fd_ >= 0) ::close(direct_fd_);
-    if (!committed_) ::unlink(temp_.c_str());
+    if (!committed_) ::unlinkat(dir_.get(), temp_base_.c_str(), 0);
   }
 
   const std::string& name() const override { return path_; }
@@ -165,25 +177,45 @@ class FileWriter final : public VolumeWriter {
       return std::unexpected(ErrnoError(errno, "closing " + temp_));
     }
     fd_ = -1;
-    if (::rename(temp_.c_str(), path_.c_str()) != 0) {
-      return std::unexpected(ErrnoError(errno, "renaming " + temp_ + " to " + path_));
-    }
+    COFFER_RETURN_IF_ERROR(Rename());
     committed_ = true;
-    size_t slash = path_.rfind('/');
-    std::string dir =
-        slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
+    ::fsync(dir_.get());
     return {};
   }
 
  private:
+  // The temporary file becomes DEST; without replace_, never over a DEST
+  // that something else made during the restore.
+  Status Rename() {
+    const unsigned flags = replace_ ? 0 : RENAME_NOREPLACE;
+    if (::renameat2(dir_.get(), temp_base_.c_str(), dir_.get(), base_.c_str(), flags) == 0) {
+      return {};
+    }
+    int err = errno;
+    if (err == EINVAL && !replace_) {
+      // A file system without RENAME_NOREPLACE: check, then rename.
+      struct stat st;
+      if (::fstatat(dir_.get(), base_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        err = EEXIST;
+      } else if (::renameat(dir_.get(), temp_base_.c_str(), dir_.get(), base_.c_str()) == 0) {
+        return {};
+      } else {
+        err = errno;
+      }
+    }
+    if (err == EEXIST) {
+      return AlreadyExists(path_ + " was created by something else during the restore: it is left "
+                           "as it is, and the restored copy is not kept");
+    }
+    return std::unexpected(ErrnoError(err, "renaming " + temp_ + " to " + path_));
+  }
+
   static constexpr uint64_t kWritebackEvery = 64ull << 20;
   std::string path_, temp_;
+  UniqueFd dir_;
+  std::string base_, temp_base_;  // names in dir_
   int fd_;
+  bool replace_;
   int direct_fd_ = -1;  // the same file with O_DIRECT; -1 where refused
   std::atomic<bool> direct_ok_{true};
   bool allocate_ok_ = true;
@@ -224,8 +256,10 @@ class DeviceWriter final : public VolumeWriter {
 
 }  // namespace
 
-Result<std::unique_ptr<VolumeReader>> OpenFileVolume(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+Result<std::unique_ptr<VolumeReader>> OpenFileVolume(const std::string& path,
+                                                     const FileOpenOptions& options) {
+  int fd = options.no_symlinks ? OpenWithoutSymlinks(path, O_RDONLY)
+                               : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::unexpected(ErrnoError(errno, "cannot open source " + path));
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -254,13 +288,27 @@ Result<std::unique_ptr<VolumeReader>> OpenFileVolume(const std::string& path) {
 
 Result<std::unique_ptr<VolumeWriter>> CreateFileVolume(const std::string& path, uint64_t size,
                                                        const FileWriteOptions& options) {
+  const size_t slash = path.rfind('/');
+  const std::string dir_path =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base.empty() || base == "." || base == "..") {
+    return InvalidArgument("restore destination " + path + " names no file");
+  }
+  UniqueFd dir(options.no_symlinks
+                   ? OpenWithoutSymlinks(dir_path, O_RDONLY | O_DIRECTORY)
+                   : ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0) {
+    return std::unexpected(ErrnoError(errno, "opening the directory of " + path));
+  }
+  const int nofollow = options.no_symlinks ? O_NOFOLLOW : 0;
   struct stat st;
-  bool exists = ::stat(path.c_str(), &st) == 0;
+  bool exists = ::fstatat(dir.get(), base.c_str(), &st, nofollow ? AT_SYMLINK_NOFOLLOW : 0) == 0;
   if (exists && !options.force) {
     return AlreadyExists(path + " already exists (use --force to overwrite it)");
   }
   if (exists && S_ISBLK(st.st_mode)) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    int fd = ::openat(dir.get(), base.c_str(), O_WRONLY | O_CLOEXEC | nofollow);
     if (fd < 0) return std::unexpected(ErrnoError(errno, "opening device " + path));
     uint64_t dev_size = 0;
     if (::ioctl(fd, BLKGETSIZE64, &dev_size) != 0 || dev_size < size) {
@@ -275,16 +323,18 @@ Result<std::unique_ptr<VolumeWriter>> CreateFileVolume(const std::string& path, 
   }
   uint8_t rnd[6];
   FillRandom(rnd, sizeof rnd);
-  std::string temp = path + ".coffer-partial-" + HexEncode(rnd);
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  const std::string temp_base = base + ".coffer-partial-" + HexEncode(rnd);
+  const std::string temp = path + ".coffer-partial-" + HexEncode(rnd);
+  int fd = ::openat(dir.get(), temp_base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return std::unexpected(ErrnoError(errno, "cannot create " + temp));
   if (::ftruncate(fd, off_t(size)) != 0) {
     int err = errno;
     ::close(fd);
-    ::unlink(temp.c_str());
+    ::unlinkat(dir.get(), temp_base.c_str(), 0);
     return std::unexpected(ErrnoError(err, "sizing " + temp));
   }
-  return std::unique_ptr<VolumeWriter>(new FileWriter(path, temp, fd));
+  return std::unique_ptr<VolumeWriter>(
+      new FileWriter(path, temp, std::move(dir), base, temp_base, fd, options.force));
 }
 
 }  // namespace coffer

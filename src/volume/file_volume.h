@@ -4,8 +4,14 @@
 // A restore into a regular file writes a temporary file beside DEST
 // ("DEST.coffer-partial-…"), sized with ftruncate so zero ranges stay holes,
 // and renames it over DEST only after every byte was written and synced: a
-// failed restore never leaves a half-written DEST. A block device is written
-// in place, zero ranges included.
+// failed restore never leaves a half-written DEST, and without `force` a
+// DEST that appeared meanwhile is left as it is (the rename refuses to
+// replace it). A block device is written in place, zero ranges included.
+//
+// `no_symlinks` is for paths resolved and checked earlier (the agent's
+// locators): a symbolic link anywhere in the path is then refused (ELOOP)
+// rather than followed, and the temporary file, the rename and the sync all
+// go through the one directory opened that way.
 #pragma once
 
 #include <memory>
@@ -15,10 +21,16 @@
 
 namespace coffer {
 
-Result<std::unique_ptr<VolumeReader>> OpenFileVolume(const std::string& path);
+struct FileOpenOptions {
+  bool no_symlinks = false;  // refuse a symbolic link anywhere in the path
+};
+
+Result<std::unique_ptr<VolumeReader>> OpenFileVolume(const std::string& path,
+                                                     const FileOpenOptions& options = {});
 
 struct FileWriteOptions {
-  bool force = false;  // replace an existing file / write to a device
+  bool force = false;        // replace an existing file / write to a device
+  bool no_symlinks = false;  // refuse a symbolic link anywhere in the path
 };
 
 Result<std::unique_ptr<VolumeWriter>> CreateFileVolume(const std::string& path, uint64_t size,

@@ -108,5 +108,72 @@ TEST_F(FileVolumeTest, AnExistingDestinationNeedsForce) {
   EXPECT_EQ(std::filesystem::file_size(p), 10u);
 }
 
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST_F(FileVolumeTest, ADestinationMadeDuringTheRestoreIsLeftAlone) {
+  std::string p = Path("new.img");
+  auto w = CreateFileVolume(p, 10, {});
+  ASSERT_TRUE(w.has_value());
+  ASSERT_TRUE((*w)->WriteAt(0, AsBytes("0123456789")).has_value());
+  std::ofstream(p) << "theirs";  // another process, after the check
+  auto committed = (*w)->Commit();
+  ASSERT_FALSE(committed.has_value());
+  EXPECT_EQ(committed.error().code(), ErrorCode::kAlreadyExists);
+  EXPECT_NE(committed.error().message().find("created by something else during the restore"),
+            std::string::npos)
+      << committed.error().message();
+  w->reset();
+  EXPECT_EQ(ReadAll(p), "theirs");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), {}), 1);  // no temporary
+}
+
+// The agent's locators are resolved and checked before the job opens them;
+// a link put in the path since must not be followed out of the roots.
+TEST_F(FileVolumeTest, WithoutSymlinksALinkAnywhereInThePathIsRefused) {
+  const std::filesystem::path real = std::filesystem::canonical(dir_);
+  std::filesystem::create_directories(real / "vols");
+  std::filesystem::create_directories(real / "elsewhere");
+  std::ofstream(real / "elsewhere" / "secret.img") << "not yours";
+  std::filesystem::create_directory_symlink(real / "elsewhere", real / "vols" / "link");
+  const std::string through = (real / "vols" / "link" / "secret.img").string();
+
+  auto plain = OpenFileVolume(through);  // the CLI follows links, as users expect
+  EXPECT_TRUE(plain.has_value());
+  auto refused = OpenFileVolume(through, {.no_symlinks = true});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message().find("symbolic links"), std::string::npos)
+      << refused.error().message();
+  std::filesystem::create_symlink(real / "elsewhere" / "secret.img", real / "vols" / "last.img");
+  EXPECT_FALSE(OpenFileVolume((real / "vols" / "last.img").string(), {.no_symlinks = true}));
+
+  auto dest = CreateFileVolume((real / "vols" / "link" / "new.img").string(), 4,
+                               {.no_symlinks = true});
+  ASSERT_FALSE(dest.has_value());
+  EXPECT_NE(dest.error().message().find("opening the directory of"), std::string::npos)
+      << dest.error().message();
+  EXPECT_FALSE(std::filesystem::exists(real / "elsewhere" / "new.img"));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(real / "elsewhere"), {}), 1);
+}
+
+TEST_F(FileVolumeTest, TheRestoreEndsInTheDirectoryItBeganIn) {
+  const std::filesystem::path real = std::filesystem::canonical(dir_);
+  std::filesystem::create_directories(real / "vols" / "sub");
+  std::filesystem::create_directories(real / "elsewhere");
+  const std::string p = (real / "vols" / "sub" / "new.img").string();
+  auto w = CreateFileVolume(p, 4, {.no_symlinks = true});
+  ASSERT_TRUE(w.has_value()) << w.error().message();
+  ASSERT_TRUE((*w)->WriteAt(0, AsBytes("data")).has_value());
+  // Swapped after the restore began: sub now leads elsewhere.
+  std::filesystem::rename(real / "vols" / "sub", real / "vols" / "moved");
+  std::filesystem::create_directory_symlink(real / "elsewhere", real / "vols" / "sub");
+  ASSERT_TRUE((*w)->Commit().has_value());
+  EXPECT_EQ(ReadAll((real / "vols" / "moved" / "new.img").string()), "data");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(real / "elsewhere"), {}), 0);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(real / "vols" / "moved"), {}), 1);
+}
+
 }  // namespace
 }  // namespace coffer
