@@ -78,7 +78,7 @@ Status SparseCopy(int in, int out, uint64_t size, const std::string& what) {
 }  // namespace
 
 FileSnapshot::~FileSnapshot() {
-  if (owned_) ::unlink(path_.c_str());
+  if (owned_) ::unlinkat(dir_.get(), name_.c_str(), 0);
 }
 
 Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool quiescent,
@@ -97,12 +97,22 @@ Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool
   if (!S_ISREG(st.st_mode)) {
     return InvalidArgument(path + " is neither a regular file nor a block device");
   }
-  std::string snap = SnapshotPath(path);
-  UniqueFd out(no_symlinks ? OpenWithoutSymlinks(snap, O_WRONLY | O_CREAT | O_EXCL, 0600)
-                           : ::open(snap.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  const size_t slash = path.rfind('/');
+  const std::string dir_path =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  UniqueFd dir(no_symlinks ? OpenWithoutSymlinks(dir_path, O_RDONLY | O_DIRECTORY)
+                           : ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0) {
+    return std::unexpected(ErrnoError(errno, "opening the directory of " + path));
+  }
+  const std::string snap = SnapshotPath(path);
+  const std::string name = snap.substr(snap.rfind('/') + 1);
+  UniqueFd out(::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                        0600));
   if (out.get() < 0) return std::unexpected(ErrnoError(errno, "cannot create snapshot " + snap));
   // Owned from here: removed on any failure below.
-  std::unique_ptr<FileSnapshot> result(new FileSnapshot(snap, "reflink", true));
+  std::unique_ptr<FileSnapshot> result(
+      new FileSnapshot(snap, "reflink", true, std::move(dir), name));
   if (::ioctl(out.get(), FICLONE, in.get()) == 0) return result;
   int err = errno;
   if (err != EOPNOTSUPP && err != ENOTTY && err != EXDEV && err != EINVAL && err != ENOSYS) {

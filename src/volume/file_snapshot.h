@@ -13,7 +13,8 @@
 // A block device cannot be cloned here: it needs a snapshot hook (LVM, ZFS
 // ...) or must be declared quiescent.
 //
-// The snapshot file is removed when the FileSnapshot is destroyed.
+// The snapshot file is removed when the FileSnapshot is destroyed, from the
+// directory it was made in (held open), whatever its path names by then.
 //
 // Thread safety: a FileSnapshot is owned by one job; no shared state.
 #pragma once
@@ -22,6 +23,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/fd.h"
 
 namespace coffer {
 
@@ -36,11 +38,18 @@ class FileSnapshot {
 
  private:
   friend Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string&, bool, bool);
-  FileSnapshot(std::string path, std::string method, bool owned)
-      : path_(std::move(path)), method_(std::move(method)), owned_(owned) {}
+  FileSnapshot(std::string path, std::string method, bool owned, UniqueFd dir = UniqueFd(),
+               std::string name = "")
+      : path_(std::move(path)),
+        method_(std::move(method)),
+        owned_(owned),
+        dir_(std::move(dir)),
+        name_(std::move(name)) {}
 
   std::string path_, method_;
   bool owned_;
+  UniqueFd dir_;      // where an owned snapshot was made
+  std::string name_;  // its name there
 };
 
 // Snapshots `path` (an image file or block device): "none" when `quiescent`,

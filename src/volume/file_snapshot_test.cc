@@ -96,5 +96,29 @@ TEST_F(FileSnapshotTest, MissingSourcesAndNonFilesAreRefused) {
   EXPECT_EQ(dir.error().code(), ErrorCode::kInvalidArgument);
 }
 
+// The agent's paths are resolved and checked first; a link put in them
+// later is refused, and a directory swapped during the backup can neither
+// keep the snapshot from being removed nor make another file go instead.
+TEST_F(FileSnapshotTest, WithoutSymlinksTheSnapshotStaysWhereItWasMade) {
+  namespace fs = std::filesystem;
+  const fs::path real = fs::canonical(dir_);
+  fs::create_directories(real / "vols" / "sub");
+  fs::create_directories(real / "elsewhere");
+  std::ofstream(real / "vols" / "sub" / "vm.img") << "volume";
+  fs::create_directory_symlink(real / "vols" / "sub", real / "vols" / "link");
+  EXPECT_FALSE(SnapshotFile((real / "vols" / "link" / "vm.img").string(), false, true));
+
+  auto snap = SnapshotFile((real / "vols" / "sub" / "vm.img").string(), false, true);
+  ASSERT_TRUE(snap.has_value()) << snap.error().message();
+  const std::string name = fs::path((*snap)->path()).filename().string();
+  EXPECT_EQ(Read((*snap)->path()), "volume");
+  fs::rename(real / "vols" / "sub", real / "vols" / "moved");
+  fs::create_directory_symlink(real / "elsewhere", real / "vols" / "sub");
+  std::ofstream(real / "elsewhere" / name) << "not the snapshot";
+  snap->reset();
+  EXPECT_FALSE(fs::exists(real / "vols" / "moved" / name));
+  EXPECT_EQ(Read((real / "elsewhere" / name).string()), "not the snapshot");
+}
+
 }  // namespace
 }  // namespace coffer
