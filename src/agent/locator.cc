@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "base/fd.h"
 #include "volume/iscsi/iscsi_volume.h"
 
 namespace coffer::agent {
@@ -133,8 +134,7 @@ Result<std::string> ValidateDestination(Backend backend, const std::string& loca
     return locator;
   }
   COFFER_RETURN_IF_ERROR(CheckFileSyntax(locator));
-  size_t slash = locator.rfind('/');
-  std::string base = locator.substr(slash + 1);
+  const auto [parent, base] = SplitPath(locator);
   if (base.empty() || base == ".") {
     return InvalidArgument("file locator '" + locator + "' names no file");
   }
@@ -143,7 +143,6 @@ Result<std::string> ValidateDestination(Backend backend, const std::string& loca
     return AlreadyExists("restore destination " + locator +
                          " already exists (a restore makes a new volume)");
   }
-  std::string parent = slash == 0 ? "/" : locator.substr(0, slash);
   auto resolved_dir = Resolve(parent);
   if (!resolved_dir) return std::unexpected(resolved_dir.error());
   const std::string& resolved_parent = *resolved_dir;

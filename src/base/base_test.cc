@@ -214,6 +214,18 @@ TEST(OpenWithoutSymlinksTest, OpensRealPathsAndRefusesLinksAndDotDot) {
   fs::remove_all(dir);
 }
 
+TEST(SplitPathTest, CutsAtTheLastSlash) {
+  auto parts = [](const std::string& p) {
+    PathParts r = SplitPath(p);
+    return r.dir + "|" + r.name;
+  };
+  EXPECT_EQ(parts("/vols/sub/vm.img"), "/vols/sub|vm.img");
+  EXPECT_EQ(parts("/vm.img"), "/|vm.img");
+  EXPECT_EQ(parts("vm.img"), ".|vm.img");
+  EXPECT_EQ(parts("sub/vm.img"), "sub|vm.img");
+  EXPECT_EQ(parts("/vols/"), "/vols|");
+}
+
 TEST(SharedLibraryTest, BindsFunctionsOfALoadedLibrary) {
   auto libc = SharedLibrary::Open("libc.so.6", "libc6", "Tests");
   ASSERT_TRUE(libc.has_value()) << libc.error().message();

@@ -45,4 +45,15 @@ int OpenWithoutSymlinks(const std::string& path, int flags, mode_t mode) {
   }
 }
 
+int OpenPath(const std::string& path, int flags, bool no_symlinks, mode_t mode) {
+  return no_symlinks ? OpenWithoutSymlinks(path, flags, mode)
+                     : ::open(path.c_str(), flags | O_CLOEXEC, mode);
+}
+
+PathParts SplitPath(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return {".", path};
+  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+}
+
 }  // namespace coffer

@@ -46,4 +46,16 @@ class UniqueFd {
 // -1 with errno set; O_CLOEXEC is always added.
 int OpenWithoutSymlinks(const std::string& path, int flags, mode_t mode = 0);
 
+// open(2) of `path` with O_CLOEXEC added, or OpenWithoutSymlinks when
+// `no_symlinks`.
+int OpenPath(const std::string& path, int flags, bool no_symlinks, mode_t mode = 0);
+
+// `path` cut at its last slash, for *at(2) calls on its directory: `dir` is
+// "." where there is no slash and "/" for a name at the root; `name` is
+// empty when the path ends in a slash.
+struct PathParts {
+  std::string dir, name;
+};
+PathParts SplitPath(const std::string& path);
+
 }  // namespace coffer

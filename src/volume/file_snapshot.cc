@@ -15,14 +15,11 @@
 namespace coffer {
 namespace {
 
-// The snapshot's name: hidden, beside the source, random.
-std::string SnapshotPath(const std::string& path) {
+// The snapshot's name in the source's directory: hidden, random.
+std::string SnapshotName(const std::string& source_name) {
   uint8_t rnd[6];
   FillRandom(rnd, sizeof rnd);
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  return dir + "." + base + ".coffer-snapshot-" + HexEncode(rnd);
+  return "." + source_name + ".coffer-snapshot-" + HexEncode(rnd);
 }
 
 // Copies [offset, offset+len) with copy_file_range (which the kernel may
@@ -78,14 +75,13 @@ Status SparseCopy(int in, int out, uint64_t size, const std::string& what) {
 }  // namespace
 
 FileSnapshot::~FileSnapshot() {
-  if (owned_) ::unlinkat(dir_.get(), name_.c_str(), 0);
+  if (dir_.get() >= 0) ::unlinkat(dir_.get(), name_.c_str(), 0);
 }
 
 Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool quiescent,
                                                    bool no_symlinks) {
-  if (quiescent) return std::unique_ptr<FileSnapshot>(new FileSnapshot(path, "none", false));
-  UniqueFd in(no_symlinks ? OpenWithoutSymlinks(path, O_RDONLY)
-                          : ::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (quiescent) return std::unique_ptr<FileSnapshot>(new FileSnapshot(path, "none"));
+  UniqueFd in(OpenPath(path, O_RDONLY, no_symlinks));
   if (in.get() < 0) return std::unexpected(ErrnoError(errno, "cannot open source " + path));
   struct stat st;
   if (::fstat(in.get(), &st) != 0) return std::unexpected(ErrnoError(errno, path));
@@ -97,22 +93,19 @@ Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool
   if (!S_ISREG(st.st_mode)) {
     return InvalidArgument(path + " is neither a regular file nor a block device");
   }
-  const size_t slash = path.rfind('/');
-  const std::string dir_path =
-      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  UniqueFd dir(no_symlinks ? OpenWithoutSymlinks(dir_path, O_RDONLY | O_DIRECTORY)
-                           : ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const auto [dir_path, source_name] = SplitPath(path);
+  UniqueFd dir(OpenPath(dir_path, O_RDONLY | O_DIRECTORY, no_symlinks));
   if (dir.get() < 0) {
     return std::unexpected(ErrnoError(errno, "opening the directory of " + path));
   }
-  const std::string snap = SnapshotPath(path);
-  const std::string name = snap.substr(snap.rfind('/') + 1);
-  UniqueFd out(::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                        0600));
+  const std::string name = SnapshotName(source_name);
+  // Beside the source, spelled as the source is (relative if it is).
+  const std::string snap = path.substr(0, path.size() - source_name.size()) + name;
+  UniqueFd out(::openat(dir.get(), name.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (out.get() < 0) return std::unexpected(ErrnoError(errno, "cannot create snapshot " + snap));
   // Owned from here: removed on any failure below.
-  std::unique_ptr<FileSnapshot> result(
-      new FileSnapshot(snap, "reflink", true, std::move(dir), name));
+  std::unique_ptr<FileSnapshot> result(new FileSnapshot(snap, "reflink", std::move(dir), name));
   if (::ioctl(out.get(), FICLONE, in.get()) == 0) return result;
   int err = errno;
   if (err != EOPNOTSUPP && err != ENOTTY && err != EXDEV && err != EINVAL && err != ENOSYS) {

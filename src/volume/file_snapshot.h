@@ -38,17 +38,17 @@ class FileSnapshot {
 
  private:
   friend Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string&, bool, bool);
-  FileSnapshot(std::string path, std::string method, bool owned, UniqueFd dir = UniqueFd(),
+  // The source itself ("none"), or a copy named `name` in `dir`, owned:
+  // removed when this is destroyed.
+  FileSnapshot(std::string path, std::string method, UniqueFd dir = UniqueFd(),
                std::string name = "")
       : path_(std::move(path)),
         method_(std::move(method)),
-        owned_(owned),
         dir_(std::move(dir)),
         name_(std::move(name)) {}
 
   std::string path_, method_;
-  bool owned_;
-  UniqueFd dir_;      // where an owned snapshot was made
+  UniqueFd dir_;      // where an owned copy was made; none for "none"
   std::string name_;  // its name there
 };
 

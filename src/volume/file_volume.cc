@@ -204,7 +204,8 @@ class FileWriter final : public VolumeWriter {
       }
     }
     if (err == EEXIST) {
-      return AlreadyExists(path_ + " was created by something else during the restore: it is left "
+      return AlreadyExists(path_ +
+                           " was created by something else during the restore: it is left "
                            "as it is, and the restored copy is not kept");
     }
     return std::unexpected(ErrnoError(err, "renaming " + temp_ + " to " + path_));
@@ -258,8 +259,7 @@ class DeviceWriter final : public VolumeWriter {
 
 Result<std::unique_ptr<VolumeReader>> OpenFileVolume(const std::string& path,
                                                      const FileOpenOptions& options) {
-  int fd = options.no_symlinks ? OpenWithoutSymlinks(path, O_RDONLY)
-                               : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = OpenPath(path, O_RDONLY, options.no_symlinks);
   if (fd < 0) return std::unexpected(ErrnoError(errno, "cannot open source " + path));
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -288,16 +288,11 @@ Result<std::unique_ptr<VolumeReader>> OpenFileVolume(const std::string& path,
 
 Result<std::unique_ptr<VolumeWriter>> CreateFileVolume(const std::string& path, uint64_t size,
                                                        const FileWriteOptions& options) {
-  const size_t slash = path.rfind('/');
-  const std::string dir_path =
-      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  const auto [dir_path, base] = SplitPath(path);
   if (base.empty() || base == "." || base == "..") {
     return InvalidArgument("restore destination " + path + " names no file");
   }
-  UniqueFd dir(options.no_symlinks
-                   ? OpenWithoutSymlinks(dir_path, O_RDONLY | O_DIRECTORY)
-                   : ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir(OpenPath(dir_path, O_RDONLY | O_DIRECTORY, options.no_symlinks));
   if (dir.get() < 0) {
     return std::unexpected(ErrnoError(errno, "opening the directory of " + path));
   }
@@ -323,8 +318,9 @@ Result<std::unique_ptr<VolumeWriter>> CreateFileVolume(const std::string& path, 
   }
   uint8_t rnd[6];
   FillRandom(rnd, sizeof rnd);
-  const std::string temp_base = base + ".coffer-partial-" + HexEncode(rnd);
-  const std::string temp = path + ".coffer-partial-" + HexEncode(rnd);
+  const std::string suffix = ".coffer-partial-" + HexEncode(rnd);
+  const std::string temp_base = base + suffix;
+  const std::string temp = path + suffix;
   int fd = ::openat(dir.get(), temp_base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return std::unexpected(ErrnoError(errno, "cannot create " + temp));
   if (::ftruncate(fd, off_t(size)) != 0) {

@@ -149,8 +149,8 @@ TEST_F(FileVolumeTest, WithoutSymlinksALinkAnywhereInThePathIsRefused) {
   std::filesystem::create_symlink(real / "elsewhere" / "secret.img", real / "vols" / "last.img");
   EXPECT_FALSE(OpenFileVolume((real / "vols" / "last.img").string(), {.no_symlinks = true}));
 
-  auto dest = CreateFileVolume((real / "vols" / "link" / "new.img").string(), 4,
-                               {.no_symlinks = true});
+  auto dest =
+      CreateFileVolume((real / "vols" / "link" / "new.img").string(), 4, {.no_symlinks = true});
   ASSERT_FALSE(dest.has_value());
   EXPECT_NE(dest.error().message().find("opening the directory of"), std::string::npos)
       << dest.error().message();
