@@ -105,9 +105,6 @@ TEST(ErrorTest, ErrnoMapsToCodes) {
   EXPECT_EQ(ErrnoError(EACCES, "/etc/shadow").message(), "/etc/shadow: Permission denied");
 }
 
-// WriteDirect writes block-aligned memory as it is and copies anything else
-// through its scratch buffer: both give the same file, with the last block
-// padded with zeros; ReadCached then takes it from the page cache only.
 TEST(OpenFilesTest, TheSoftLimitRisesToTheHardOneCappedAndNeverFalls) {
   struct rlimit saved;
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
@@ -130,6 +127,9 @@ TEST(OpenFilesTest, TheSoftLimitRisesToTheHardOneCappedAndNeverFalls) {
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
 }
 
+// WriteDirect writes block-aligned memory as it is and copies anything else
+// through its scratch buffer: both give the same file, with the last block
+// padded with zeros; ReadCached then takes it from the page cache only.
 TEST(DirectIoTest, AlignedAndUnalignedSourcesWriteTheSameBlocks) {
   const char* tmp = std::getenv("TMPDIR");
   const std::string dir =
@@ -172,6 +172,65 @@ TEST(DirectIoTest, AlignedAndUnalignedSourcesWriteTheSameBlocks) {
     ::close(fd);
   }
   std::filesystem::remove_all(dir);
+}
+
+// ReadDirect gives the same bytes for any range into any address: whole
+// blocks straight into the destination where it sits as far from a block
+// boundary as the offset does, everything through the scratch buffer where
+// it does not. A range past the end of the file is an error.
+TEST(DirectIoTest, ReadDirectReadsAnyRangeIntoAnyAddress) {
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string path =
+      std::string(tmp ? tmp : "/tmp") + "/coffer-read-direct-" + std::to_string(::getpid());
+  const size_t size = (3 << 20) + 1000;
+  std::vector<uint8_t> want(size);
+  for (size_t i = 0; i < size; ++i) want[i] = uint8_t((i * 2654435761u) >> 13);
+  { std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(want.data()), size); }
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECT);
+  if (fd < 0 && errno == EINVAL) {
+    std::filesystem::remove(path);
+    GTEST_SKIP() << "no O_DIRECT for " << path;
+  }
+  ASSERT_GE(fd, 0);
+  std::unique_ptr<uint8_t, decltype(&std::free)> arena(
+      static_cast<uint8_t*>(std::aligned_alloc(kDirectBlock, size + 2 * kDirectBlock)), &std::free);
+  ASSERT_NE(arena, nullptr);
+  struct Case {
+    uint64_t offset, length;
+  };
+  const Case cases[] = {{0, size},           {0, 1},
+                        {1, 4094},           {4095, 2},
+                        {4096, 4096},        {5000, (2 << 20) + 3},
+                        {8191, 1 << 20},     {size - 1000, 1000},
+                        {size - 5000, 5000}, {(1 << 20) + 17, (2 << 20) - 17}};
+  for (const Case& c : cases) {
+    // Three destinations: as far from a block boundary as the offset (the
+    // whole blocks go straight in), on a boundary, and one byte past it.
+    for (size_t shift : {size_t(c.offset % kDirectBlock), size_t(0), size_t(1)}) {
+      uint8_t* out = arena.get() + shift;
+      std::memset(out, 0xee, size_t(c.length));
+      auto read = ReadDirect(fd, c.offset, c.length, out, path);
+      ASSERT_TRUE(read.has_value()) << read.error().message();
+      if (!*read) {
+        ::close(fd);
+        std::filesystem::remove(path);
+        GTEST_SKIP() << "O_DIRECT refused for " << path;
+      }
+      EXPECT_TRUE(std::equal(out, out + c.length, want.begin() + ptrdiff_t(c.offset)))
+          << "offset " << c.offset << ", length " << c.length << ", shift " << shift;
+    }
+  }
+  for (size_t shift : {size_t(0), size_t(size - 10) % kDirectBlock}) {
+    auto past = ReadDirect(fd, size - 10, 4096, arena.get() + shift, path);
+    ASSERT_FALSE(past.has_value()) << shift;
+    EXPECT_EQ(past.error().code(), ErrorCode::kCorruption);
+    EXPECT_NE(past.error().message().find("shrank"), std::string::npos) << past.error().message();
+  }
+  auto past_blocks = ReadDirect(fd, 0, size + 8192, arena.get(), path);
+  ASSERT_FALSE(past_blocks.has_value());
+  EXPECT_EQ(past_blocks.error().code(), ErrorCode::kCorruption);
+  ::close(fd);
+  std::filesystem::remove(path);
 }
 
 }  // namespace

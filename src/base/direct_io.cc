@@ -121,24 +121,56 @@ size_t ReadCached(int fd, uint64_t offset, uint64_t length, uint8_t* out) {
 
 Result<bool> ReadDirect(int fd, uint64_t offset, uint64_t length, uint8_t* out,
                         const std::string& name) {
-  uint8_t* buf = Scratch();
-  if (buf == nullptr) return false;
   const uint64_t end = offset + length;
-  const uint64_t first = DirectRoundDown(offset);
-  for (uint64_t pos = first; pos < end;) {
-    const size_t want = size_t(std::min<uint64_t>(DirectRoundUp(end - pos), kDirectScratch));
-    ssize_t n = ::pread(fd, buf, want, off_t(pos));
-    if (n < 0) {
+  bool refusable = true;  // nothing read yet: EINVAL means O_DIRECT was refused
+  constexpr size_t kRefused = ~size_t(0);
+  // pread of [pos, pos + want) into `to`, block-aligned: the bytes read.
+  auto read_blocks = [&](uint8_t* to, uint64_t pos, size_t want) -> Result<size_t> {
+    for (;;) {
+      ssize_t n = ::pread(fd, to, want, off_t(pos));
+      if (n >= 0) {
+        refusable = false;
+        return size_t(n);
+      }
       if (errno == EINTR) continue;
-      if (errno == EINVAL && pos == first) return false;  // O_DIRECT refused
+      if (errno == EINVAL && refusable) return kRefused;
       return std::unexpected(ErrnoError(errno, "reading " + name));
     }
-    // The part of [pos, pos+n) that the caller asked for.
-    const uint64_t from = std::max(pos, offset), to = std::min(pos + uint64_t(n), end);
-    if (to > from) std::memcpy(out + (from - offset), buf + (from - pos), size_t(to - from));
-    if (to >= end) return true;
-    if (size_t(n) < want) return Corruption(name + " shrank while being read");
-    pos += uint64_t(n);
+  };
+
+  // The whole blocks go straight into `out` where it sits as far from a
+  // block boundary as `offset` does; the partial blocks at either end (all
+  // of it otherwise) through the scratch buffer.
+  uint64_t straight_from = end, straight_to = end;
+  if ((reinterpret_cast<uintptr_t>(out) - offset) % kDirectBlock == 0 &&
+      DirectRoundUp(offset) < DirectRoundDown(end)) {
+    straight_from = DirectRoundUp(offset);
+    straight_to = DirectRoundDown(end);
+  }
+  for (uint64_t pos = straight_from; pos < straight_to;) {
+    COFFER_ASSIGN_OR_RETURN(size_t n,
+                            read_blocks(out + (pos - offset), pos, size_t(straight_to - pos)));
+    if (n == kRefused) return false;
+    if (n == 0 || n % kDirectBlock != 0) return Corruption(name + " shrank while being read");
+    pos += n;
+  }
+
+  uint8_t* buf = nullptr;
+  // [offset, straight_from) and [straight_to, end): both empty, one, or
+  // (when nothing went straight) the whole range as one.
+  for (auto [from, to] : {std::pair{offset, straight_from}, std::pair{straight_to, end}}) {
+    for (uint64_t pos = DirectRoundDown(from); pos < to;) {
+      if (buf == nullptr && (buf = Scratch()) == nullptr) return false;
+      const size_t want = size_t(std::min<uint64_t>(DirectRoundUp(to - pos), kDirectScratch));
+      COFFER_ASSIGN_OR_RETURN(size_t n, read_blocks(buf, pos, want));
+      if (n == kRefused) return false;
+      // The part of [pos, pos+n) that the caller asked for.
+      const uint64_t a = std::max(pos, from), b = std::min(pos + uint64_t(n), to);
+      if (b > a) std::memcpy(out + (a - offset), buf + (a - pos), size_t(b - a));
+      if (b >= to) break;
+      if (n < want) return Corruption(name + " shrank while being read");
+      pos += uint64_t(n);
+    }
   }
   return true;
 }

@@ -45,8 +45,12 @@ Result<bool> WriteDirect(int fd, uint64_t offset, ByteView data, const std::stri
 size_t ReadCached(int fd, uint64_t offset, uint64_t length, uint8_t* out);
 
 // Reads [offset, offset+length) of `fd`, opened with O_DIRECT, into `out`.
-// Returns false, having read nothing, if the kernel refused O_DIRECT for the
-// file; kCorruption if the file ends before offset+length.
+// Where `out` sits as far from a block boundary as `offset` does, the whole
+// blocks are read straight into it and only the partial blocks at either
+// end through the scratch buffer; otherwise all of it goes through the
+// scratch buffer. Returns false if the kernel refused O_DIRECT for the file
+// or no scratch buffer could be had (the caller then reads it all
+// buffered); kCorruption if the file ends before offset+length.
 Result<bool> ReadDirect(int fd, uint64_t offset, uint64_t length, uint8_t* out,
                         const std::string& name);
 
