@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/direct_io.h"
 #include "base/text.h"
 #include "core/chunker/fastcdc.h"
 #include "core/chunker/zero.h"
@@ -236,16 +237,20 @@ Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<Manif
     }
 
     // Make the window hold [pos, pos + need): a whole chunk, plus enough to
-    // see whether a zero run starts before the chunk's end.
+    // see whether a zero run starts before the chunk's end. It starts on a
+    // 4 KiB boundary of the volume, as its buffer does in memory, so the
+    // source's whole blocks can be read straight into it (FileReader reads
+    // what the page cache does not hold with O_DIRECT).
     size_t need = size_t(std::min<uint64_t>(max_size + kMinZeroRun, remaining));
     uint64_t win_end = w.window_offset + win.size();
     if (pos < w.window_offset || pos >= win_end) {
-      w.window_offset = pos;
+      w.window_offset = DirectRoundDown(pos);
       win.set_size(0);
     } else if (win_end < pos + need) {
-      size_t keep = size_t(win_end - pos);
-      std::memmove(win.data(), win.data() + (pos - w.window_offset), keep);
-      w.window_offset = pos;
+      const uint64_t base = std::max(DirectRoundDown(pos), w.window_offset);
+      size_t keep = size_t(win_end - base);
+      std::memmove(win.data(), win.data() + (base - w.window_offset), keep);
+      w.window_offset = base;
       win.set_size(keep);
     }
     win_end = w.window_offset + win.size();

@@ -1,5 +1,7 @@
 // The `file` backend: image files and block devices, read with pread and
-// SEEK_DATA/SEEK_HOLE (holes are never read), written with pwrite.
+// SEEK_DATA/SEEK_HOLE (holes are never read), written with pwrite. Reads of
+// 64 KiB and more take what the page cache holds from it and the rest with
+// O_DIRECT, so a backup of a cold volume does not fill the cache.
 //
 // A restore into a regular file writes a temporary file beside DEST
 // ("DEST.coffer-partial-…"), sized with ftruncate so zero ranges stay holes,

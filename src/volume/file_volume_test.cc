@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -49,6 +52,66 @@ TEST_F(FileVolumeTest, ReadsBytesAndReportsHolesOfASparseFile) {
   Bytes got(16);
   ASSERT_TRUE((*r)->ReadAt((32 << 20) + 5, got.data(), got.size()).has_value());
   EXPECT_EQ(got, Bytes(16, 'x'));
+}
+
+// What the page cache does not hold is read with O_DIRECT and left out of
+// it; what it holds is copied from it. Either way, any range reads the same
+// bytes into any address.
+TEST_F(FileVolumeTest, ColdBlocksAreReadDirectAndStayOutOfThePageCache) {
+  const std::string p = Path("cold.img");
+  const size_t size = (6 << 20) + 777;
+  std::vector<uint8_t> want(size);
+  for (size_t i = 0; i < size; ++i) want[i] = uint8_t((i * 2654435761u) >> 11);
+  int fd = ::open(p.c_str(), O_CREAT | O_RDWR, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, want.data(), size, 0), ssize_t(size));
+  ASSERT_EQ(::fsync(fd), 0);
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  // The second MiB is cached, the rest is not.
+  std::vector<uint8_t> warm(1 << 20);
+  ASSERT_EQ(::pread(fd, warm.data(), warm.size(), 1 << 20), ssize_t(warm.size()));
+  const int probe = ::open(p.c_str(), O_RDONLY | O_DIRECT);
+  if (probe < 0) {
+    ::close(fd);
+    GTEST_SKIP() << "no O_DIRECT in " << dir_;
+  }
+  ::close(probe);
+
+  auto r = OpenFileVolume(p);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  Buffer out(size + 8192);  // starts on a 4 KiB boundary
+  ASSERT_TRUE((*r)->ReadAt(0, out.data(), size).has_value());
+  EXPECT_TRUE(std::equal(out.data(), out.data() + size, want.begin()));
+
+  // Resident pages, from mincore on a mapping that touches none of them.
+  auto resident = [&](uint64_t from, uint64_t to) {
+    const size_t page = size_t(::sysconf(_SC_PAGESIZE));
+    void* m = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    EXPECT_NE(m, MAP_FAILED);
+    std::vector<unsigned char> in((size + page - 1) / page);
+    EXPECT_EQ(::mincore(m, size, in.data()), 0);
+    ::munmap(m, size);
+    size_t n = 0;
+    for (uint64_t i = from / page; i < (to + page - 1) / page; ++i) n += in[i] & 1;
+    return n;
+  };
+  EXPECT_EQ(resident(0, 1 << 20), 0u) << "the cold first MiB went through the cache";
+  EXPECT_EQ(resident(2 << 20, size - 4096), 0u) << "the cold tail went through the cache";
+  EXPECT_EQ(resident(1 << 20, 2 << 20), size_t(256)) << "the cached MiB was dropped";
+
+  // Unaligned ranges, into the buffer as far from a boundary as the offset
+  // and into one that is not: the same bytes.
+  for (uint64_t offset : {uint64_t(1), uint64_t(4095), uint64_t((1 << 20) - 3), uint64_t(5000)}) {
+    for (size_t shift : {size_t(offset % 4096), size_t(7)}) {
+      const size_t len = size - size_t(offset) - 100;
+      std::memset(out.data(), 0, size + 8192);
+      ASSERT_TRUE((*r)->ReadAt(offset, out.data() + shift, len).has_value());
+      EXPECT_TRUE(std::equal(out.data() + shift, out.data() + shift + len,
+                             want.begin() + ptrdiff_t(offset)))
+          << "offset " << offset << ", shift " << shift;
+    }
+  }
+  ::close(fd);
 }
 
 TEST_F(FileVolumeTest, MissingOrUnreadableSourceIsAClearError) {
