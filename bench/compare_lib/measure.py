@@ -67,6 +67,16 @@ def read_through(path, block=8 << 20):
             pass
 
 
+def drop(path):
+    """Takes a file's pages out of the page cache (they must be clean: sync
+    first), so that the next read of it comes from the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def warm(path, max_passes=5):
     """Reads a file until it reads at memory speed: at least twice, and until a
     pass is no more than 20 % faster than the one before (at most `max_passes`).

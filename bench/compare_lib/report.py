@@ -77,7 +77,7 @@ def markdown_table(table):
     return "\n".join(lines)
 
 
-def header_lines(*, date, command, host, load, size, seed, sparse, layout, mutation,
+def header_lines(*, date, command, host, load, size, seed, sparse, cold, layout, mutation,
                  mutate_seed, runs):
     kinds = {k: 0 for k in ("random", "text", "zeros", "repeated")}
     for _, n, k in layout:
@@ -90,7 +90,8 @@ def header_lines(*, date, command, host, load, size, seed, sparse, layout, mutat
         f"machine: {host}; load average {load[0]} at start, {load[1]} at end "
         f"(a shared machine: other work may run at the same time)",
         f"image: {size / MiB:.0f} MiB, seed {seed}, {len(layout)} extents: {comp}"
-        f"{', zeros as holes' if sparse else ', zeros written out'}; page-cached",
+        f"{', zeros as holes' if sparse else ', zeros written out'}; "
+        f"{'cold: image and repository dropped from the page cache before each step' if cold else 'page-cached'}",
         f"mutation: {changed / MiB:.1f} MiB ({100 * changed / max(size, 1):.2f} %), seed "
         f"{mutate_seed}: {extents} extents of 64 KiB-2 MiB and {len(mutation) - extents} "
         f"scattered 4 KiB blocks in hot zones",
