@@ -106,6 +106,11 @@ class FileReader final : public VolumeReader {
     auto read_direct = [&](uint64_t from, uint64_t to) -> Status {
       uint8_t* dst = out + (from - offset);
       auto read = ReadDirect(direct_fd_, from, to - from, dst, At(path_, from));
+      if (!read && read.error().code() == ErrorCode::kCorruption) {
+        // The file ended early: as a buffered read would say it.
+        return MakeError(ErrorCode::kInternal,
+                         "reading " + At(path_, from) + ": the source shrank");
+      }
       if (!read) return std::unexpected(read.error());
       if (*read) return {};
       direct_ = false;  // refused: this file system, or no memory for the edges

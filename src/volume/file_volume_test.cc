@@ -111,6 +111,19 @@ TEST_F(FileVolumeTest, ColdBlocksAreReadDirectAndStayOutOfThePageCache) {
           << "offset " << offset << ", shift " << shift;
     }
   }
+
+  // A source that shrinks under the reader is an error, cached or not.
+  ASSERT_EQ(::ftruncate(fd, 3 << 20), 0);
+  for (bool cold : {true, false}) {
+    if (cold) {
+      ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    }
+    auto shrank = (*r)->ReadAt(0, out.data(), size);
+    ASSERT_FALSE(shrank.has_value()) << cold;
+    EXPECT_EQ(shrank.error().code(), ErrorCode::kInternal) << cold;
+    EXPECT_NE(shrank.error().message().find("the source shrank"), std::string::npos)
+        << shrank.error().message();
+  }
   ::close(fd);
 }
 
