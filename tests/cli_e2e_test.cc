@@ -172,10 +172,14 @@ TEST_F(CliTest, TwoVolumesSharingDataStoreItOnce) {
   EXPECT_LT(jb["stored_bytes"].get<uint64_t>(), 64u << 10);
   // One changed MiB adds the chunks around it, nothing else: those it
   // overlaps (chunks are at least 256 KiB, so at most 5; the gear table,
-  // and with it where the cuts fall, is random per target) and the one
-  // after it, where the cuts fall back in step.
+  // and with it where the cuts fall, is random per target) and those after
+  // it until the cuts fall back in step. That is mostly within the next
+  // chunk, but not always: FastCDC's mask depends on the distance from the
+  // chunk's start, so a cut of the original can fail the test from a new
+  // start. Over 200 targets, 1-5 new chunks; CI once saw 7.
   EXPECT_GT(jc["new_chunks"].get<uint64_t>(), 0u);
-  EXPECT_LE(jc["new_chunks"].get<uint64_t>(), 6u);
+  EXPECT_LE(jc["new_chunks"].get<uint64_t>(), 10u);
+  EXPECT_LT(jc["new_bytes"].get<uint64_t>(), 16u << 20) << "a quarter of the volume or more";
   ExpectRestoresTo(jb["backup_id"], b);
   ExpectRestoresTo(jc["backup_id"], c);
   ExpectRestoresTo(ja["backup_id"], a);

@@ -193,7 +193,9 @@ TEST(DirectIoTest, ReadDirectReadsAnyRangeIntoAnyAddress) {
   }
   ASSERT_GE(fd, 0);
   std::unique_ptr<uint8_t, decltype(&std::free)> arena(
-      static_cast<uint8_t*>(std::aligned_alloc(kDirectBlock, size + 2 * kDirectBlock)), &std::free);
+      static_cast<uint8_t*>(
+          std::aligned_alloc(kDirectBlock, DirectRoundUp(size) + 2 * kDirectBlock)),
+      &std::free);
   ASSERT_NE(arena, nullptr);
   struct Case {
     uint64_t offset, length;
