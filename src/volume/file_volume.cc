@@ -351,7 +351,8 @@ Result<std::unique_ptr<VolumeReader>> OpenFileVolume(const std::string& path,
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   // The same open file again, for direct reads: through /proc, so neither
   // the path nor a link in it is looked up a second time. Where that or
-  // O_DIRECT is refused (tmpfs, no /proc), everything is read buffered.
+  // O_DIRECT is refused (tmpfs on older kernels, no /proc), everything is
+  // read buffered.
   const std::string self = "/proc/self/fd/" + std::to_string(fd);
   int direct_fd = ::open(self.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
   return std::unique_ptr<VolumeReader>(new FileReader(path, fd, direct_fd, size, seek_data));
