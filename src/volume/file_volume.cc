@@ -30,17 +30,13 @@ std::string At(const std::string& path, uint64_t offset) {
 // docs/PERFORMANCE.md).
 class FileReader final : public VolumeReader {
  public:
-  FileReader(std::string path, int fd, int direct_fd, uint64_t size, bool seek_data)
+  FileReader(std::string path, UniqueFd fd, UniqueFd direct_fd, uint64_t size, bool seek_data)
       : path_(std::move(path)),
-        fd_(fd),
-        direct_fd_(direct_fd),
+        fd_(std::move(fd)),
+        direct_fd_(std::move(direct_fd)),
         size_(size),
         seek_data_(seek_data),
-        direct_(direct_fd >= 0) {}
-  ~FileReader() override {
-    ::close(fd_);
-    if (direct_fd_ >= 0) ::close(direct_fd_);
-  }
+        direct_(direct_fd_.get() >= 0) {}
 
   const std::string& name() const override { return path_; }
   uint64_t size() const override { return size_; }
@@ -55,7 +51,7 @@ class FileReader final : public VolumeReader {
   Result<Extent> NextData(uint64_t offset) override {
     if (offset >= size_) return Extent{size_, 0};
     if (!seek_data_) return Extent{offset, size_ - offset};
-    off_t data = ::lseek(fd_, off_t(offset), SEEK_DATA);
+    off_t data = ::lseek(fd_.get(), off_t(offset), SEEK_DATA);
     if (data < 0) {
       if (errno == ENXIO) return Extent{size_, 0};  // only a hole remains
       if (errno == EINVAL || errno == EOPNOTSUPP) {
@@ -64,7 +60,7 @@ class FileReader final : public VolumeReader {
       }
       return std::unexpected(ErrnoError(errno, "seeking data in " + At(path_, offset)));
     }
-    off_t hole = ::lseek(fd_, data, SEEK_HOLE);
+    off_t hole = ::lseek(fd_.get(), data, SEEK_HOLE);
     if (hole < 0) return std::unexpected(ErrnoError(errno, "seeking a hole in " + path_));
     uint64_t start = std::min<uint64_t>(uint64_t(data), size_);
     uint64_t end = std::min<uint64_t>(uint64_t(hole), size_);
@@ -82,7 +78,7 @@ class FileReader final : public VolumeReader {
   Status ReadBuffered(uint64_t offset, uint8_t* out, size_t len) {
     size_t done = 0;
     while (done < len) {
-      ssize_t n = ::pread(fd_, out + done, len - done, off_t(offset + done));
+      ssize_t n = ::pread(fd_.get(), out + done, len - done, off_t(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return std::unexpected(ErrnoError(errno, "reading " + At(path_, offset + done)));
@@ -96,16 +92,19 @@ class FileReader final : public VolumeReader {
     return {};
   }
 
-  // Each piece the cache holds whole is copied from it; each run of pieces
-  // it does not is read with one direct read, straight into `out` where the
-  // caller keeps `out` as far from a 4 KiB boundary as `offset` is (the
-  // backup's read window does).
+  // A range the cache holds whole is copied from it in one read. Otherwise
+  // each piece the cache holds whole is copied from it, and each run of
+  // pieces it does not is read with one direct read, straight into `out`
+  // where the caller keeps `out` as far from a 4 KiB boundary as `offset`
+  // is (the backup's read window does).
   Status ReadMostlyDirect(uint64_t offset, uint8_t* out, size_t len) {
+    const size_t whole = ReadCached(fd_.get(), offset, len, out);
+    if (whole == len) return {};
     const uint64_t end = offset + len;
     uint64_t uncached = end;  // start of the run of pieces to read direct
     auto read_direct = [&](uint64_t from, uint64_t to) -> Status {
       uint8_t* dst = out + (from - offset);
-      auto read = ReadDirect(direct_fd_, from, to - from, dst, At(path_, from));
+      auto read = ReadDirect(direct_fd_.get(), from, to - from, dst, At(path_, from));
       if (!read && read.error().code() == ErrorCode::kCorruption) {
         // The file ended early: as a buffered read would say it.
         return MakeError(ErrorCode::kInternal,
@@ -116,10 +115,10 @@ class FileReader final : public VolumeReader {
       direct_ = false;  // refused: this file system, or no memory for the edges
       return ReadBuffered(from, dst, size_t(to - from));
     };
-    for (uint64_t pos = offset; pos < end;) {
+    for (uint64_t pos = offset + whole; pos < end;) {
       const uint64_t piece_end = std::min(end, (pos / kPiece + 1) * kPiece);
       const size_t want = size_t(piece_end - pos);
-      const size_t cached = ReadCached(fd_, pos, want, out + (pos - offset));
+      const size_t cached = ReadCached(fd_.get(), pos, want, out + (pos - offset));
       if (cached == want) {
         if (uncached < pos) COFFER_RETURN_IF_ERROR(read_direct(uncached, pos));
         uncached = end;
@@ -133,8 +132,8 @@ class FileReader final : public VolumeReader {
   }
 
   std::string path_;
-  int fd_;
-  int direct_fd_;  // the same file with O_DIRECT; -1 where refused
+  UniqueFd fd_;
+  UniqueFd direct_fd_;  // the same file with O_DIRECT; -1 where refused
   uint64_t size_;
   bool seek_data_;
   std::atomic<bool> direct_;
@@ -325,37 +324,31 @@ class DeviceWriter final : public VolumeWriter {
 
 Result<std::unique_ptr<VolumeReader>> OpenFileVolume(const std::string& path,
                                                      const FileOpenOptions& options) {
-  int fd = OpenPath(path, O_RDONLY, options.no_symlinks);
-  if (fd < 0) return std::unexpected(ErrnoError(errno, "cannot open source " + path));
+  UniqueFd fd(OpenPath(path, O_RDONLY, options.no_symlinks));
+  if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "cannot open source " + path));
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return std::unexpected(ErrnoError(err, path));
-  }
+  if (::fstat(fd.get(), &st) != 0) return std::unexpected(ErrnoError(errno, path));
   uint64_t size = 0;
   bool seek_data = false;
   if (S_ISREG(st.st_mode)) {
     size = uint64_t(st.st_size);
     seek_data = true;
   } else if (S_ISBLK(st.st_mode)) {
-    if (::ioctl(fd, BLKGETSIZE64, &size) != 0) {
-      int err = errno;
-      ::close(fd);
-      return std::unexpected(ErrnoError(err, "reading the size of device " + path));
+    if (::ioctl(fd.get(), BLKGETSIZE64, &size) != 0) {
+      return std::unexpected(ErrnoError(errno, "reading the size of device " + path));
     }
   } else {
-    ::close(fd);
     return InvalidArgument(path + " is neither a regular file nor a block device");
   }
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   // The same open file again, for direct reads: through /proc, so neither
   // the path nor a link in it is looked up a second time. Where that or
   // O_DIRECT is refused (tmpfs on older kernels, no /proc), everything is
   // read buffered.
-  const std::string self = "/proc/self/fd/" + std::to_string(fd);
-  int direct_fd = ::open(self.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
-  return std::unique_ptr<VolumeReader>(new FileReader(path, fd, direct_fd, size, seek_data));
+  const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+  UniqueFd direct_fd(::open(self.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC));
+  return std::unique_ptr<VolumeReader>(
+      new FileReader(path, std::move(fd), std::move(direct_fd), size, seek_data));
 }
 
 Result<std::unique_ptr<VolumeWriter>> CreateFileVolume(const std::string& path, uint64_t size,
