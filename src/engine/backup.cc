@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -52,6 +54,93 @@ struct SealTask {
   Buffer plain;  // a copy: the cutting worker's window moves on
 };
 
+// Reads the next bytes of one worker's segment on a thread of its own while
+// the worker cuts and seals the bytes it has, so that a source which makes
+// its reader wait (a cold file, read around the page cache; NBD; iSCSI)
+// does not leave the worker's core idle for every window. The worker still
+// has one read in flight at most, so the source sees no more concurrent
+// reads than before. Only the worker calls Start and Wait.
+class ReadAhead {
+ public:
+  using FillFn = std::function<Status(uint64_t offset, uint8_t* dst, size_t len)>;
+
+  explicit ReadAhead(FillFn fill) : fill_(std::move(fill)) {}
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+  // Waits for a read in flight: its destination may be freed next.
+  ~ReadAhead() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Starts reading [offset, offset + len) into dst; nothing may be in flight.
+  void Start(uint64_t offset, uint8_t* dst, size_t len) {
+    if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+    {
+      std::lock_guard lock(mu_);
+      job_ = Job{offset, dst, len};
+      done_.reset();
+    }
+    cv_.notify_all();
+    pending_ = true;
+    offset_ = offset, dst_ = dst, len_ = len;
+  }
+
+  bool pending() const { return pending_; }
+  uint64_t offset() const { return offset_; }
+  uint64_t end() const { return offset_ + len_; }
+  uint8_t* dst() const { return dst_; }
+
+  // Waits for the read started last and returns how it went.
+  Status Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return done_.has_value(); });
+    pending_ = false;
+    Status st = std::move(*done_);
+    done_.reset();
+    return st;
+  }
+
+ private:
+  struct Job {
+    uint64_t offset;
+    uint8_t* dst;
+    size_t len;
+  };
+
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return job_.has_value() || stop_; });
+      if (!job_) return;
+      Job job = *job_;
+      job_.reset();
+      lock.unlock();
+      Status st = fill_(job.offset, job.dst, job.len);
+      lock.lock();
+      done_ = std::move(st);
+      cv_.notify_all();
+    }
+  }
+
+  const FillFn fill_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<Job> job_;      // guarded by mu_
+  std::optional<Status> done_;  // guarded by mu_
+  bool stop_ = false;           // guarded by mu_
+  // The worker's own view of the read in flight.
+  bool pending_ = false;
+  uint64_t offset_ = 0;
+  uint8_t* dst_ = nullptr;
+  size_t len_ = 0;
+};
+
 class BackupRun {
  public:
   BackupRun(Repository& repo, VolumeReader& source, const BackupOptions& options)
@@ -62,26 +151,51 @@ class BackupRun {
         workers_(options.workers ? options.workers
                                  : std::max(1u, std::thread::hardware_concurrency())),
         uploaders_(options.uploaders ? options.uploaders : 4),
+        read_ahead_(DirectRoundDown(options.read_ahead)),
         pool_(workers_ * 2 + uploaders_) {}
 
   Result<BackupResult> Run();
 
  private:
-  // What one worker reuses across segments.
+  // The data extent a thread last asked the source about.
+  struct ExtentCache {
+    Extent data{0, 0};  // NextData() of the last query
+    uint64_t query = 0;  // the offset that query asked about
+    bool valid = false;
+  };
+
+  // What one worker reuses across segments. Its window is the source's
+  // bytes [window_offset, window_offset + window_size), in one of two
+  // buffers; the read ahead fills the other one.
   struct WorkerState {
-    Buffer window;  // source bytes [window_offset, window_offset + size)
+    explicit WorkerState(BackupRun& run)
+        : ahead([&run, this](uint64_t offset, uint8_t* dst, size_t len) {
+            return run.Fill(offset, dst, len, ahead_extent);
+          }) {}
+
+    Buffer buffers[2];
+    int current = 0;  // the buffer that holds the window
+    uint8_t* window = nullptr;
+    size_t window_size = 0;
     uint64_t window_offset = 0;
-    Extent data{0, 0};        // cached data extent: NextData() of the last query
-    uint64_t data_query = 0;  // the offset that query asked about
-    bool data_valid = false;
+    ExtentCache extent;        // the worker's
+    ExtentCache ahead_extent;  // the read ahead's
+    std::optional<size_t> next_segment;  // taken early, to read its start ahead
+    ReadAhead ahead;           // last: stops before the buffers go
   };
 
   Status LoadParent();
+  uint64_t SegmentEnd(size_t i) const {
+    return i + 1 < segment_starts_.size() ? segment_starts_[i + 1] : source_.size();
+  }
   void Worker();
   Status ProcessSegment(uint64_t start, uint64_t end, std::vector<ManifestEntry>* out,
                         WorkerState& w);
-  Result<Extent> DataAt(uint64_t offset, WorkerState& w);
-  Status Fill(uint64_t offset, uint8_t* dst, size_t len, WorkerState& w);
+  Result<Extent> DataAt(uint64_t offset, ExtentCache& cache);
+  Status Fill(uint64_t offset, uint8_t* dst, size_t len, ExtentCache& cache);
+  // Makes w's window hold [pos, pos + need) (`need` ends at `end` at most)
+  // and starts reading ahead what follows it in the segment.
+  Status Refill(uint64_t pos, size_t need, uint64_t end, WorkerState& w);
   // `known_id`, if given, is the chunk's id, already computed.
   Status HandleChunk(uint64_t offset, ByteView data, std::vector<ManifestEntry>* out,
                      const ChunkId* known_id = nullptr);
@@ -102,6 +216,7 @@ class BackupRun {
   const BackupOptions& options_;
   FastCdc cdc_;
   const unsigned workers_, uploaders_;
+  const size_t read_ahead_;  // bytes; a multiple of kDirectBlock
 
   Uuid parent_id_;
   IdSet parent_ids_;
@@ -127,7 +242,7 @@ class BackupRun {
   std::atomic<size_t> next_segment_{0};
 
   std::atomic<uint64_t> zero_bytes_{0}, zero_chunks_{0}, new_bytes_{0}, new_chunks_{0},
-      stored_bytes_{0}, parent_cuts_{0}, handed_over_{0};
+      stored_bytes_{0}, parent_cuts_{0}, handed_over_{0}, read_ahead_used_{0};
 
   std::atomic<bool> failed_{false};
   std::mutex error_mu_;
@@ -180,25 +295,25 @@ Status BackupRun::LoadParent() {
   return {};
 }
 
-Result<Extent> BackupRun::DataAt(uint64_t offset, WorkerState& w) {
+Result<Extent> BackupRun::DataAt(uint64_t offset, ExtentCache& cache) {
   // The answer holds for offsets from the query on: [query, data.offset) is
   // a hole, then the data. Fill looks ahead of the chunk position, so a later
   // question may be about an offset before the cached query — asked anew.
-  if (w.data_valid && offset >= w.data_query) {
-    if (offset < w.data.offset + w.data.length) return w.data;
-    if (w.data.length == 0) return w.data;  // only holes after the query
+  if (cache.valid && offset >= cache.query) {
+    if (offset < cache.data.offset + cache.data.length) return cache.data;
+    if (cache.data.length == 0) return cache.data;  // only holes after the query
   }
-  COFFER_ASSIGN_OR_RETURN(w.data, source_.NextData(offset));
-  w.data_query = offset;
-  w.data_valid = true;
-  return w.data;
+  COFFER_ASSIGN_OR_RETURN(cache.data, source_.NextData(offset));
+  cache.query = offset;
+  cache.valid = true;
+  return cache.data;
 }
 
 // Fills dst with the source bytes [offset, offset+len): holes as zeros
 // without reading them.
-Status BackupRun::Fill(uint64_t offset, uint8_t* dst, size_t len, WorkerState& w) {
+Status BackupRun::Fill(uint64_t offset, uint8_t* dst, size_t len, ExtentCache& cache) {
   while (len > 0) {
-    COFFER_ASSIGN_OR_RETURN(Extent data, DataAt(offset, w));
+    COFFER_ASSIGN_OR_RETURN(Extent data, DataAt(offset, cache));
     if (data.length == 0 || data.offset > offset) {
       uint64_t hole_end = data.length == 0 ? offset + len : data.offset;
       size_t n = size_t(std::min<uint64_t>(len, hole_end - offset));
@@ -213,12 +328,100 @@ Status BackupRun::Fill(uint64_t offset, uint8_t* dst, size_t len, WorkerState& w
   return {};
 }
 
+Status BackupRun::Refill(uint64_t pos, size_t need, uint64_t end, WorkerState& w) {
+  // Both buffers start with room for what a window keeps when it moves on
+  // (less than a whole chunk and a zero run's lookahead, from pos's 4 KiB
+  // block on), then room for a read ahead: 4 MiB by default, a direct read
+  // large enough to run at a disk's speed, with as much to cut meanwhile.
+  const size_t keep_room = cdc_.params().max_size + kMinZeroRun + kDirectBlock;
+  const size_t ahead = read_ahead_;
+  if (w.buffers[0].capacity() == 0) {
+    // Without a read ahead, the window's own reads are as large.
+    w.buffers[0] = Buffer(keep_room + (ahead ? ahead : size_t(4) << 20));
+    if (ahead) w.buffers[1] = Buffer(keep_room + ahead);
+    w.current = 0;
+    w.window = w.buffers[0].data();
+    w.window_size = 0;
+  }
+  uint64_t win_end = w.window_offset + w.window_size;
+  // The window's bytes from pos's block on (or from its start) stay.
+  const uint64_t base = std::max(DirectRoundDown(pos), w.window_offset);
+
+  const uint64_t block = DirectRoundDown(pos);
+  if (w.ahead.pending() && pos < w.ahead.end() &&
+      (block >= w.ahead.offset() || (w.ahead.offset() == win_end && pos >= w.window_offset))) {
+    // The read ahead holds what comes next (or the start of the next
+    // segment): the window moves to its buffer. What it keeps goes just
+    // before the bytes read ahead: fewer than a chunk, which a refill
+    // without it would move as well, and then wait for the read.
+    COFFER_RETURN_IF_ERROR(w.ahead.Wait());
+    uint8_t* next = w.ahead.dst();
+    if (block >= w.ahead.offset()) {
+      w.window = next + (block - w.ahead.offset());
+      w.window_offset = block;
+      w.window_size = size_t(w.ahead.end() - block);
+    } else {
+      const size_t keep = size_t(win_end - base);
+      std::memcpy(next - keep, w.window + (base - w.window_offset), keep);
+      w.window = next - keep;
+      w.window_offset = base;
+      w.window_size = keep + size_t(w.ahead.end() - win_end);
+    }
+    w.current = 1 - w.current;
+    win_end = w.window_offset + w.window_size;
+    read_ahead_used_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  if (pos < w.window_offset || win_end < pos + need) {
+    // No read ahead, or not enough of one: move what stays to the start of
+    // the window's buffer and read the rest here. A read ahead that the
+    // worker skipped past (a hole) is waited for first: its buffer is the
+    // next one's.
+    if (w.ahead.pending()) (void)w.ahead.Wait();
+    Buffer& buf = w.buffers[w.current];
+    if (pos < w.window_offset || pos >= win_end) {
+      w.window_offset = DirectRoundDown(pos);
+      w.window_size = 0;
+    } else {
+      const size_t keep = size_t(win_end - base);
+      std::memmove(buf.data(), w.window + (base - w.window_offset), keep);
+      w.window_offset = base;
+      w.window_size = keep;
+    }
+    w.window = buf.data();
+    win_end = w.window_offset + w.window_size;
+    const size_t n = size_t(std::min<uint64_t>(buf.capacity() - w.window_size, end - win_end));
+    COFFER_RETURN_IF_ERROR(Fill(win_end, w.window + w.window_size, n, w.extent));
+    w.window_size += n;
+    win_end += n;
+  }
+
+  // Read what follows while this window is cut, into the other buffer, at
+  // its offset's distance from a 4 KiB boundary so that whole blocks are
+  // read straight into it; the read ends on a block boundary. Once the
+  // window reaches the segment's end, what follows is the start of the
+  // segment this worker takes next, which it takes now.
+  if (ahead != 0 && !w.ahead.pending()) {
+    uint64_t from = win_end, to = end;
+    if (win_end >= end) {
+      if (!w.next_segment) w.next_segment = next_segment_++;
+      from = to = 0;
+      if (*w.next_segment < segments_.size()) {
+        from = segment_starts_[*w.next_segment];
+        to = SegmentEnd(*w.next_segment);
+      }
+    }
+    if (from < to) {
+      uint8_t* dst = w.buffers[1 - w.current].data() + keep_room + from % kDirectBlock;
+      w.ahead.Start(from, dst, size_t(std::min<uint64_t>(ahead - from % kDirectBlock, to - from)));
+    }
+  }
+  return {};
+}
+
 Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<ManifestEntry>* out,
                                  WorkerState& w) {
   const size_t max_size = cdc_.params().max_size;
-  Buffer& win = w.window;
-  win.set_size(0);
-  w.window_offset = start;
   uint64_t pos = start;
   while (pos < end) {
     if (failed() || CheckCancel()) return {};
@@ -228,7 +431,7 @@ Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<Manif
 
     // A zero run that lies in a hole needs no read at all.
     if (aligned && span >= kMinZeroRun) {
-      COFFER_ASSIGN_OR_RETURN(Extent data, DataAt(pos, w));
+      COFFER_ASSIGN_OR_RETURN(Extent data, DataAt(pos, w.extent));
       if (data.length == 0 || data.offset >= pos + span) {
         AddZero(span, out);
         pos += span;
@@ -241,27 +444,12 @@ Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<Manif
     // 4 KiB boundary of the volume, as its buffer does in memory, so the
     // source's whole blocks can be read straight into it (FileReader reads
     // what the page cache does not hold with O_DIRECT).
-    size_t need = size_t(std::min<uint64_t>(max_size + kMinZeroRun, remaining));
-    uint64_t win_end = w.window_offset + win.size();
-    if (pos < w.window_offset || pos >= win_end) {
-      w.window_offset = DirectRoundDown(pos);
-      win.set_size(0);
-    } else if (win_end < pos + need) {
-      const uint64_t base = std::max(DirectRoundDown(pos), w.window_offset);
-      size_t keep = size_t(win_end - base);
-      std::memmove(win.data(), win.data() + (base - w.window_offset), keep);
-      w.window_offset = base;
-      win.set_size(keep);
+    const size_t need = size_t(std::min<uint64_t>(max_size + kMinZeroRun, remaining));
+    if (pos < w.window_offset || w.window_offset + w.window_size < pos + need) {
+      COFFER_RETURN_IF_ERROR(Refill(pos, need, end, w));
     }
-    win_end = w.window_offset + win.size();
-    if (win_end < pos + need) {
-      size_t room = win.capacity() - win.size();
-      size_t n = size_t(std::min<uint64_t>(room, end - win_end));
-      COFFER_RETURN_IF_ERROR(Fill(win_end, win.data() + win.size(), n, w));
-      win.set_size(win.size() + n);
-    }
-    const uint8_t* p = win.data() + (pos - w.window_offset);
-    const size_t avail = size_t(std::min<uint64_t>(w.window_offset + win.size() - pos, remaining));
+    const uint8_t* p = w.window + (pos - w.window_offset);
+    const size_t avail = size_t(std::min<uint64_t>(w.window_offset + w.window_size - pos, remaining));
     const bool window_ends_segment = avail == remaining;
 
     if (aligned) {
@@ -379,21 +567,17 @@ void BackupRun::Seal(std::string key, const ChunkId& id, ByteView data) {
 // segments, or a volume of fewer segments than workers, still keep every
 // core busy.
 void BackupRun::Worker() {
-  WorkerState w;
+  auto w = std::make_unique<WorkerState>(*this);
   while (!failed()) {
-    size_t i = next_segment_++;
+    const size_t i = w->next_segment ? *w->next_segment : next_segment_++;
+    w->next_segment.reset();
     if (i >= segments_.size()) break;
-    if (w.window.capacity() == 0) {
-      w.window = Buffer(cdc_.params().max_size + kMinZeroRun + (size_t(4) << 20));
-    }
-    uint64_t start = segment_starts_[i];
-    uint64_t end = i + 1 < segment_starts_.size() ? segment_starts_[i + 1] : source_.size();
-    if (auto st = ProcessSegment(start, end, &segments_[i], w); !st) {
+    if (auto st = ProcessSegment(segment_starts_[i], SegmentEnd(i), &segments_[i], *w); !st) {
       Fail(st.error());
       break;
     }
   }
-  w.window = Buffer();
+  w.reset();  // its buffers, before this worker seals for others
   helping_.fetch_add(1, std::memory_order_relaxed);
   if (cutting_.fetch_sub(1) == 1) seals_.Close();  // nobody left to hand any over
   while (std::optional<SealTask> t = seals_.Pop()) {
@@ -483,6 +667,7 @@ Result<BackupResult> BackupRun::Run() {
   result.zero_chunks = zero_chunks_;
   result.parent_cuts = parent_cuts_;
   result.handed_over = handed_over_;
+  result.read_ahead_used = read_ahead_used_;
   result.manifest_bytes = sealed.size();
   result.manifest_head.assign(
       sealed.begin(), sealed.begin() + ptrdiff_t(std::min(sealed.size(), kManifestSummaryMaxRead)));

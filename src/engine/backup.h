@@ -36,6 +36,11 @@ struct BackupOptions {
   int zstd_level = kDefaultZstdLevel;
   unsigned workers = 0;    // CPU threads; 0: one per core
   unsigned uploaders = 0;  // concurrent Puts; 0: 4
+  // How many bytes each worker reads ahead of the window it cuts, on a
+  // thread of its own, so that waiting for the source overlaps the work: a
+  // multiple of 4 KiB; 0 reads only when the window runs out. The bytes
+  // stored do not depend on it.
+  size_t read_ahead = size_t(4) << 20;
   // Ids known to be stored (DESIGN §1): those the parent's manifest names,
   // and those of `known_chunks` when set. Neither is asked about nor stored;
   // both count as not new. When the backup succeeds, the ids of its manifest
@@ -65,6 +70,7 @@ struct BackupResult {
   uint64_t zero_chunks = 0;
   uint64_t parent_cuts = 0;     // data chunks cut where the parent's were, unscanned
   uint64_t handed_over = 0;     // new chunks sealed by a worker other than the one that cut them
+  uint64_t read_ahead_used = 0;  // windows continued with bytes read ahead
   uint64_t manifest_bytes = 0;  // the sealed manifest, also written to the target
   // The sealed manifest's first bytes (at most kManifestSummaryMaxRead): what
   // a summary read gets, for SummaryCache::Put.

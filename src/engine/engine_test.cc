@@ -350,6 +350,110 @@ TEST_F(EngineTest, SparseSourceKeepsDataBetweenHolesTheWindowLookedPast) {
   EXPECT_EQ(Restore(r.summary.backup_id), data);
 }
 
+// A sparse volume of data runs at odd offsets, zero runs and holes, so that
+// the windows move on many times, in one segment and in segments smaller
+// than a window (each read ahead then reads the start of the worker's next
+// segment): whatever the read ahead (none, smaller than a chunk, larger),
+// the chunks are the same and the volume restores bit for bit, and a read
+// ahead is used whenever there is one.
+TEST_F(EngineTest, ReadingAheadChangesNoChunk) {
+  const size_t size = (6 << 20) + 12345;
+  Bytes data(size, 0);
+  std::mt19937_64 rng(77);
+  std::string path = (dir_ / "ahead").string();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, off_t(size)), 0);
+  // Data runs between holes of 8 KiB to 400 KiB, with zero runs, text and
+  // random bytes in them.
+  for (size_t at = size_t(rng() % 5000); at < size;) {
+    size_t len = std::min(size - at, size_t(20000 + rng() % 700000));
+    Bytes run = Mixed(len, rng());
+    std::copy(run.begin(), run.end(), data.begin() + ptrdiff_t(at));
+    ASSERT_EQ(::pwrite(fd, run.data(), len, off_t(at)), ssize_t(len));
+    at += len + 8192 + rng() % 400000;
+  }
+  ::close(fd);
+  auto entries = [&](const BackupResult& r) {
+    auto m = repo_->LoadManifest(r.summary.backup_id);
+    EXPECT_TRUE(m.has_value());
+    std::vector<std::tuple<bool, uint32_t, ChunkId>> out;
+    for (const ManifestEntry& e : m->entries) out.emplace_back(e.zero, e.length, e.id);
+    return out;
+  };
+  for (uint64_t segment : {uint64_t(64) << 20, uint64_t(1) << 20}) {
+    ASSERT_NO_FATAL_FAILURE(InitRepository(segment));
+    std::vector<std::tuple<bool, uint32_t, ChunkId>> expected;
+    for (size_t ahead :
+         {size_t(0), size_t(4096), size_t(12288), size_t(200 << 10), size_t(4 << 20)}) {
+      auto src = OpenFileVolume(path);
+      ASSERT_TRUE(src.has_value());
+      BackupOptions o;
+      o.volume_name = "ahead-" + std::to_string(ahead);  // no parent: every chunk is cut
+      o.read_ahead = ahead;
+      o.workers = 3;
+      auto r = RunBackup(*repo_, **src, o);
+      ASSERT_TRUE(r.has_value()) << r.error().message();
+      if (ahead == 0) {
+        EXPECT_EQ(r->read_ahead_used, 0u);
+        expected = entries(*r);
+      } else {
+        EXPECT_GT(r->read_ahead_used, 0u) << segment << " " << ahead;
+        EXPECT_EQ(entries(*r), expected) << segment << " " << ahead;
+      }
+      EXPECT_EQ(Restore(r->summary.backup_id), data) << segment << " " << ahead;
+    }
+    EXPECT_GT(expected.size(), 100u);
+  }
+}
+
+// A source whose reads fail from some offset on, as a disk does: the error
+// reaches the caller whether the worker read the bytes or its read ahead
+// did, and no backup is recorded.
+TEST_F(EngineTest, AReadThatFailsAheadFailsTheBackup) {
+  ASSERT_NO_FATAL_FAILURE(InitRepository(64 << 20));
+  class FailingFrom : public VolumeReader {
+   public:
+    FailingFrom(std::unique_ptr<VolumeReader> inner, uint64_t from)
+        : inner_(std::move(inner)), from_(from) {}
+    const std::string& name() const override { return inner_->name(); }
+    uint64_t size() const override { return inner_->size(); }
+    Status ReadAt(uint64_t offset, uint8_t* out, size_t len) override {
+      if (offset + len > from_) {
+        return std::unexpected(Error(ErrorCode::kInternal, "reading " + name() + " at offset " +
+                                                               std::to_string(offset) +
+                                                               ": Input/output error"));
+      }
+      return inner_->ReadAt(offset, out, len);
+    }
+    Result<Extent> NextData(uint64_t offset) override { return inner_->NextData(offset); }
+
+   private:
+    std::unique_ptr<VolumeReader> inner_;
+    uint64_t from_;
+  };
+  std::string path = Write("failing", Mixed(12 << 20, 3));
+  // In the first window (read by the worker), and far past it (read ahead).
+  for (uint64_t from : {uint64_t(100000), uint64_t(9 << 20) + 17}) {
+    for (size_t ahead : {size_t(0), size_t(4 << 20)}) {
+      auto src = OpenFileVolume(path);
+      ASSERT_TRUE(src.has_value());
+      FailingFrom failing(std::move(*src), from);
+      BackupOptions o;
+      o.volume_name = "failing";
+      o.read_ahead = ahead;
+      auto r = RunBackup(*repo_, failing, o);
+      ASSERT_FALSE(r.has_value()) << from << " " << ahead;
+      EXPECT_EQ(r.error().code(), ErrorCode::kInternal);
+      EXPECT_NE(r.error().message().find("Input/output error"), std::string::npos)
+          << r.error().message();
+    }
+  }
+  auto backups = repo_->ListSummaries(nullptr);
+  ASSERT_TRUE(backups.has_value());
+  EXPECT_TRUE(backups->empty());
+}
+
 // A restore opens each chunk once, into memory placed for its first offset,
 // and writes it at every offset: copies of one run of data at offsets of
 // every alignment restore exactly, from fewer chunks than the volume names.
