@@ -40,7 +40,7 @@ struct BackupOptions {
   // thread of its own, so that waiting for the source overlaps the work: a
   // multiple of 4 KiB; 0 reads only when the window runs out. The bytes
   // stored do not depend on it.
-  size_t read_ahead = size_t(4) << 20;
+  size_t read_ahead = size_t(2) << 20;
   // Ids known to be stored (DESIGN §1): those the parent's manifest names,
   // and those of `known_chunks` when set. Neither is asked about nor stored;
   // both count as not new. When the backup succeeds, the ids of its manifest
