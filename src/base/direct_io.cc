@@ -93,20 +93,24 @@ std::atomic<bool> cachestat_missing{false};
 
 }  // namespace
 
-size_t ReadCached(int fd, uint64_t offset, uint64_t length, uint8_t* out) {
-  if (length == 0 || cachestat_missing.load(std::memory_order_relaxed)) return 0;
-  // Ask first: a read with RWF_NOWAIT alone starts read-ahead on a page
-  // that is not cached before it gives up, which is the very I/O through
-  // the cache this is here to avoid.
+bool IsCached(int fd, uint64_t offset, uint64_t length) {
+  if (length == 0 || cachestat_missing.load(std::memory_order_relaxed)) return false;
   const uint64_t page = CachePageSize();
   const uint64_t first = offset / page * page, end = offset + length;
   CachestatRange range{first, end - first};
   Cachestat stat{};
   if (::syscall(kSysCachestat, fd, &range, &stat, 0) != 0) {
     if (errno == ENOSYS) cachestat_missing = true;
-    return 0;
+    return false;
   }
-  if (stat.nr_cache < (end - first + page - 1) / page) return 0;
+  return stat.nr_cache >= (end - first + page - 1) / page;
+}
+
+size_t ReadCached(int fd, uint64_t offset, uint64_t length, uint8_t* out) {
+  // Ask first: a read with RWF_NOWAIT alone starts read-ahead on a page
+  // that is not cached before it gives up, which is the very I/O through
+  // the cache this is here to avoid.
+  if (!IsCached(fd, offset, length)) return 0;
   // All cached: copy it, still without waiting should a page go meanwhile.
   size_t done = 0;
   while (done < length) {

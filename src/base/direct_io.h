@@ -44,6 +44,10 @@ Result<bool> WriteDirect(int fd, uint64_t offset, ByteView data, const std::stri
 // neither goes through read-ahead nor fills the cache.
 size_t ReadCached(int fd, uint64_t offset, uint64_t length, uint8_t* out);
 
+// Whether the page cache holds every page of [offset, offset+length) of
+// `fd` (cachestat); false when the kernel cannot say. It reads nothing.
+bool IsCached(int fd, uint64_t offset, uint64_t length);
+
 // Reads [offset, offset+length) of `fd`, opened with O_DIRECT, into `out`.
 // Where `out` sits as far from a block boundary as `offset` does, the whole
 // blocks are read straight into it and only the partial blocks at either

@@ -196,6 +196,9 @@ class BackupRun {
   // Makes w's window hold [pos, pos + need) (`need` ends at `end` at most)
   // and starts reading ahead what follows it in the segment.
   Status Refill(uint64_t pos, size_t need, uint64_t end, WorkerState& w);
+  // Whether reading [offset, offset + len) may wait for the source: the
+  // first run of data in it is not all in the page cache.
+  bool MayWait(uint64_t offset, size_t len, ExtentCache& cache);
   // `known_id`, if given, is the chunk's id, already computed.
   Status HandleChunk(uint64_t offset, ByteView data, std::vector<ManifestEntry>* out,
                      const ChunkId* known_id = nullptr);
@@ -328,6 +331,17 @@ Status BackupRun::Fill(uint64_t offset, uint8_t* dst, size_t len, ExtentCache& c
   return {};
 }
 
+// Holes read as zeros without waiting, and what the page cache holds is
+// best copied by the worker when its window needs it: a copy made ahead by
+// another thread, maybe on another core, would only be read back from there.
+bool BackupRun::MayWait(uint64_t offset, size_t len, ExtentCache& cache) {
+  Result<Extent> data = DataAt(offset, cache);
+  if (!data) return true;  // the read will say what is wrong
+  const uint64_t from = std::max(offset, data->offset);
+  const uint64_t to = std::min(offset + len, data->offset + data->length);
+  return from < to && source_.MayWait(from, to - from);
+}
+
 Status BackupRun::Refill(uint64_t pos, size_t need, uint64_t end, WorkerState& w) {
   // Both buffers start with room for what a window keeps when it moves on
   // (less than a whole chunk and a zero run's lookahead, from pos's 4 KiB
@@ -413,9 +427,9 @@ Status BackupRun::Refill(uint64_t pos, size_t need, uint64_t end, WorkerState& w
         to = SegmentEnd(*w.next_segment);
       }
     }
-    if (from < to) {
-      uint8_t* dst = w.buffers[1 - w.current].data() + keep_room + from % kDirectBlock;
-      w.ahead.Start(from, dst, size_t(std::min<uint64_t>(ahead - from % kDirectBlock, to - from)));
+    const size_t len = size_t(std::min<uint64_t>(ahead - from % kDirectBlock, to - from));
+    if (from < to && MayWait(from, len, w.extent)) {
+      w.ahead.Start(from, w.buffers[1 - w.current].data() + keep_room + from % kDirectBlock, len);
     }
   }
   return {};

@@ -48,6 +48,10 @@ class FileReader final : public VolumeReader {
     return ReadBuffered(offset, out, len);
   }
 
+  bool MayWait(uint64_t offset, uint64_t len) override {
+    return !IsCached(fd_.get(), offset, len);
+  }
+
   Result<Extent> NextData(uint64_t offset) override {
     if (offset >= size_) return Extent{size_, 0};
     if (!seek_data_) return Extent{offset, size_ - offset};

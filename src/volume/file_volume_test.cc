@@ -79,6 +79,12 @@ TEST_F(FileVolumeTest, ColdBlocksAreReadDirectAndStayOutOfThePageCache) {
 
   auto r = OpenFileVolume(p);
   ASSERT_TRUE(r.has_value()) << r.error().message();
+  // Only the cached MiB is read without waiting (a backup reads the rest
+  // ahead of its work).
+  EXPECT_FALSE((*r)->MayWait(1 << 20, 1 << 20));
+  EXPECT_FALSE((*r)->MayWait((1 << 20) + 4095, 5000));
+  EXPECT_TRUE((*r)->MayWait((1 << 20) + 4096, 1 << 20));
+  EXPECT_TRUE((*r)->MayWait(0, 4096));
   Buffer out(size + 8192);  // starts on a 4 KiB boundary
   ASSERT_TRUE((*r)->ReadAt(0, out.data(), size).has_value());
   EXPECT_TRUE(std::equal(out.data(), out.data() + size, want.begin()));

@@ -34,6 +34,15 @@ class VolumeReader {
   // of length 0 at size() when only holes remain. Backends that cannot tell
   // report [offset, size()).
   virtual Result<Extent> NextData(uint64_t offset) = 0;
+
+  // False when reading [offset, offset+len) certainly will not wait for a
+  // device or a network (a file range the page cache holds whole); true
+  // when it may. A backup reads such ranges ahead of its work.
+  virtual bool MayWait(uint64_t offset, uint64_t len) {
+    (void)offset;
+    (void)len;
+    return true;
+  }
 };
 
 class VolumeWriter {
