@@ -385,6 +385,69 @@ TEST_F(CliTest, BlockDevicesAreBackedUpAndRestoredInPlace) {
   EXPECT_EQ(CompareFiles(img, dest.path()), "");
 }
 
+// Mounts a ramfs for the test's lifetime (needs root, as the suite has on
+// CI). ramfs has no O_DIRECT: open(2) refuses the flag with EINVAL.
+class RamFs {
+ public:
+  explicit RamFs(std::string dir) : dir_(std::move(dir)) {
+    std::filesystem::create_directory(dir_);
+    RunResult r = RunProcess({"/bin/mount", "-t", "ramfs", "-o", "mode=0700", "coffer-test", dir_});
+    mounted_ = r.exit_code == 0;
+    error_ = r.err;
+  }
+  ~RamFs() {
+    if (mounted_) RunProcess({"/bin/umount", dir_});
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+  std::string operator/(const std::string& name) const { return dir_ + "/" + name; }
+
+ private:
+  std::string dir_, error_;
+  bool mounted_ = false;
+};
+
+// Where the file system refuses O_DIRECT, the reads, the chunk objects and
+// the restored file all go through the page cache instead: every step
+// succeeds and every byte comes back.
+TEST_F(CliTest, WhereODirectIsRefusedEverythingGoesThroughThePageCache) {
+  RamFs fs(dir_ / "ramfs");
+  ASSERT_TRUE(fs.mounted()) << "mount -t ramfs failed (the suite needs root): " << fs.error();
+  std::string img = fs / "disk.img";
+  MakeImage(img, "24M", 43);
+  // The premise: were it to take O_DIRECT, this test would no longer cover
+  // the fallback.
+  errno = 0;
+  int fd = ::open(img.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+  if (fd >= 0) ::close(fd);
+  ASSERT_LT(fd, 0) << "ramfs took O_DIRECT";
+  ASSERT_EQ(errno, EINVAL);
+
+  target_ = fs / "target";
+  ASSERT_EQ(Coffer({"init", "--target", target_}).exit_code, 0);
+  std::string first_copy = dir_ / "first.img";
+  std::filesystem::copy_file(img, first_copy);
+  json b1 = Backup(img, "ramfs-disk");
+  Mutate(img, "5", 44);
+  json b2 = Backup(img, "ramfs-disk");
+  EXPECT_GT(b2["new_bytes"].get<uint64_t>(), 0u);
+  EXPECT_LT(b2["new_bytes"].get<uint64_t>(), b1["new_bytes"].get<uint64_t>());
+  for (const auto& [id, want] : {std::pair{b1["backup_id"], first_copy}, {b2["backup_id"], img}}) {
+    std::string out = fs / ("restored-" + id.get<std::string>());
+    RunResult r = Coffer({"restore", "--target", target_, id, out});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(CompareFiles(want, out), "") << "backup " << id;
+  }
+  // Nothing half-made is left: each object's first open, refused, made a
+  // file that the store removed before opening it again without the flag.
+  for (const auto& e : std::filesystem::recursive_directory_iterator(target_)) {
+    EXPECT_NE(e.path().filename().string().rfind(".tmp-", 0), 0u) << e.path();
+  }
+  json check = CofferJson({"check", "--target", target_, "--read-data"});
+  EXPECT_TRUE(check["errors"].empty()) << check["errors"];
+  EXPECT_GT(check["chunks_read"].get<uint64_t>(), 0u);
+}
+
 TEST_F(CliTest, BackupIdPrefixesResolveWhenUnique) {
   std::string img = dir_ / "img";
   MakeImage(img, "1M", 1);

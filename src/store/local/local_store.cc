@@ -137,6 +137,12 @@ Result<int> LocalStore::OpenTemporary(const std::string& path, bool* direct) {
                     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (*direct ? O_DIRECT : 0), 0600);
     if (fd >= 0) return fd;
     if (errno == EINVAL && *direct) {  // no O_DIRECT on this file system
+      // Linux creates the file before it finds the flag refused: the name
+      // is ours (random, and O_EXCL), so it goes before the plain retry,
+      // which would fail on it with EEXIST.
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return std::unexpected(ErrnoError(errno, "removing " + path));
+      }
       direct_ = false;
       *direct = false;
       continue;
