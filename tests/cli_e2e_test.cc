@@ -395,8 +395,15 @@ class RamFs {
     mounted_ = r.exit_code == 0;
     error_ = r.err;
   }
+  // Unmounted before the fixture's TempDir goes: left mounted, its removal
+  // would empty the ramfs and leave the mount behind.
   ~RamFs() {
-    if (mounted_) RunProcess({"/bin/umount", dir_});
+    if (!mounted_) return;
+    RunResult r = RunProcess({"/bin/umount", dir_});
+    if (r.exit_code != 0) {
+      ADD_FAILURE() << "umount " << dir_ << ": " << r.err;
+      RunProcess({"/bin/umount", "-l", dir_});
+    }
   }
   bool mounted() const { return mounted_; }
   const std::string& error() const { return error_; }

@@ -120,7 +120,7 @@ def limit_section(limit, rates, results, image_bytes, cores, fastcdc_gbps):
             line += f"; fastest measured: {tool} {wall:.2f} s, {wall / seconds:.1f}x the limit"
         # No tool can be faster than the limit, so against restic's median no tool
         # can be more than restic / limit times faster on this machine today.
-        if results.get("restic", {}).get(step):
+        if seconds > 0 and results.get("restic", {}).get(step):
             restic = _med([x.wall for x in results["restic"][step]])
             line += (f"; the limit allows at most {restic / seconds:.2f}x restic's "
                      f"{restic:.2f} s")
@@ -128,7 +128,7 @@ def limit_section(limit, rates, results, image_bytes, cores, fastcdc_gbps):
     def r(key):
         return rates.get(key, 0) / 1e9
 
-    fastcdc_line = (f"{fastcdc_gbps:.2f} GB/s (assumed)" if fastcdc_gbps else
+    fastcdc_line = (f"{fastcdc_gbps:.2f} GB/s (assumed)" if fastcdc_gbps is not None else
                     f"{r('fastcdc'):.2f} GB/s (coffer_bench BM_FastCdc, random data, per CPU-s)")
 
     out.append(
@@ -144,7 +144,7 @@ def limit_section(limit, rates, results, image_bytes, cores, fastcdc_gbps):
     out.append(
         f"assumptions: zero runs cost only the read (no chunking, hashing or storing); "
         f"repeated data is hashed but not compressed or encrypted; random data costs "
-        f"zstd on the 1/16 of it that Coffer samples (four 16 KiB samples a MiB) to find it "
+        f"zstd on the 1/16 of it that Coffer samples (four 16 KiB samples a chunk of 1 MiB on average) to find it "
         f"incompressible; the key slot (Argon2id, one thread, ~50-100 ms) and start-up are "
         f"left out; the second backup stores "
         f"{a['new_bytes_second_backup'] / MiB:.0f} MiB (the 1 MiB windows the mutation "

@@ -106,6 +106,15 @@ bool IsCached(int fd, uint64_t offset, uint64_t length) {
   return stat.nr_cache >= (end - first + page - 1) / page;
 }
 
+bool CacheStateKnown() {
+  if (cachestat_missing.load(std::memory_order_relaxed)) return false;
+  // A bad descriptor: EBADF where the call exists, ENOSYS (or a filter's
+  // EPERM) where it does not.
+  CachestatRange range{0, 1};
+  Cachestat stat{};
+  return ::syscall(kSysCachestat, -1, &range, &stat, 0) != 0 && errno == EBADF;
+}
+
 size_t ReadCached(int fd, uint64_t offset, uint64_t length, uint8_t* out) {
   // Ask first: a read with RWF_NOWAIT alone starts read-ahead on a page
   // that is not cached before it gives up, which is the very I/O through

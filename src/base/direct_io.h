@@ -48,6 +48,10 @@ size_t ReadCached(int fd, uint64_t offset, uint64_t length, uint8_t* out);
 // `fd` (cachestat); false when the kernel cannot say. It reads nothing.
 bool IsCached(int fd, uint64_t offset, uint64_t length);
 
+// Whether this kernel can say what the page cache holds (cachestat, Linux
+// 6.5 and later, unless a seccomp filter refuses it).
+bool CacheStateKnown();
+
 // Reads [offset, offset+length) of `fd`, opened with O_DIRECT, into `out`.
 // Where `out` sits as far from a block boundary as `offset` does, the whole
 // blocks are read straight into it and only the partial blocks at either

@@ -428,7 +428,9 @@ Status BackupRun::Refill(uint64_t pos, size_t need, uint64_t end, WorkerState& w
       }
     }
     const size_t len = size_t(std::min<uint64_t>(ahead - from % kDirectBlock, to - from));
-    if (from < to && MayWait(from, len, w.extent)) {
+    // The read ahead's own extent cache: it is idle until Start, and the
+    // worker's stays where the worker is.
+    if (from < to && MayWait(from, len, w.ahead_extent)) {
       w.ahead.Start(from, w.buffers[1 - w.current].data() + keep_room + from % kDirectBlock, len);
     }
   }

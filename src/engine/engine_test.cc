@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "base/direct_io.h"
 #include "engine/backup.h"
 #include "engine/check.h"
 #include "engine/gc.h"
@@ -397,9 +398,9 @@ TEST_F(EngineTest, ReadingAheadChangesNoChunk) {
     for (const ManifestEntry& e : m->entries) out.emplace_back(e.zero, e.length, e.id);
     return out;
   };
+  std::vector<std::tuple<bool, uint32_t, ChunkId>> expected;
   for (uint64_t segment : {uint64_t(64) << 20, uint64_t(1) << 20}) {
     ASSERT_NO_FATAL_FAILURE(InitRepository(segment));
-    std::vector<std::tuple<bool, uint32_t, ChunkId>> expected;
     for (size_t ahead :
          {size_t(0), size_t(4096), size_t(12288), size_t(200 << 10), size_t(4 << 20)}) {
       auto file = OpenFileVolume(path);
@@ -423,9 +424,13 @@ TEST_F(EngineTest, ReadingAheadChangesNoChunk) {
     EXPECT_GT(expected.size(), 100u);
   }
   // The file itself, just written, is in the page cache: the worker copies
-  // each window from it when it needs it, and nothing is read ahead.
+  // each window from it when it needs it, and nothing is read ahead (where
+  // the kernel can tell). The chunks are the same.
   auto cached = Backup(path, "cached");
-  EXPECT_EQ(cached.read_ahead_used, 0u);
+  if (CacheStateKnown()) {
+    EXPECT_EQ(cached.read_ahead_used, 0u);
+  }
+  EXPECT_EQ(entries(cached), expected);
   EXPECT_EQ(Restore(cached.summary.backup_id), data);
 }
 
