@@ -91,28 +91,35 @@ struct Cachestat {
 };
 std::atomic<bool> cachestat_missing{false};
 
+// cachestat of [offset, offset+length) of `fd`; false when the call fails,
+// remembering a kernel without it.
+bool CallCachestat(int fd, uint64_t offset, uint64_t length, Cachestat* stat) {
+  if (cachestat_missing.load(std::memory_order_relaxed)) {
+    errno = ENOSYS;
+    return false;
+  }
+  CachestatRange range{offset, length};
+  if (::syscall(kSysCachestat, fd, &range, stat, 0) == 0) return true;
+  if (errno == ENOSYS) cachestat_missing = true;
+  return false;
+}
+
 }  // namespace
 
 bool IsCached(int fd, uint64_t offset, uint64_t length) {
-  if (length == 0 || cachestat_missing.load(std::memory_order_relaxed)) return false;
+  if (length == 0) return false;
   const uint64_t page = CachePageSize();
   const uint64_t first = offset / page * page, end = offset + length;
-  CachestatRange range{first, end - first};
   Cachestat stat{};
-  if (::syscall(kSysCachestat, fd, &range, &stat, 0) != 0) {
-    if (errno == ENOSYS) cachestat_missing = true;
-    return false;
-  }
-  return stat.nr_cache >= (end - first + page - 1) / page;
+  return CallCachestat(fd, first, end - first, &stat) &&
+         stat.nr_cache >= (end - first + page - 1) / page;
 }
 
 bool CacheStateKnown() {
-  if (cachestat_missing.load(std::memory_order_relaxed)) return false;
   // A bad descriptor: EBADF where the call exists, ENOSYS (or a filter's
   // EPERM) where it does not.
-  CachestatRange range{0, 1};
   Cachestat stat{};
-  return ::syscall(kSysCachestat, -1, &range, &stat, 0) != 0 && errno == EBADF;
+  return !CallCachestat(-1, 0, 1, &stat) && errno == EBADF;
 }
 
 size_t ReadCached(int fd, uint64_t offset, uint64_t length, uint8_t* out) {

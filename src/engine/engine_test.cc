@@ -439,24 +439,21 @@ TEST_F(EngineTest, ReadingAheadChangesNoChunk) {
 // did, and no backup is recorded.
 TEST_F(EngineTest, AReadThatFailsAheadFailsTheBackup) {
   ASSERT_NO_FATAL_FAILURE(InitRepository(64 << 20));
-  class FailingFrom : public VolumeReader {  // every read may wait: read ahead
+  // Every read may wait, so what lies past the first window is read ahead.
+  class FailingFrom : public MayAlwaysWait {
    public:
     FailingFrom(std::unique_ptr<VolumeReader> inner, uint64_t from)
-        : inner_(std::move(inner)), from_(from) {}
-    const std::string& name() const override { return inner_->name(); }
-    uint64_t size() const override { return inner_->size(); }
+        : MayAlwaysWait(std::move(inner)), from_(from) {}
     Status ReadAt(uint64_t offset, uint8_t* out, size_t len) override {
       if (offset + len > from_) {
-        return std::unexpected(Error(ErrorCode::kInternal, "reading " + name() + " at offset " +
-                                                               std::to_string(offset) +
-                                                               ": Input/output error"));
+        return std::unexpected(Error(
+            ErrorCode::kInternal,
+            "reading " + name() + " at offset " + std::to_string(offset) + ": Input/output error"));
       }
-      return inner_->ReadAt(offset, out, len);
+      return MayAlwaysWait::ReadAt(offset, out, len);
     }
-    Result<Extent> NextData(uint64_t offset) override { return inner_->NextData(offset); }
 
    private:
-    std::unique_ptr<VolumeReader> inner_;
     uint64_t from_;
   };
   std::string path = Write("failing", Mixed(12 << 20, 3));

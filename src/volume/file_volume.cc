@@ -48,9 +48,7 @@ class FileReader final : public VolumeReader {
     return ReadBuffered(offset, out, len);
   }
 
-  bool MayWait(uint64_t offset, uint64_t len) override {
-    return !IsCached(fd_.get(), offset, len);
-  }
+  bool MayWait(uint64_t offset, uint64_t len) override { return !IsCached(fd_.get(), offset, len); }
 
   Result<Extent> NextData(uint64_t offset) override {
     if (offset >= size_) return Extent{size_, 0};
