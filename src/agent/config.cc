@@ -64,6 +64,11 @@ Status LoadConfigFile(const std::string& path, AgentConfig* config) {
         if (!item.is_string()) return bad("volume_roots", "an array of directories");
         config->volume_roots.push_back(**item.as_string());
       }
+    } else if (k == "lock_wait_seconds" || k == "commit_wait_seconds") {
+      if (!value.is_integer() || **value.as_integer() < 0)
+        return bad(k.c_str(), "an integer of seconds, 0 or more");
+      int v = int(std::min<int64_t>(**value.as_integer(), 7 * 86400));
+      (k == "lock_wait_seconds" ? config->lock_wait_seconds : config->commit_wait_seconds) = v;
     } else if (k == "max_body_bytes" || k == "max_running_jobs" || k == "hook_timeout_seconds") {
       if (!value.is_integer() || **value.as_integer() <= 0)
         return bad(k.c_str(), "a positive integer");

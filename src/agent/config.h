@@ -9,6 +9,8 @@
 //   max_body_bytes = 1048576
 //   max_running_jobs = 8
 //   hook_timeout_seconds = 300             # default for hooks that name none
+//   lock_wait_seconds = 900                # a job waits this long for a GC of its target
+//   commit_wait_seconds = 600              # and this long for the manager's commit approval
 //   iscsi_initiator = "iqn.2026-11.dev.coffer:agent"
 //
 // Thread safety: a value, read-only once the agent runs.
@@ -32,6 +34,11 @@ struct AgentConfig {
   uint64_t max_body_bytes = 1 << 20;
   int max_running_jobs = 8;
   int hook_timeout_seconds = 300;
+  // How long a job waits for the target's exclusive lock (a GC) to go
+  // before it fails, and how long a backup waits for the manager to approve
+  // its commit before it abandons itself (DESIGN §5).
+  int lock_wait_seconds = 900;
+  int commit_wait_seconds = 600;
   std::string iscsi_initiator = "iqn.2026-11.dev.coffer:agent";
 };
 

@@ -38,6 +38,57 @@ bool Job::RequestCancel() {
   std::lock_guard lock(mu_);
   if (state_ != JobState::kRunning) return false;
   if (!cancel_.exchange(true)) log_.Add("cancel requested");
+  gate_cv_.notify_all();
+  return true;
+}
+
+Status Job::AwaitCommit(std::chrono::seconds timeout) {
+  std::unique_lock lock(mu_);
+  if (gate_ == Gate::kNone) gate_ = Gate::kWaiting;
+  log_.Add("chunks stored; waiting for the manager to approve attempt " +
+           std::to_string(attempt_));
+  bool decided = gate_cv_.wait_for(lock, timeout, [this] {
+    return gate_ == Gate::kApproved || gate_ == Gate::kAbandoned || cancel_.load();
+  });
+  if (gate_ == Gate::kApproved) {
+    log_.Add("the manager approved attempt " + std::to_string(attempt_));
+    return {};
+  }
+  if (gate_ == Gate::kAbandoned) {
+    return Conflict("fenced: the manager abandoned attempt " + std::to_string(attempt_) + " (" +
+                    abandoned_because_ + "); no manifest was written");
+  }
+  if (cancel_.load()) return Cancelled("the job was cancelled before its manifest was written");
+  (void)decided;
+  gate_ = Gate::kAbandoned;
+  return Unavailable("the manager did not approve attempt " + std::to_string(attempt_) +
+                     " within " + std::to_string(timeout.count()) + " s; no manifest was written");
+}
+
+Status Job::DecideCommit(uint64_t attempt) {
+  std::lock_guard lock(mu_);
+  if (state_ != JobState::kRunning || gate_ != Gate::kWaiting) {
+    return Conflict("job " + id_ + " is not waiting to commit");
+  }
+  if (attempt != attempt_) {
+    gate_ = Gate::kAbandoned;
+    abandoned_because_ = "the manager's current attempt is " + std::to_string(attempt);
+    gate_cv_.notify_all();
+    return Conflict("job " + id_ + " runs attempt " + std::to_string(attempt_) +
+                    ", not " + std::to_string(attempt) + ": it is abandoned");
+  }
+  gate_ = Gate::kApproved;
+  gate_cv_.notify_all();
+  return {};
+}
+
+bool Job::Abandon(const std::string& reason) {
+  std::lock_guard lock(mu_);
+  if (state_ != JobState::kRunning || gate_ == Gate::kApproved) return false;
+  if (gate_ != Gate::kAbandoned) log_.Add("abandoned by the manager: " + reason);
+  gate_ = Gate::kAbandoned;
+  abandoned_because_ = reason.empty() ? "no reason given" : reason;
+  gate_cv_.notify_all();
   return true;
 }
 
@@ -74,6 +125,7 @@ json Job::ToJson(bool with_log) const {
       {"created_at", FormatRfc3339(created_at_)},
       {"finished_at", finished_at_ ? json(FormatRfc3339(finished_at_)) : json()},
       {"cancel_requested", cancel_.load()},
+      {"awaiting_commit", gate_ == Gate::kWaiting},
       {"progress",
        {{"total_bytes", total},
         {"done_bytes", done},

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -44,6 +45,20 @@ class Job {
   void Complete(nlohmann::json result);
   void Finish(const Error& error);  // kCancelled → cancelled, else failed
 
+  // The commit gate (DESIGN §5, fencing). The job thread calls AwaitCommit
+  // once its chunks are stored; it returns when the manager approved this
+  // attempt (DecideCommit), and fails with kConflict when the manager
+  // abandoned it or approved another attempt, kCancelled on a cancel, and
+  // kUnavailable when no answer came within `timeout`. A job whose
+  // commit was not approved writes nothing more.
+  Status AwaitCommit(std::chrono::seconds timeout);
+  // The manager's approval of `attempt`: kConflict if it is not this job's
+  // attempt (the job is then abandoned), or if the job is not waiting to
+  // commit (nothing changes then).
+  Status DecideCommit(uint64_t attempt);
+  // The manager's word that this attempt is stale; false if the job ended.
+  bool Abandon(const std::string& reason);
+
   // The job as the API shows it (docs/API.md).
   nlohmann::json ToJson(bool with_log) const;
 
@@ -57,7 +72,12 @@ class Job {
   JobLog log_;
   std::atomic<bool> cancel_{false};
 
+  enum class Gate { kNone, kWaiting, kApproved, kAbandoned };
+
   mutable std::mutex mu_;
+  std::condition_variable gate_cv_;
+  Gate gate_ = Gate::kNone;
+  std::string abandoned_because_;
   JobState state_ = JobState::kRunning;
   std::optional<double> seconds_;  // set when finished
   int64_t finished_at_ = 0;

@@ -168,7 +168,9 @@ Result<BackupRequest> ParseBackupRequest(json& body, FieldError* error) {
   auto fail = [&] { return std::unexpected(error->error); };
   if (!CheckObject(body, error) || !ParseTarget(body, &r.target, error)) return fail();
   Fields top(body, "", error);
-  if (!top.Uint("attempt", &r.attempt, true)) return fail();
+  if (!top.Uint("attempt", &r.attempt, true) || !top.Bool("await_commit", &r.await_commit)) {
+    return fail();
+  }
   std::string backup_id;
   if (!top.String("backup_id", &backup_id, false)) return fail();
   if (!backup_id.empty()) {

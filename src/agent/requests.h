@@ -51,6 +51,10 @@ struct VolumeSpec {
 
 struct BackupRequest {
   uint64_t attempt = 0;  // the fencing token, echoed in the job
+  // When set, the job stops before its manifest until the manager approves
+  // this attempt (POST /v1/storage/jobs/{id}/commit) or abandons it; the
+  // manager sets it on every backup it sends (DESIGN §5, fencing).
+  bool await_commit = false;
   Uuid backup_id;        // the id the manager gave the backup; nil: a new one
   TargetSpec target;
   VolumeSpec volume;

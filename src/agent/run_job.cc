@@ -4,6 +4,7 @@
 #include "agent/volumes.h"
 #include "base/text.h"
 #include "engine/backup.h"
+#include "engine/lock.h"
 #include "engine/restore.h"
 #include "store/metrics/store_metrics.h"
 #include "store/open_store.h"
@@ -38,10 +39,10 @@ Result<std::unique_ptr<Repository>> OpenTarget(const TargetSpec& t, JobLog& log,
 
 // Reads `locator` (already validated) and runs the pipeline; snapshots a
 // file volume first unless a hook made the snapshot.
-Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, const BackupRequest& req,
-                                   const std::string& locator, bool from_hook,
-                                   const AgentConfig& config, KnownChunkSets& known_sets,
-                                   std::string* snapshot_method) {
+Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, TargetLock* lock,
+                                   const BackupRequest& req, const std::string& locator,
+                                   bool from_hook, const AgentConfig& config,
+                                   KnownChunkSets& known_sets, std::string* snapshot_method) {
   std::unique_ptr<FileSnapshot> snapshot;
   std::string path = locator;
   *snapshot_method = from_hook ? "hook" : "none";
@@ -63,6 +64,12 @@ Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, const BackupReque
   o.zstd_level = req.zstd_level;
   o.progress = &job.progress();
   o.cancel = &job.cancel_flag();
+  o.lock = lock;
+  if (req.await_commit) {
+    o.before_commit = [&job, &config] {
+      return job.AwaitCommit(std::chrono::seconds(config.commit_wait_seconds));
+    };
+  }
   // Chunks the target is known to store are neither asked about nor sent
   // again: on S3 an unknown chunk is simply uploaded (a HEAD is a billed
   // request), in a directory it is looked up first (a stat).
@@ -87,6 +94,20 @@ Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, const BackupReque
   return result;
 }
 
+// The target's lock for a job (DESIGN §5): shared, waiting for a GC of the
+// target up to the agent's lock_wait_seconds.
+Result<std::unique_ptr<TargetLock>> LockForJob(Job& job, Repository& repo, std::string purpose,
+                                               std::string what, const AgentConfig& config) {
+  LockRequest r;
+  r.purpose = std::move(purpose);
+  r.job = std::move(what) + ", agent job " + job.id();
+  r.wait = std::chrono::seconds(config.lock_wait_seconds);
+  r.on_wait = [&job](const std::string& holder) { job.log().Add("waiting for " + holder); };
+  auto lock = TargetLock::Acquire(repo.store(), r);
+  if (lock) job.log().Add("holding " + (*lock)->key());
+  return lock;
+}
+
 json RequestsJson(const StoreMetrics& metrics) {
   json requests = json::object();
   for (const auto& [kind, n] : metrics.RequestCounts()) requests[kind] = n;
@@ -109,6 +130,11 @@ json BackupJson(const BackupResult& r, const std::string& snapshot_method,
           {"zero_chunks", r.zero_chunks},
           {"new_chunks", s.new_chunks},
           {"seconds", r.seconds},
+          {"commit",
+           {{"generation_at_start", r.commit.generation_at_start},
+            {"generation_at_commit", r.commit.generation_at_commit},
+            {"chunks_confirmed", r.commit.chunks_confirmed},
+            {"chunks_restored", r.commit.chunks_restored}}},
           {"snapshot", snapshot_method},
           {"requests", RequestsJson(metrics)},
           {"retries", metrics.retries()}};
@@ -126,6 +152,10 @@ void RunBackupJob(Job& job, BackupRequest& req, const std::string& source,
   auto metrics = std::make_shared<StoreMetrics>();
   auto repo = OpenTarget(req.target, log, metrics);
   if (!repo) return job.Finish(repo.error());
+  // Before anything is read: what the backup learns is stored must stay so
+  // until its manifest names it.
+  auto lock = LockForJob(job, **repo, "backup", "backup " + req.backup_id.ToString(), config);
+  if (!lock) return job.Finish(lock.error());
 
   HookContext hook;
   hook.job_id = job.id();
@@ -155,7 +185,9 @@ void RunBackupJob(Job& job, BackupRequest& req, const std::string& source,
   }
 
   std::string method;
-  auto result = ReadAndBackUp(job, **repo, req, locator, has_pre, config, known_sets, &method);
+  auto result =
+      ReadAndBackUp(job, **repo, lock->get(), req, locator, has_pre, config, known_sets, &method);
+  lock->reset();
 
   // Released whatever happened, once the pre-backup hook made a snapshot
   // (or when there is no pre-backup hook at all).
@@ -185,6 +217,8 @@ void RunRestoreJob(Job& job, RestoreRequest& req, const std::string& destination
           " " + RedactLocator(backend, req.destination.locator));
   auto repo = OpenTarget(req.target, log);
   if (!repo) return job.Finish(repo.error());
+  auto lock = LockForJob(job, **repo, "restore", "backup " + req.backup_id, config);
+  if (!lock) return job.Finish(lock.error());
   auto id = (*repo)->ResolveBackupId(req.backup_id);
   if (!id) return job.Finish(id.error());
   auto manifest = (*repo)->LoadManifest(*id);

@@ -217,6 +217,46 @@ void AgentServer::Routes() {
     SendJson(res, 202, job->ToJson(false));
   };
   s.Post(R"(/v1/storage/jobs/([0-9a-f-]+)/cancel)", cancel);
+  // The commit gate (DESIGN §5): the manager approves the attempt it still
+  // holds for the backup, or abandons the job.
+  s.Post(R"(/v1/storage/jobs/([0-9a-f-]+)/commit)",
+         [find](const httplib::Request& req, httplib::Response& res) {
+           auto body = ParseBody(req, res);
+           if (!body) return;
+           auto it = body->find("attempt");
+           if (!body->is_object() || it == body->end() || !it->is_number_unsigned()) {
+             return SendError(res, 400,
+                              Error(ErrorCode::kInvalidArgument,
+                                    "attempt: the attempt the manager approves, a positive "
+                                    "integer, is required"),
+                              "attempt");
+           }
+           auto job = find(req, res);
+           if (!job) return;
+           if (auto st = job->DecideCommit(it->get<uint64_t>()); !st) {
+             return SendError(res, 409, st.error());
+           }
+           SendJson(res, 200, job->ToJson(false));
+         });
+  s.Post(R"(/v1/storage/jobs/([0-9a-f-]+)/abandon)",
+         [find](const httplib::Request& req, httplib::Response& res) {
+           auto body = ParseBody(req, res);
+           if (!body) return;
+           std::string reason;
+           if (body->is_object()) {
+             auto it = body->find("reason");
+             if (it != body->end() && it->is_string()) reason = it->get<std::string>();
+           }
+           auto job = find(req, res);
+           if (!job) return;
+           if (!job->Abandon(reason)) {
+             return SendError(res, 409,
+                              Error(ErrorCode::kConflict,
+                                    "job " + job->id() + " already ended or was approved (" +
+                                        std::string(JobStateName(job->state())) + ")"));
+           }
+           SendJson(res, 200, job->ToJson(false));
+         });
   s.Delete(R"(/v1/storage/jobs/([0-9a-f-]+))", cancel);
 }
 

@@ -25,6 +25,7 @@ VerbRun AddBackup(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("backup", "back up an image file or block device");
   AddTargetFlags(cmd, &f->target);
+  AddLockWaitFlag(cmd, &f->target.lock_wait);
   cmd->add_option("--name", f->name,
                   "the volume's name (default: SOURCE's path); the newest backup with the "
                   "same name is the parent");
@@ -50,7 +51,7 @@ VerbRun AddBackup(CLI::App& app) {
     auto opened = OpenRepository(f->target);
     if (auto* failure = std::get_if<Failure>(&opened)) return Report(*failure, json);
     auto& repo = std::get<std::unique_ptr<Repository>>(opened);
-    auto lock = TargetLock::Acquire(repo->store(), false, "backup");
+    auto lock = LockTarget(*repo, false, "backup", f->target.lock_wait);
     if (!lock) return Report(FromError(lock.error()), json);
 
     // Known chunks (DESIGN §1, §5): the parent's, and the cache's, which is
@@ -85,6 +86,7 @@ VerbRun AddBackup(CLI::App& app) {
     opts.progress = &progress;
     opts.known_chunks = cache ? &*cache : nullptr;
     opts.summary_cache = summaries ? &*summaries : nullptr;
+    opts.lock = lock->get();
     // A HEAD is a stat on a directory but a billed request on S3, where an
     // unknown chunk is simply uploaded unless --head-unknown says otherwise.
     opts.head_unknown_chunks = !f->target.is_s3() || f->head_unknown;
@@ -128,7 +130,12 @@ VerbRun AddBackup(CLI::App& app) {
           {"chunks", s.chunk_count},
           {"zero_chunks", r->zero_chunks},
           {"new_chunks", s.new_chunks},
-          {"seconds", r->seconds}};
+          {"seconds", r->seconds},
+          {"commit",
+           {{"generation_at_start", r->commit.generation_at_start},
+            {"generation_at_commit", r->commit.generation_at_commit},
+            {"chunks_confirmed", r->commit.chunks_confirmed},
+            {"chunks_restored", r->commit.chunks_restored}}}};
       j.update(RequestStats(f->target));
       j["cache"] = cache ? nlohmann::json{{"file", CacheStateName(*cache_state)},
                                           {"chunks_known", cache->size()},

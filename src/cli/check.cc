@@ -16,13 +16,14 @@ VerbRun AddCheck(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("check", "verify the target's structure (and data)");
   AddTargetFlags(cmd, &f->target);
+  AddLockWaitFlag(cmd, &f->target.lock_wait);
   cmd->add_flag("--read-data", f->read_data, "also fetch and verify every chunk");
   return [f]() -> int {
     const bool json = f->target.json;
     auto opened = OpenRepository(f->target);
     if (auto* failure = std::get_if<Failure>(&opened)) return Report(*failure, json);
     auto& repo = std::get<std::unique_ptr<Repository>>(opened);
-    auto lock = TargetLock::Acquire(repo->store(), false, "check");
+    auto lock = LockTarget(*repo, false, "check", f->target.lock_wait);
     if (!lock) return Report(FromError(lock.error()), json);
     Progress progress;
     Result<CheckReport> r;

@@ -46,6 +46,31 @@ void AddTargetFlags(CLI::App* cmd, TargetFlags* flags) {
   AddJsonFlag(cmd, &flags->json);
 }
 
+void AddLockWaitFlag(CLI::App* cmd, std::string* lock_wait) {
+  cmd->add_option("--lock-wait", *lock_wait,
+                  "when another process holds the target in a way this verb cannot share (a GC, "
+                  "or for gc any backup, restore or check), wait this long for it: 0, 90s, 30m "
+                  "(default 0: fail at once, naming the holder)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            auto d = ParseDuration(text);
+            return d ? std::string() : d.error().message();
+          },
+          "DURATION"));
+}
+
+Result<std::unique_ptr<TargetLock>> LockTarget(Repository& repo, bool exclusive,
+                                               std::string purpose, const std::string& lock_wait) {
+  LockRequest request;
+  request.exclusive = exclusive;
+  request.purpose = std::move(purpose);
+  if (!lock_wait.empty()) request.wait = ParseDuration(lock_wait).value_or(std::chrono::seconds(0));
+  request.on_wait = [](const std::string& holder) {
+    std::fprintf(stderr, "coffer: waiting for %s\n", holder.c_str());
+  };
+  return TargetLock::Acquire(repo.store(), request);
+}
+
 void AddJsonFlag(CLI::App* cmd, bool* json) {
   cmd->add_flag("--json", *json, "print one JSON document on stdout");
 }

@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "base/error.h"
+#include "engine/lock.h"
 #include "engine/progress.h"
 #include "engine/repository.h"
 #include "store/open_store.h"
@@ -34,6 +35,7 @@ struct TargetFlags {
   int s3_connections = StoreOptions{}.s3_connections;
   std::string limit_upload, limit_download;  // "10M": bytes per second; validated by CLI11
   std::string passphrase_file;
+  std::string lock_wait;  // --lock-wait, for the verbs that lock the target
   bool json = false;
   // The requests the verb sends to the target, by kind, and their retries:
   // OpenTargetStore wires it in, RequestStats reads it.
@@ -46,6 +48,16 @@ struct TargetFlags {
 // --limit-upload, --limit-download, --passphrase-file and --json. A rate
 // that ParseSize rejects is a usage error (exit 2) when the line is parsed.
 void AddTargetFlags(CLI::App* cmd, TargetFlags* flags);
+// Adds --lock-wait (for the verbs that lock the target): how long to wait
+// for a holder of an incompatible lock before giving up.
+void AddLockWaitFlag(CLI::App* cmd, std::string* lock_wait);
+
+// Takes the target's lock (engine/lock.h) for `purpose`, waiting up to
+// `lock_wait` (a duration; "" or "0": not at all) and saying on stderr what
+// it waits for.
+Result<std::unique_ptr<TargetLock>> LockTarget(Repository& repo, bool exclusive,
+                                               std::string purpose, const std::string& lock_wait);
+
 // Adds only --json (for verbs without a target).
 void AddJsonFlag(CLI::App* cmd, bool* json);
 

@@ -14,13 +14,14 @@ VerbRun AddForget(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("forget", "delete backups (run gc to free their data)");
   AddTargetFlags(cmd, &f->target);
+  AddLockWaitFlag(cmd, &f->target.lock_wait);
   cmd->add_option("BACKUP", f->backups, "backup ids (or unique prefixes)")->required();
   return [f]() -> int {
     const bool json = f->target.json;
     auto opened = OpenRepository(f->target);
     if (auto* failure = std::get_if<Failure>(&opened)) return Report(*failure, json);
     auto& repo = std::get<std::unique_ptr<Repository>>(opened);
-    auto lock = TargetLock::Acquire(repo->store(), false, "forget");
+    auto lock = LockTarget(*repo, false, "forget", f->target.lock_wait);
     if (!lock) return Report(FromError(lock.error()), json);
     // Resolve every id before deleting any, so a typo deletes nothing.
     std::vector<Uuid> ids;

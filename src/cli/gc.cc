@@ -17,6 +17,7 @@ VerbRun AddGc(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("gc", "delete chunks no backup references");
   AddTargetFlags(cmd, &f->target);
+  AddLockWaitFlag(cmd, &f->target.lock_wait);
   cmd->add_option("--grace", f->grace,
                   "keep unreferenced chunks younger than this: 0, 90s, 30m, 24h, 7d (default 24h)");
   cmd->add_flag("--dry-run", f->dry_run, "report what would be deleted, delete nothing");
@@ -27,9 +28,9 @@ VerbRun AddGc(CLI::App& app) {
     auto opened = OpenRepository(f->target);
     if (auto* failure = std::get_if<Failure>(&opened)) return Report(*failure, json);
     auto& repo = std::get<std::unique_ptr<Repository>>(opened);
-    auto lock = TargetLock::Acquire(repo->store(), true, "gc");
+    auto lock = LockTarget(*repo, true, "gc", f->target.lock_wait);
     if (!lock) return Report(FromError(lock.error()), json);
-    auto r = RunGc(*repo, {.grace = *grace, .dry_run = f->dry_run});
+    auto r = RunGc(*repo, {.grace = *grace, .dry_run = f->dry_run, .lock = lock->get()});
     if (!r) return Report(FromError(r.error()), json);
     lock->reset();  // released now, so that its DELETE is in the request counts
     if (json) {

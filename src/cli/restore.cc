@@ -21,6 +21,7 @@ VerbRun AddRestore(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("restore", "restore a backup into a file or block device");
   AddTargetFlags(cmd, &f->target);
+  AddLockWaitFlag(cmd, &f->target.lock_wait);
   cmd->add_option("BACKUP", f->backup, "backup id (or a unique prefix of one)")->required();
   cmd->add_option("DEST", f->dest, "file to create, or block device (with --force)")->required();
   cmd->add_flag("--force", f->force, "overwrite DEST if it exists");
@@ -34,7 +35,7 @@ VerbRun AddRestore(CLI::App& app) {
     auto opened = OpenRepository(f->target);
     if (auto* failure = std::get_if<Failure>(&opened)) return Report(*failure, json);
     auto& repo = std::get<std::unique_ptr<Repository>>(opened);
-    auto lock = TargetLock::Acquire(repo->store(), false, "restore");
+    auto lock = LockTarget(*repo, false, "restore", f->target.lock_wait);
     if (!lock) return Report(FromError(lock.error()), json);
     auto id = repo->ResolveBackupId(f->backup);
     if (!id) return Report(FromError(id.error()), json);

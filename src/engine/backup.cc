@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -157,6 +158,7 @@ class BackupRun {
   Result<BackupResult> Run();
 
  private:
+  uint64_t start_generation_ = 0;
   // The data extent a thread last asked the source about.
   struct ExtentCache {
     Extent data{0, 0};  // NextData() of the last query
@@ -209,6 +211,16 @@ class BackupRun {
   // Seals a new chunk into a pool buffer and queues its upload.
   void Seal(std::string key, const ChunkId& id, ByteView data);
   void Uploader();
+  // Before the manifest (DESIGN §5): the caller's gate, the lock, and, if a
+  // GC ran meanwhile, every chunk of `m` confirmed or stored again.
+  Status CheckCommit(const Manifest& m, CommitChecks* checks);
+  // The data chunks of `m` that the target does not hold: a LIST of a
+  // chunks/xx/ folder where it holds two or more of them, else a HEAD.
+  Result<std::vector<std::pair<uint64_t, ManifestEntry>>> MissingChunks(const Manifest& m,
+                                                                        uint64_t* confirmed);
+  // Reads a chunk's bytes at `offset` from the source again, checks they
+  // still have its id, and stores it.
+  Status StoreAgain(uint64_t offset, const ManifestEntry& e);
   void Fail(Error e);
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
   // True once the caller asked to stop; records kCancelled as the run's error.
@@ -616,9 +628,103 @@ void BackupRun::Uploader() {
   }
 }
 
+Status BackupRun::CheckCommit(const Manifest& m, CommitChecks* checks) {
+  checks->generation_at_start = start_generation_;
+  if (options_.before_commit) COFFER_RETURN_IF_ERROR(options_.before_commit());
+  if (options_.lock != nullptr) {
+    COFFER_RETURN_IF_ERROR(
+        AddContext(options_.lock->Reassert(), "before writing the manifest"));
+  }
+  uint64_t known = start_generation_;
+  // A sweep raises the generation before it deletes: if it has not moved,
+  // no chunk this backup counted on was swept. If it has, confirm them all
+  // (and again if it moves while we do).
+  for (int round = 0;; ++round) {
+    COFFER_ASSIGN_OR_RETURN(uint64_t now,
+                            AddContext(repo_.GcGeneration(), "reading the GC generation"));
+    checks->generation_at_commit = now;
+    if (now == known) return {};
+    if (round == 3) {
+      return Unavailable("a GC keeps sweeping the target while this backup commits (generation " +
+                         std::to_string(known) + " → " + std::to_string(now) +
+                         "); no manifest was written");
+    }
+    known = now;
+    COFFER_ASSIGN_OR_RETURN(auto missing, MissingChunks(m, &checks->chunks_confirmed));
+    for (const auto& [offset, entry] : missing) {
+      COFFER_RETURN_IF_ERROR(StoreAgain(offset, entry));
+      ++checks->chunks_restored;
+    }
+    COFFER_RETURN_IF_ERROR(AddContext(repo_.store().Flush(), "storing chunks again"));
+  }
+}
+
+Result<std::vector<std::pair<uint64_t, ManifestEntry>>> BackupRun::MissingChunks(
+    const Manifest& m, uint64_t* confirmed) {
+  // Each distinct chunk once, at its first offset, grouped by folder.
+  std::map<std::string, std::vector<std::pair<uint64_t, ManifestEntry>>> by_folder;
+  IdSet seen;
+  uint64_t offset = 0;
+  for (const ManifestEntry& e : m.entries) {
+    if (!e.zero && seen.insert(e.id).second) {
+      std::string key = ChunkKey(e.id);
+      by_folder[key.substr(0, key.rfind('/') + 1)].emplace_back(offset, e);
+    }
+    offset += e.length;
+  }
+  std::vector<std::pair<uint64_t, ManifestEntry>> missing;
+  for (auto& [folder, chunks] : by_folder) {
+    *confirmed += chunks.size();
+    if (chunks.size() == 1) {
+      auto head = repo_.store().Head(ChunkKey(chunks[0].second.id));
+      if (head) continue;
+      if (head.error().code() != ErrorCode::kNotFound) {
+        return std::unexpected(head.error().WithContext("confirming the backup's chunks"));
+      }
+      missing.push_back(chunks[0]);
+      continue;
+    }
+    std::unordered_set<std::string> present;
+    COFFER_RETURN_IF_ERROR(AddContext(repo_.store().List(folder,
+                                                         [&](const ObjectInfo& info) -> Status {
+                                                           present.insert(info.key);
+                                                           return {};
+                                                         }),
+                                      "confirming the backup's chunks"));
+    for (auto& c : chunks) {
+      if (!present.contains(ChunkKey(c.second.id))) missing.push_back(c);
+    }
+  }
+  return missing;
+}
+
+Status BackupRun::StoreAgain(uint64_t offset, const ManifestEntry& e) {
+  const std::string what = "chunk " + HexEncode(e.id) + " (volume offset " +
+                           std::to_string(offset) + ") was swept by a GC that ran during this "
+                           "backup";
+  Bytes plain(e.length);
+  COFFER_RETURN_IF_ERROR(AddContext(source_.ReadAt(offset, plain.data(), plain.size()),
+                                    what + ", and reading it again failed"));
+  if (ComputeChunkId(repo_.keys(), plain) != e.id) {
+    return Unavailable(what + ", and the source no longer holds the same bytes there; no "
+                       "manifest was written: run the backup again");
+  }
+  Bytes sealed(plain.size() + kChunkOverhead);
+  SealedChunk out = SealChunk(repo_.keys(), e.id, plain, sealed.data(), options_.zstd_level);
+  return AddContext(repo_.store().Put(ChunkKey(e.id), ByteView(sealed.data(), out.size)),
+                    what + ", and storing it again failed");
+}
+
 Result<BackupResult> BackupRun::Run() {
   auto started = std::chrono::steady_clock::now();
   if (options_.volume_name.empty()) return InvalidArgument("the volume needs a name");
+  // The generation that what this backup knows is stored belongs to: the
+  // parent's chunks are read below, the caller's known set may be older.
+  COFFER_ASSIGN_OR_RETURN(start_generation_,
+                          AddContext(repo_.GcGeneration(), "reading the GC generation"));
+  if (options_.known_chunks != nullptr) {
+    start_generation_ = std::min(start_generation_, options_.known_chunks->generation());
+  }
   COFFER_RETURN_IF_ERROR(LoadParent());
   if (CheckCancel()) return std::unexpected(*error_);
 
@@ -669,6 +775,8 @@ Result<BackupResult> BackupRun::Run() {
   // The manifest goes last, once the chunks above are durable, so a backup
   // exists only once everything it names does.
   COFFER_RETURN_IF_ERROR(AddContext(repo_.store().Flush(), "storing chunks"));
+  CommitChecks checks;
+  COFFER_RETURN_IF_ERROR(CheckCommit(m, &checks));
   Bytes sealed = SealManifest(repo_.keys(), m);
   COFFER_RETURN_IF_ERROR(AddContext(repo_.store().Put(ManifestKey(s.backup_id), sealed),
                                     "storing manifest " + s.backup_id.ToString()));
@@ -687,6 +795,7 @@ Result<BackupResult> BackupRun::Run() {
   result.handed_over = handed_over_;
   result.read_ahead_used = read_ahead_used_;
   result.manifest_bytes = sealed.size();
+  result.commit = checks;
   result.manifest_head.assign(
       sealed.begin(), sealed.begin() + ptrdiff_t(std::min(sealed.size(), kManifestSummaryMaxRead)));
   result.seconds = seconds;

@@ -14,11 +14,13 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 
 #include "base/error.h"
 #include "core/compress/zstd_codec.h"
 #include "engine/known_chunks.h"
+#include "engine/lock.h"
 #include "engine/progress.h"
 #include "engine/repository.h"
 #include "volume/volume.h"
@@ -63,6 +65,26 @@ struct BackupOptions {
   // next chunk and RunBackup returns kCancelled without writing a manifest
   // (the chunks already stored stay, unreferenced, for gc or a retry).
   const std::atomic<bool>* cancel = nullptr;
+  // The target's lock the caller holds (engine/lock.h). Reasserted just
+  // before the manifest is written: a lock that was broken while this
+  // process did not refresh it is put back, or the backup fails.
+  TargetLock* lock = nullptr;
+  // Called once every chunk is durable, before the commit checks and the
+  // manifest (the agent asks the manager whether its attempt may still
+  // commit). An error ends the backup with nothing more written.
+  std::function<Status()> before_commit;
+};
+
+// What the checks before the manifest found (DESIGN §5). A GC that ran
+// during the backup (the target's GC generation moved since the backup read
+// what it knows) may have swept chunks the backup skipped as stored; then
+// every chunk the manifest names is confirmed in the target, and a missing
+// one is read again from the source and stored again.
+struct CommitChecks {
+  uint64_t generation_at_start = 0;
+  uint64_t generation_at_commit = 0;
+  uint64_t chunks_confirmed = 0;  // looked for because the generation moved
+  uint64_t chunks_restored = 0;   // found missing and stored again from the source
 };
 
 struct BackupResult {
@@ -75,6 +97,7 @@ struct BackupResult {
   // The sealed manifest's first bytes (at most kManifestSummaryMaxRead): what
   // a summary read gets, for SummaryCache::Put.
   Bytes manifest_head;
+  CommitChecks commit;
   double seconds = 0;
 };
 

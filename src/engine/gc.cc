@@ -53,6 +53,10 @@ Result<GcReport> RunGc(Repository& repo, const GcOptions& options) {
     COFFER_ASSIGN_OR_RETURN(report.generation, repo.GcGeneration());
     return report;
   }
+  if (options.lock != nullptr) {
+    COFFER_RETURN_IF_ERROR(AddContext(options.lock->Reassert(),
+                                      "gc stopped before deleting anything"));
+  }
   // Temporary objects of writers that died mid-write (a backup killed
   // before its batch was published): nothing names them. A live writer
   // publishes its batch within seconds, but a writer this GC does not

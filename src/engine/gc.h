@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "base/error.h"
+#include "engine/lock.h"
 #include "engine/repository.h"
 
 namespace coffer {
@@ -17,6 +18,10 @@ namespace coffer {
 struct GcOptions {
   std::chrono::seconds grace{24 * 3600};
   bool dry_run = false;
+  // The exclusive lock the caller holds: reasserted after the mark and
+  // before anything is deleted, so a GC that was paused long enough for a
+  // backup to take the target deletes nothing.
+  TargetLock* lock = nullptr;
 };
 
 struct GcReport {

@@ -1,10 +1,15 @@
 #include "engine/lock.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
 
 #include "base/text.h"
 #include "base/uuid.h"
@@ -12,10 +17,36 @@
 namespace coffer {
 namespace {
 
+std::string FirstLine(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
 std::string HostName() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
   return buf;
+}
+
+// The start time of `pid` in clock ticks after boot (field 22 of
+// /proc/PID/stat); 0 when the process does not exist or cannot be read.
+uint64_t ProcessStartTime(int64_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return 0;
+  // The command name may hold spaces and parentheses: fields start after
+  // the last ')'. Field 3 (state) is the first after it; 22 is starttime.
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 1));
+  std::string field;
+  for (int i = 3; i <= 22; ++i) {
+    if (!(fields >> field)) return 0;
+  }
+  return std::strtoull(field.c_str(), nullptr, 10);
 }
 
 bool ProcessAlive(int64_t pid) {
@@ -23,17 +54,137 @@ bool ProcessAlive(int64_t pid) {
   return ::kill(pid_t(pid), 0) == 0 || errno == EPERM;
 }
 
-std::string Describe(const LockInfo& l) {
-  return std::string(l.exclusive ? "an exclusive" : "a shared") + " lock (" + l.purpose +
-         ") held by pid " + std::to_string(l.pid) + " on " + l.host + " since " +
-         FormatRfc3339(l.created_at);
+// Why `l` is stale, or "" when it is live, judged at `now` by `self`.
+std::string StaleReason(const LockInfo& l, const LockOwner& self, int64_t now) {
+  const int64_t quiet = now - l.refreshed_at;
+  if (quiet > l.stale_after) {
+    return "not refreshed for " + std::to_string(quiet) + " s, longer than the " +
+           std::to_string(l.stale_after) + " s its holder promised";
+  }
+  const bool this_host = l.host_id.empty() ? l.host == self.host : l.host_id == self.host_id;
+  if (!this_host) return "";
+  if (!l.boot_id.empty() && !self.boot_id.empty() && l.boot_id != self.boot_id) {
+    return "its host was restarted since";
+  }
+  if (!ProcessAlive(l.pid)) {
+    return "process " + std::to_string(l.pid) + " on this host has exited";
+  }
+  if (l.pid_start != 0) {
+    uint64_t start = ProcessStartTime(l.pid);
+    if (start != 0 && start != l.pid_start) {
+      return "process " + std::to_string(l.pid) +
+             " on this host has exited (its id now belongs to another process)";
+    }
+  }
+  return "";
+}
+
+LockInfo ParseLock(const ObjectInfo& info, ByteView raw) {
+  LockInfo l;
+  l.key = info.key;
+  l.refreshed_at = info.mtime;
+  l.stale_after = TargetLock::kDefaultStaleAfter.count();
+  auto j = nlohmann::json::parse(AsChars(raw), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    l.purpose = "unreadable";
+    l.exclusive = true;  // assume the worst until it is stale
+    return l;
+  }
+  auto str = [&](const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto num = [&](const char* k) -> int64_t {
+    auto it = j.find(k);
+    return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+  };
+  auto it = j.find("exclusive");
+  l.exclusive = it == j.end() || !it->is_boolean() || it->get<bool>();
+  l.purpose = str("purpose");
+  l.host = str("host");
+  l.host_id = str("host_id");
+  l.boot_id = str("boot_id");
+  l.pid = num("pid");
+  l.pid_start = uint64_t(std::max<int64_t>(0, num("pid_start")));
+  l.job = str("job");
+  l.created_at = num("created_at");
+  if (int64_t s = num("stale_after"); s > 0) {
+    l.stale_after = std::max<int64_t>(s, TargetLock::kMinStaleAfter.count());
+  }
+  return l;
+}
+
+bool Conflicts(bool exclusive, const LockInfo& other) { return exclusive || other.exclusive; }
+
+// The first live lock among `locks` that conflicts with a holder of kind
+// `exclusive` (other than `self_key`); removes the stale ones it passes.
+std::optional<LockInfo> FirstConflict(ObjectStore& store, const std::vector<LockInfo>& locks,
+                                      const std::string& self_key, bool exclusive) {
+  std::optional<LockInfo> conflict;
+  for (const LockInfo& other : locks) {
+    if (other.key == self_key) continue;
+    if (other.stale) {
+      (void)store.Delete(other.key);  // broken: its holder is provably gone
+      continue;
+    }
+    if (!conflict && Conflicts(exclusive, other)) conflict = other;
+  }
+  return conflict;
+}
+
+std::unexpected<Error> Held(const LockInfo& other, bool waited) {
+  return Unavailable(std::string("the target is locked") + (waited ? " still" : "") + ": " +
+                     DescribeLock(other) +
+                     (other.exclusive ? ". Try again when it is done"
+                                      : ". A GC waits until no backup, restore or check runs") +
+                     (waited ? "" : " (or wait for it with --lock-wait)") +
+                     ". If that process is gone and this was not detected, run `coffer unlock "
+                     "--all` once you are sure.");
 }
 
 }  // namespace
 
+const LockOwner& LockOwner::Self() {
+  static const LockOwner self = [] {
+    LockOwner o;
+    o.host = HostName();
+    if (const char* id = std::getenv("COFFER_HOST_ID"); id != nullptr && *id != '\0') {
+      o.host_id = id;
+    } else {
+      std::string machine = FirstLine("/etc/machine-id");
+      if (machine.empty()) machine = o.host;
+      char ns[64] = {};
+      ssize_t n = ::readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+      o.host_id = machine + (n > 0 ? "/" + std::string(ns, size_t(n)) : "");
+    }
+    o.boot_id = FirstLine("/proc/sys/kernel/random/boot_id");
+    o.pid = ::getpid();
+    o.pid_start = ProcessStartTime(o.pid);
+    return o;
+  }();
+  return self;
+}
+
+std::string DescribeLock(const LockInfo& l) {
+  std::string s = std::string(l.exclusive ? "an exclusive" : "a shared") + " lock (" + l.purpose;
+  if (!l.job.empty()) s += " " + l.job;
+  s += ") held by pid " + std::to_string(l.pid) + " on " + (l.host.empty() ? "?" : l.host);
+  if (l.created_at > 0) s += " since " + FormatRfc3339(l.created_at);
+  s += ", last refreshed " + FormatRfc3339(l.refreshed_at);
+  return s;
+}
+
+std::chrono::seconds TargetLock::StaleAfterFromEnvironment() {
+  const char* env = std::getenv("COFFER_LOCK_STALE_AFTER");
+  if (env == nullptr || *env == '\0') return kDefaultStaleAfter;
+  auto d = ParseDuration(env);
+  if (!d) return kDefaultStaleAfter;
+  return std::max(*d, kMinStaleAfter);
+}
+
 Result<std::vector<LockInfo>> ListLocks(ObjectStore& store) {
   std::vector<LockInfo> locks;
-  std::string self_host = HostName();
+  const LockOwner& self = LockOwner::Self();
   int64_t now = UnixNow();
   COFFER_RETURN_IF_ERROR(store.List(kLockPrefix, [&](const ObjectInfo& info) -> Status {
     auto raw = GetAll(store, info.key);
@@ -41,53 +192,70 @@ Result<std::vector<LockInfo>> ListLocks(ObjectStore& store) {
       if (raw.error().code() == ErrorCode::kNotFound) return {};  // released meanwhile
       return std::unexpected(raw.error());
     }
-    LockInfo l;
-    l.key = info.key;
-    l.refreshed_at = info.mtime;
-    auto j = nlohmann::json::parse(AsChars(*raw), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      l.purpose = "unreadable";
-      l.stale = now - info.mtime > TargetLock::kStaleAfter.count();
-      l.exclusive = true;  // assume the worst until it is stale
-    } else {
-      l.exclusive = j.value("exclusive", true);
-      l.purpose = j.value("purpose", "");
-      l.host = j.value("host", "");
-      l.pid = j.value("pid", int64_t(0));
-      l.created_at = j.value("created_at", int64_t(0));
-      l.stale = now - info.mtime > TargetLock::kStaleAfter.count() ||
-                (l.host == self_host && !ProcessAlive(l.pid));
-    }
+    LockInfo l = ParseLock(info, *raw);
+    l.stale_reason = StaleReason(l, self, now);
+    l.stale = !l.stale_reason.empty();
     locks.push_back(std::move(l));
     return {};
   }));
   return locks;
 }
 
-Result<std::unique_ptr<TargetLock>> TargetLock::Acquire(ObjectStore& store, bool exclusive,
-                                                        std::string purpose) {
-  nlohmann::json j = {{"exclusive", exclusive},
-                      {"purpose", purpose},
-                      {"host", HostName()},
-                      {"pid", int64_t(::getpid())},
-                      {"created_at", UnixNow()}};
-  std::string key = std::string(kLockPrefix) + Uuid::Random().ToString();
-  std::string body = j.dump();
-  COFFER_RETURN_IF_ERROR(store.Put(key, AsBytes(body)));
-  std::unique_ptr<TargetLock> lock(new TargetLock(store, key, body));
-  COFFER_ASSIGN_OR_RETURN(std::vector<LockInfo> locks, ListLocks(store));
-  for (const LockInfo& other : locks) {
-    if (other.key == key || other.stale) continue;
-    if (exclusive || other.exclusive) {
-      return Unavailable("the target is locked: " + Describe(other) +
-                         ". If that process is gone, run `coffer unlock`.");
+Result<std::unique_ptr<TargetLock>> TargetLock::Acquire(ObjectStore& store,
+                                                        const LockRequest& request) {
+  const LockOwner& self = LockOwner::Self();
+  const std::chrono::seconds stale_after = StaleAfterFromEnvironment();
+  nlohmann::json j = {{"version", 1},
+                      {"exclusive", request.exclusive},
+                      {"purpose", request.purpose},
+                      {"job", request.job},
+                      {"host", self.host},
+                      {"host_id", self.host_id},
+                      {"boot_id", self.boot_id},
+                      {"pid", self.pid},
+                      {"pid_start", self.pid_start},
+                      {"created_at", UnixNow()},
+                      {"stale_after", int64_t(stale_after.count())}};
+  const std::string key = std::string(kLockPrefix) + Uuid::Random().ToString();
+  const std::string body = j.dump();
+  const auto deadline = std::chrono::steady_clock::now() + request.wait;
+  std::mt19937 rng(std::random_device{}());
+  auto backoff = std::chrono::milliseconds(200);
+  bool told = false;
+  for (;;) {
+    COFFER_RETURN_IF_ERROR(AddContext(store.Put(key, AsBytes(body)), "writing lock " + key));
+    auto locks = ListLocks(store);
+    if (!locks) {
+      (void)store.Delete(key);
+      return std::unexpected(locks.error().WithContext("listing locks"));
     }
+    std::optional<LockInfo> conflict = FirstConflict(store, *locks, key, request.exclusive);
+    if (!conflict) {
+      return std::unique_ptr<TargetLock>(
+          new TargetLock(store, key, body, request.exclusive, stale_after));
+    }
+    // Step aside, so that a holder waiting for us (two takers that met)
+    // is not kept out while we wait in turn.
+    (void)store.Delete(key);
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return Held(*conflict, request.wait.count() > 0);
+    if (!told && request.on_wait) request.on_wait(DescribeLock(*conflict));
+    told = true;
+    // Jittered, so that two takers that keep meeting stop meeting.
+    auto pause = backoff / 2 + std::chrono::milliseconds(rng() % (backoff.count() + 1));
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        pause, deadline - now));
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
   }
-  return lock;
 }
 
-TargetLock::TargetLock(ObjectStore& store, std::string key, std::string body)
-    : store_(store), key_(std::move(key)), body_(std::move(body)) {
+TargetLock::TargetLock(ObjectStore& store, std::string key, std::string body, bool exclusive,
+                       std::chrono::seconds stale_after)
+    : store_(store),
+      key_(std::move(key)),
+      body_(std::move(body)),
+      exclusive_(exclusive),
+      stale_after_(stale_after) {
   refresher_ = std::thread([this] { RefreshLoop(); });
 }
 
@@ -98,16 +266,53 @@ TargetLock::~TargetLock() {
   }
   cv_.notify_all();
   refresher_.join();
-  (void)store_.Delete(key_);  // if this fails, the lock goes stale and is ignored
+  // A lost lock's object may belong to nobody now, or be ours again after
+  // Reassert; either way it goes. If this fails, it goes stale.
+  (void)store_.Delete(key_);
 }
 
 void TargetLock::RefreshLoop() {
+  const auto every = std::max<std::chrono::milliseconds>(
+      std::chrono::milliseconds(500),
+      std::chrono::duration_cast<std::chrono::milliseconds>(stale_after_) / 6);
   std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, kRefreshEvery, [this] { return stop_; })) {
+  while (!cv_.wait_for(lock, every, [this] { return stop_; })) {
     lock.unlock();
-    (void)store_.Put(key_, AsBytes(body_));  // a missed refresh is retried next round
+    // Rewritten only while it is there: a lock someone broke is not put
+    // back behind their back (Reassert does that, and checks first).
+    auto head = store_.Head(key_);
+    if (!head && head.error().code() == ErrorCode::kNotFound) {
+      lost_ = true;
+    } else if (head && !lost_) {
+      (void)store_.Put(key_, AsBytes(body_));  // a missed refresh is retried next round
+    }
     lock.lock();
   }
+}
+
+Status TargetLock::Reassert() {
+  auto head = store_.Head(key_);
+  if (!head && head.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(head.error().WithContext("confirming lock " + key_));
+  }
+  const bool was_lost = lost_ || !head;
+  if (was_lost) {
+    COFFER_RETURN_IF_ERROR(AddContext(store_.Put(key_, AsBytes(body_)), "writing lock " + key_));
+  }
+  // A shared holder whose lock stayed in place is protected as it was; an
+  // exclusive one (GC) checks that nobody judged it gone meanwhile.
+  if (!was_lost && !exclusive_) return {};
+  COFFER_ASSIGN_OR_RETURN(std::vector<LockInfo> locks,
+                          AddContext(ListLocks(store_), "listing locks"));
+  if (std::optional<LockInfo> other = FirstConflict(store_, locks, key_, exclusive_)) {
+    lost_ = true;
+    return Unavailable(std::string(was_lost ? "this process's lock on the target was broken "
+                                              "while it did not refresh it (paused?), and "
+                                            : "") +
+                       DescribeLock(*other) + " holds the target now");
+  }
+  lost_ = false;
+  return {};
 }
 
 Result<int> RemoveLocks(ObjectStore& store, bool all) {
@@ -115,7 +320,9 @@ Result<int> RemoveLocks(ObjectStore& store, bool all) {
   int removed = 0;
   for (const LockInfo& l : locks) {
     if (!all && !l.stale) continue;
-    COFFER_RETURN_IF_ERROR(store.Delete(l.key));
+    if (auto st = store.Delete(l.key); !st && st.error().code() != ErrorCode::kNotFound) {
+      return std::unexpected(st.error());
+    }
     ++removed;
   }
   return removed;

@@ -68,6 +68,9 @@ Result<AgentJob> ParseAgentJob(std::string_view body) {
     if (j.contains("attempt") && j["attempt"].is_number_integer()) {
       job.attempt = j["attempt"].get<int64_t>();
     }
+    if (auto a = j.find("awaiting_commit"); a != j.end() && a->is_boolean()) {
+      job.awaiting_commit = a->get<bool>();
+    }
     if (auto p = j.find("progress"); p != j.end() && p->is_object()) {
       job.total_bytes = U64(*p, "total_bytes");
       job.done_bytes = U64(*p, "done_bytes");
@@ -140,6 +143,26 @@ Status AgentClient::CancelJob(const AgentEndpoint& agent, std::string_view job_i
   COFFER_ASSIGN_OR_RETURN(
       Reply r, Call(agent, "POST", "/v1/storage/jobs/" + std::string(job_id) + "/cancel", &empty));
   if (r.status == 202 || r.status == 200 || r.status == 409) return {};
+  return std::unexpected(ReplyError(agent.url, r.status, r.body));
+}
+
+Status AgentClient::CommitJob(const AgentEndpoint& agent, std::string_view job_id,
+                              int64_t attempt) {
+  std::string body = json{{"attempt", attempt}}.dump();
+  COFFER_ASSIGN_OR_RETURN(
+      Reply r,
+      Call(agent, "POST", "/v1/storage/jobs/" + std::string(job_id) + "/commit", &body));
+  if (r.status == 200) return {};
+  return std::unexpected(ReplyError(agent.url, r.status, r.body));
+}
+
+Status AgentClient::AbandonJob(const AgentEndpoint& agent, std::string_view job_id,
+                               const std::string& reason) {
+  std::string body = json{{"reason", reason}}.dump();
+  COFFER_ASSIGN_OR_RETURN(
+      Reply r,
+      Call(agent, "POST", "/v1/storage/jobs/" + std::string(job_id) + "/abandon", &body));
+  if (r.status == 200 || r.status == 409) return {};  // 409: it ended already
   return std::unexpected(ReplyError(agent.url, r.status, r.body));
 }
 

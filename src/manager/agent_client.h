@@ -50,6 +50,8 @@ struct AgentJob {
   std::string error_message;
   nlohmann::json log;  // lines, when asked for
 
+  bool awaiting_commit = false;  // a backup whose chunks are stored, at the commit gate
+
   bool running() const { return state == "running"; }
 };
 
@@ -69,6 +71,12 @@ class AgentClient {
   // POST /v1/storage/jobs/{id}/cancel; a job that already ended is not an
   // error.
   Status CancelJob(const AgentEndpoint& agent, std::string_view job_id);
+  // The commit gate (DESIGN §5): POST /v1/storage/jobs/{id}/commit with the
+  // attempt the manager holds (kConflict: the agent runs another attempt
+  // and abandons the job), or /abandon with the reason the attempt is stale.
+  Status CommitJob(const AgentEndpoint& agent, std::string_view job_id, int64_t attempt);
+  Status AbandonJob(const AgentEndpoint& agent, std::string_view job_id,
+                    const std::string& reason);
   // GET /healthz without caring for the answer's body: whether it answers.
   Status Ping(const AgentEndpoint& agent);
 

@@ -61,6 +61,8 @@ std::map<std::string, Setter> Setters(const std::string& path, ManagerConfig* c)
       {"gc_check_interval_seconds",
        positive("gc_check_interval_seconds",
                 [c](int64_t v) { c->gc_check_interval = seconds(v); })},
+      {"gc_lock_wait_seconds",
+       positive("gc_lock_wait_seconds", [c](int64_t v) { c->gc_lock_wait = seconds(v); })},
       {"log_requests",
        [&path, c](const toml::node& v) -> Status {
          if (!v.is_boolean()) return Bad(path, "log_requests", "true or false");

@@ -12,6 +12,7 @@
 //   reconcile_interval_seconds = 10
 //   scheduler_interval_seconds = 30         # how often cron schedules are looked at
 //   gc_check_interval_seconds = 300         # how often the daily GC hours are looked at
+//   gc_lock_wait_seconds = 600              # a GC waits this long for others' locks in the target
 //   log_requests = true                     # "METHOD PATH STATUS ms" on stderr
 //
 // Thread safety: a value, read-only once the manager runs.
@@ -38,6 +39,7 @@ struct ManagerConfig {
   std::chrono::seconds reconcile_interval{10};
   std::chrono::seconds scheduler_interval{30};
   std::chrono::seconds gc_check_interval{300};
+  std::chrono::seconds gc_lock_wait{600};
   bool log_requests = true;
 };
 

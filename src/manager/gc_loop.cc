@@ -4,6 +4,7 @@
 
 #include "base/uuid.h"
 #include "engine/gc.h"
+#include "engine/lock.h"
 #include "manager/cron.h"
 #include "manager/loop_support.h"
 
@@ -173,9 +174,29 @@ void GcLoop::RunJob(std::shared_ptr<Job> job) {
   if (options_.on_job_start) options_.on_job_start(target_id);
   meta::GcRunResult result;
   auto repo = targets_.OpenRepository(target_id);
+  // The database lease keeps this manager's own backups off the target; the
+  // lock in the target keeps off everyone else's (the CLI, other managers).
+  std::unique_ptr<TargetLock> lock;
+  if (repo) {
+    LockRequest r;
+    r.exclusive = true;
+    r.purpose = "gc";
+    r.job = "manager GC run " + job->run_id;
+    r.wait = options_.lock_wait;
+    r.on_wait = [&](const std::string& holder) {
+      Log("target " + job->target.name + ": GC run " + job->run_id + " waits for " + holder);
+    };
+    auto taken = TargetLock::Acquire((*repo)->store(), r);
+    if (taken) {
+      lock = std::move(*taken);
+    } else {
+      repo = std::unexpected(taken.error());
+    }
+  }
   if (repo) {
     GcOptions gc;
     gc.grace = std::chrono::seconds(job->target.gc_grace_seconds);
+    gc.lock = lock.get();
     auto report = RunGc(**repo, gc);
     if (report) {
       result.chunks_deleted = int64_t(report->chunks_deleted);
@@ -188,6 +209,7 @@ void GcLoop::RunJob(std::shared_ptr<Job> job) {
     result.status = meta::GcRunStatus::kFailed;
     result.error = repo.error().message();
   }
+  lock.reset();
   const std::string lapse = renewer.Stop();
   if (!lapse.empty()) {
     result.status = meta::GcRunStatus::kFailed;

@@ -59,6 +59,11 @@ struct GcLoopOptions {
   // As SchedulerOptions::is_leader (the daily GC only). Empty: always leader.
   std::function<bool()> is_leader;
   std::chrono::milliseconds lease_ttl{120'000};  // renewed every ttl/3
+  // How long a GC waits for the target's exclusive lock (DESIGN §5): the
+  // shared locks of backups, restores and checks that other programs (the
+  // CLI, an agent of another manager) run on it. Then the run fails naming
+  // the holder.
+  std::chrono::seconds lock_wait{600};
   // As SchedulerOptions::log.
   std::function<void(std::string_view)> log;
   // Test seam: runs on a GC's own thread once its lease and run row exist,

@@ -49,6 +49,7 @@ std::string BackupJobBody(const meta::Volume& volume, const JobTarget& target,
                   {"timeout_seconds", h.timeout_seconds}};
   }
   json body = {{"attempt", attempt},
+               {"await_commit", true},
                {"backup_id", backup_id},
                {"target", TargetJson(target)},
                {"volume", v}};

@@ -116,6 +116,7 @@ void Manager::BuildServices() {
   p.scheduler = std::make_unique<Scheduler>(*p.meta, *p.orchestrator, so);
   GcLoopOptions go;
   go.tick = config_.gc_check_interval;
+  go.lock_wait = config_.gc_lock_wait;
   go.is_leader = is_leader;
   p.gc = std::make_unique<GcLoop>(*p.meta, *p.targets, go);
 }

@@ -105,6 +105,7 @@ bool Orchestrator::OnBackupPoll(const meta::Backup& backup, const Result<AgentJo
     return true;
   }
   const AgentJob& job = *answer;
+  if (job.running() && job.awaiting_commit) return OnCommitAsked(backup, job);
   if (job.running()) {
     auto st = meta_.HeartbeatBackup(backup.id, backup.attempt);
     return st || st.error().code() != ErrorCode::kConflict;  // conflict: decided elsewhere
@@ -115,6 +116,75 @@ bool Orchestrator::OnBackupPoll(const meta::Backup& backup, const Result<AgentJo
     Failed(backup, JobFailure(job));
   }
   return false;
+}
+
+// The commit gate (DESIGN §5, fencing). The heartbeat is the approval: it
+// succeeds only while the row runs this attempt, and once it has, the
+// reconciler cannot fail the row (it fails only rows not heard from since it
+// listed them). A stale attempt is abandoned and writes nothing.
+bool Orchestrator::OnCommitAsked(const meta::Backup& backup, const AgentJob& job) {
+  auto agent = Endpoint(backup);
+  if (!agent) return true;  // asked again on the next poll
+  auto fenced = [&](const std::string& why) {
+    Log("backup " + backup.id + ": agent job " + job.id + " is fenced: " + why);
+    if (auto st = client_.AbandonJob(*agent, job.id, why); !st) {
+      Log("backup " + backup.id + ": abandoning job " + job.id +
+          " failed (it abandons itself when its wait ends): " + st.error().message());
+    }
+    return false;
+  };
+  if (job.attempt != backup.attempt) {
+    return fenced("it runs attempt " + std::to_string(job.attempt) + ", the backup's is " +
+                  std::to_string(backup.attempt));
+  }
+  if (auto st = meta_.HeartbeatBackup(backup.id, backup.attempt); !st) {
+    if (st.error().code() != ErrorCode::kConflict) return true;  // the database: ask again
+    return fenced(st.error().message());
+  }
+  if (auto st = client_.CommitJob(*agent, job.id, backup.attempt); !st) {
+    Log("backup " + backup.id + ": approving the commit of job " + job.id +
+        " failed: " + st.error().message());
+  }
+  return true;
+}
+
+void Orchestrator::Fence(const meta::Backup& backup, std::string reason) {
+  poller_.Untrack(backup.id);
+  if (backup.agent_job_id.empty()) return;
+  auto agent = Endpoint(backup);
+  if (!agent) return;
+  const int64_t until = UnixNowMicros() + int64_t(24) * 3600 * 1'000'000;
+  poller_.Track(backup.id, std::move(*agent), backup.agent_job_id,
+                [this, backup, reason, until](const Result<AgentJob>& answer) {
+                  if (!answer) {
+                    // Gone (kNotFound), or silent for a day: nothing to fence.
+                    return answer.error().code() != ErrorCode::kNotFound &&
+                           UnixNowMicros() < until;
+                  }
+                  if (!answer->running()) {
+                    if (answer->state == "completed") {
+                      Log("backup " + backup.id + ": agent job " + answer->id +
+                          " completed after the backup was failed (an agent without the commit "
+                          "gate?); its manifest is in the target, run `coffer manager "
+                          "index-rebuild` to adopt it");
+                    }
+                    return false;
+                  }
+                  if (answer->awaiting_commit) {
+                    auto agent = Endpoint(backup);
+                    if (agent) {
+                      Log("backup " + backup.id + ": agent job " + answer->id +
+                          " came back and asks to commit; abandoned: " + reason);
+                      (void)client_.AbandonJob(*agent, answer->id, reason);
+                    }
+                  }
+                  return true;
+                });
+}
+
+Result<AgentEndpoint> Orchestrator::Endpoint(const meta::Backup& backup) {
+  COFFER_ASSIGN_OR_RETURN(meta::Volume volume, meta_.GetVolume(backup.volume_id));
+  return EndpointOf(meta_, volume.agent_id);
 }
 
 void Orchestrator::Completed(const meta::Backup& backup, const AgentJob& job) {

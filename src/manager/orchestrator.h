@@ -72,11 +72,19 @@ class Orchestrator : public BackupStarter {
   void Adopt(const meta::Backup& backup, AgentEndpoint agent);
   bool IsPolled(const std::string& backup_id) const { return poller_.IsTracked(backup_id); }
   void StopPolling(const std::string& backup_id) { poller_.Untrack(backup_id); }
+  // After a backup's row was failed while its agent job may live on (the
+  // reconciler gave up on a silent agent): keeps following the job, so that
+  // if it comes back and asks to commit, it is abandoned at once rather
+  // than left waiting for an answer (DESIGN §5, fencing).
+  void Fence(const meta::Backup& backup, std::string reason);
 
   // Asks the agent about a running backup now: its live job (progress).
   Result<AgentJob> LiveJob(const meta::Backup& backup);
 
  private:
+  // A job at the commit gate: approve its attempt, or abandon it.
+  bool OnCommitAsked(const meta::Backup& backup, const AgentJob& job);
+  Result<AgentEndpoint> Endpoint(const meta::Backup& backup);
   void Completed(const meta::Backup& backup, const AgentJob& job);
   void Failed(const meta::Backup& backup, const std::string& reason);
 

@@ -48,9 +48,13 @@ void Reconciler::Reconcile(const meta::Backup& b, int64_t now, ReconcileRound* r
       std::chrono::duration_cast<std::chrono::microseconds>(options_.silence_timeout).count();
   const std::string quiet = std::to_string((now - b.heartbeat_at_us) / 1'000'000) + " s";
   const bool too_long = now - b.heartbeat_at_us >= silence_us;
+  // Not heard from since it was listed.
+  const int64_t silent_since = b.heartbeat_at_us + 1;
   auto fail = [&](const std::string& reason) {
-    orchestrator_.StopPolling(b.id);
-    if (meta_.FailBackup(b.id, b.attempt, reason)) {
+    // Only while still silent: a commit the poller approved meanwhile
+    // heartbeats the row, and then this is refused (DESIGN §5, fencing).
+    if (meta_.FailSilentBackup(b.id, b.attempt, silent_since, reason)) {
+      orchestrator_.Fence(b, "backup " + b.id + " was failed by the reconciler: " + reason);
       ++round->failed;
       Log("reconciler: backup " + b.id + " failed: " + reason);
     }

@@ -125,6 +125,12 @@ class MetaStore {
                                         const BackupStats& stats, int64_t duration_ms) = 0;
   virtual Result<Backup> FailBackup(std::string_view id, int64_t attempt,
                                     std::string_view error) = 0;
+  // FailBackup for the reconciler: only while the backup is still silent
+  // (its last heartbeat older than `silent_since_us`). A backup heard from
+  // meanwhile (a heartbeat, or the manager's approval of its commit) is
+  // kConflict, so that an approved commit and a failure never both happen.
+  virtual Result<Backup> FailSilentBackup(std::string_view id, int64_t attempt,
+                                          int64_t silent_since_us, std::string_view error) = 0;
   // Running backups whose last heartbeat is older than `silent_since_us`:
   // the reconciler's candidates (it fails them with their attempt number).
   virtual Result<std::vector<Backup>> ListSilentBackups(int64_t silent_since_us) = 0;

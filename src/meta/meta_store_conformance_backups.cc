@@ -164,9 +164,26 @@ TEST_P(MetaStoreConformanceTest, SilentRunningBackupsAreFoundForTheReconciler) {
   auto silent = store_->ListSilentBackups(cutoff);
   META_ASSERT_OK(silent);
   ASSERT_EQ(Ids(*silent), std::vector<std::string>{quiet->id});
-  // The reconciler fails it with the attempt it read: fenced like any report.
-  META_ASSERT_OK(store_->FailBackup(quiet->id, (*silent)[0].attempt, "agent silent for 2 min"));
+  // The reconciler fails it with the attempt it read, and only while it is
+  // still silent: the chatty one was heard from, so it is refused.
+  META_EXPECT_ERROR(store_->FailSilentBackup(chatty->id, 1, cutoff, "silent?"),
+                    ErrorCode::kConflict);
+  META_EXPECT_ERROR(store_->FailSilentBackup(quiet->id, 2, cutoff, "stale attempt"),
+                    ErrorCode::kConflict);
+  META_ASSERT_OK(
+      store_->FailSilentBackup(quiet->id, (*silent)[0].attempt, cutoff, "agent silent for 2 min"));
+  EXPECT_EQ(store_->GetBackup(quiet->id)->status, BackupStatus::kFailed);
+  EXPECT_EQ(store_->GetBackup(chatty->id)->status, BackupStatus::kRunning);
   EXPECT_TRUE(store_->ListSilentBackups(cutoff)->empty());
+  // Heard from after it was listed (an approved commit): not failed.
+  Advance(seconds(120));
+  auto listed = store_->ListSilentBackups(clock_->load() - 60'000'000);
+  META_ASSERT_OK(listed);
+  ASSERT_EQ(Ids(*listed), std::vector<std::string>{chatty->id});
+  META_ASSERT_OK(store_->HeartbeatBackup(chatty->id, 1));
+  META_EXPECT_ERROR(
+      store_->FailSilentBackup(chatty->id, 1, clock_->load() - 60'000'000, "late"),
+      ErrorCode::kConflict);
 }
 
 TEST_P(MetaStoreConformanceTest, RetentionSelectsCompletedBackupsBeyondTheNewestN) {

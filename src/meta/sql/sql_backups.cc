@@ -247,6 +247,29 @@ Result<Backup> SqlMetaStore::FailBackup(std::string_view id_in, int64_t attempt,
   });
 }
 
+Result<Backup> SqlMetaStore::FailSilentBackup(std::string_view id_in, int64_t attempt,
+                                              int64_t silent_since_us, std::string_view error) {
+  COFFER_ASSIGN_OR_RETURN(std::string id, IdForLookup(id_in, "backup"));
+  if (error.empty()) return InvalidArgument("a failed backup needs a reason");
+  return Tx<Backup>(TxKind::kWrite, [&](SqlConn& c) -> Result<Backup> {
+    const int64_t now = Now();
+    COFFER_ASSIGN_OR_RETURN(
+        auto upd, c.Exec("UPDATE backup SET status = 'failed', error = $3, finished_at_us = $4,"
+                         " duration_ms = ($4 - started_at_us) / 1000"
+                         " WHERE id = $1 AND attempt = $2 AND status = 'running'"
+                         " AND heartbeat_at_us < $5",
+                         {id, attempt, error, now, silent_since_us}));
+    if (upd.affected == 0) {
+      COFFER_ASSIGN_OR_RETURN(Backup b, LoadBackup(c, id));
+      if (b.status == BackupStatus::kRunning && b.attempt == attempt) {
+        return Conflict("backup " + id + " was heard from since it was found silent");
+      }
+      return ExplainFenceMiss(c, id, attempt);
+    }
+    return LoadBackup(c, id);
+  });
+}
+
 Result<std::vector<Backup>> SqlMetaStore::ListSilentBackups(int64_t silent_since_us) {
   return Tx<std::vector<Backup>>(TxKind::kRead, [&](SqlConn& c) -> Result<std::vector<Backup>> {
     COFFER_ASSIGN_OR_RETURN(auto res, c.Exec("SELECT " COFFER_BACKUP_COLUMNS " FROM backup"

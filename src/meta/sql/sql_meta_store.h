@@ -76,6 +76,8 @@ class SqlMetaStore final : public MetaStore {
   Result<Backup> CompleteBackup(std::string_view id, int64_t attempt, const BackupStats& stats,
                                 int64_t duration_ms) override;
   Result<Backup> FailBackup(std::string_view id, int64_t attempt, std::string_view error) override;
+  Result<Backup> FailSilentBackup(std::string_view id, int64_t attempt, int64_t silent_since_us,
+                                  std::string_view error) override;
   Result<std::vector<Backup>> ListSilentBackups(int64_t silent_since_us) override;
   Result<std::vector<Backup>> BackupsBeyondRetention(std::string_view volume_id,
                                                      int keep_last) override;
