@@ -242,9 +242,12 @@ TEST_F(AgentTest, S3BackupJobsSendNoHeadAndUploadNoKnownChunkAgain) {
   ASSERT_EQ(first["state"], "completed") << first.dump(2);
   const json& r1 = first["result"];
   ASSERT_GT(r1["new_chunks"].get<uint64_t>(), 0u);
-  EXPECT_FALSE(r1["requests"].contains("head")) << r1.dump();
-  // One PUT per new chunk and one for the manifest.
-  EXPECT_EQ(r1["requests"]["put"], r1["new_chunks"].get<uint64_t>() + 1) << r1.dump();
+  // No chunk is asked about: the one HEAD is the job's lock, confirmed
+  // before the manifest (DESIGN §5), as is the DELETE its release.
+  EXPECT_EQ(r1["requests"]["head"], 1u) << r1.dump();
+  EXPECT_EQ(r1["requests"]["delete"], 1u) << r1.dump();
+  // One PUT per new chunk, one for the manifest and one for the lock.
+  EXPECT_EQ(r1["requests"]["put"], r1["new_chunks"].get<uint64_t>() + 2) << r1.dump();
   EXPECT_NE(first.dump().find("known chunks: 0 listed in the target"), std::string::npos);
 
   json second = RunJob("/v1/storage/backup", request(b, "b"));
@@ -252,10 +255,10 @@ TEST_F(AgentTest, S3BackupJobsSendNoHeadAndUploadNoKnownChunkAgain) {
   const json& r2 = second["result"];
   EXPECT_EQ(r2["new_bytes"], 0u) << r2.dump();
   EXPECT_EQ(r2["new_chunks"], 0u);
-  EXPECT_FALSE(r2["requests"].contains("head")) << r2.dump();
+  EXPECT_EQ(r2["requests"]["head"], 1u) << r2.dump();  // the lock's
   // The chunks were remembered, not listed again: only the manifests are.
   EXPECT_EQ(r2["requests"]["list"], r1["requests"]["list"].get<uint64_t>() - 1) << r2.dump();
-  EXPECT_EQ(r2["requests"]["put"], 1u) << r2.dump();  // the manifest only
+  EXPECT_EQ(r2["requests"]["put"], 2u) << r2.dump();  // the manifest and the lock only
   EXPECT_NE(second.dump().find("remembered from earlier jobs"), std::string::npos);
 
   // Again for `b`: the earlier backups' summaries are remembered too, so
@@ -266,7 +269,7 @@ TEST_F(AgentTest, S3BackupJobsSendNoHeadAndUploadNoKnownChunkAgain) {
   const json& r3 = third["result"];
   EXPECT_EQ(r3["parent_id"], r2["backup_id"]);
   EXPECT_EQ(r3["requests"]["get"], r2["requests"]["get"].get<uint64_t>() + 1) << r3.dump();
-  EXPECT_EQ(r3["requests"]["put"], 1u) << r3.dump();
+  EXPECT_EQ(r3["requests"]["put"], 2u) << r3.dump();
 
   const std::string out = root_ + "/b-restored.img";
   json restore =

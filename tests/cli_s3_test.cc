@@ -97,18 +97,20 @@ TEST_F(CliS3Test, ASecondBackupCostsItsNewChunksPutsAndASmallConstant) {
   std::string img = MakeImage("vm.img", "48M", 5);
   json first = CofferJson(Cat({"backup", img}, t));
   EXPECT_EQ(first["cache"]["file"], "missing");
-  // No HEAD per chunk: the cache was rebuilt with one LIST of chunks/.
-  EXPECT_EQ(Requests(first, "head"), 0u);
+  // No HEAD per chunk: the cache was rebuilt with one LIST of chunks/. The
+  // one HEAD confirms the lock before the manifest (DESIGN §5).
+  EXPECT_EQ(Requests(first, "head"), 1u);
   EXPECT_EQ(Requests(first, "put"), U(first, "new_chunks") + 2);  // + manifest, lock
   Mutate(img, "1", 6);
   json second = CofferJson(Cat({"backup", img}, t));
   EXPECT_EQ(second["cache"]["file"], "valid");
   EXPECT_GT(U(second, "new_chunks"), 0u);
-  EXPECT_EQ(Requests(second, "head"), 0u);
+  EXPECT_EQ(Requests(second, "head"), 1u);
   EXPECT_EQ(Requests(second, "put"), U(second, "new_chunks") + 2);
-  // The constant: config and key slot, the lock (put, list, get, delete),
-  // the gc generation, the manifests' list, the parent.
-  EXPECT_LE(AllRequests(second) - U(second, "new_chunks"), 16u) << second["requests"].dump();
+  // The constant: config and key slot, the lock (put, list, delete, and a
+  // head before the manifest), the gc generation (before the known set and
+  // before the manifest), the manifests' list, the parent.
+  EXPECT_LE(AllRequests(second) - U(second, "new_chunks"), 17u) << second["requests"].dump();
   EXPECT_EQ(U(second, "retries"), 0u);
   // The summaries of earlier backups come from the local summary cache, so
   // the constant does not grow with the number of backups in the target.
@@ -134,7 +136,7 @@ TEST_F(CliS3Test, TwoVolumesSharingDataStoreItOnceThroughTheCache) {
   EXPECT_EQ(U(jb, "new_bytes"), 0u);
   EXPECT_EQ(U(jb, "new_chunks"), 0u);
   EXPECT_EQ(Requests(jb, "put"), 2u);  // the manifest and the lock
-  EXPECT_EQ(Requests(jb, "head"), 0u);
+  EXPECT_EQ(Requests(jb, "head"), 1u);  // the lock's, before the manifest
   EXPECT_EQ(Objects(bucket_, "shared/chunks").size(), chunks);
 
   // A damaged cache file is not believed: the set is rebuilt from a listing.
@@ -150,7 +152,7 @@ TEST_F(CliS3Test, TwoVolumesSharingDataStoreItOnceThroughTheCache) {
   // still stores nothing twice.
   json jc = CofferJson(Cat({"backup", b, "--name", "c", "--no-cache", "--head-unknown"}, t));
   EXPECT_EQ(U(jc, "new_chunks"), 0u);
-  EXPECT_EQ(Requests(jc, "head"), U(jc, "chunks") - U(jc, "zero_chunks"));
+  EXPECT_EQ(Requests(jc, "head"), U(jc, "chunks") - U(jc, "zero_chunks") + 1);  // + the lock
   EXPECT_TRUE(jc["cache"].is_null());
   EXPECT_EQ(Objects(bucket_, "shared/chunks").size(), chunks);
   ExpectRestoresTo(t, jb["backup_id"], b);

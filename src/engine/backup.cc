@@ -720,10 +720,12 @@ Result<BackupResult> BackupRun::Run() {
   if (options_.volume_name.empty()) return InvalidArgument("the volume needs a name");
   // The generation that what this backup knows is stored belongs to: the
   // parent's chunks are read below, the caller's known set may be older.
-  COFFER_ASSIGN_OR_RETURN(start_generation_,
-                          AddContext(repo_.GcGeneration(), "reading the GC generation"));
+  // The caller read it when it prepared its known set, holding the lock.
   if (options_.known_chunks != nullptr) {
-    start_generation_ = std::min(start_generation_, options_.known_chunks->generation());
+    start_generation_ = options_.known_chunks->generation();
+  } else {
+    COFFER_ASSIGN_OR_RETURN(start_generation_,
+                            AddContext(repo_.GcGeneration(), "reading the GC generation"));
   }
   COFFER_RETURN_IF_ERROR(LoadParent());
   if (CheckCancel()) return std::unexpected(*error_);

@@ -182,11 +182,15 @@ std::chrono::seconds TargetLock::StaleAfterFromEnvironment() {
   return std::max(*d, kMinStaleAfter);
 }
 
-Result<std::vector<LockInfo>> ListLocks(ObjectStore& store) {
+namespace {
+
+// Every lock but `own` (whose body the caller knows: not read).
+Result<std::vector<LockInfo>> ListOtherLocks(ObjectStore& store, const std::string& own) {
   std::vector<LockInfo> locks;
   const LockOwner& self = LockOwner::Self();
   int64_t now = UnixNow();
   COFFER_RETURN_IF_ERROR(store.List(kLockPrefix, [&](const ObjectInfo& info) -> Status {
+    if (info.key == own) return {};
     auto raw = GetAll(store, info.key);
     if (!raw) {
       if (raw.error().code() == ErrorCode::kNotFound) return {};  // released meanwhile
@@ -200,6 +204,10 @@ Result<std::vector<LockInfo>> ListLocks(ObjectStore& store) {
   }));
   return locks;
 }
+
+}  // namespace
+
+Result<std::vector<LockInfo>> ListLocks(ObjectStore& store) { return ListOtherLocks(store, ""); }
 
 Result<std::unique_ptr<TargetLock>> TargetLock::Acquire(ObjectStore& store,
                                                         const LockRequest& request) {
@@ -224,7 +232,7 @@ Result<std::unique_ptr<TargetLock>> TargetLock::Acquire(ObjectStore& store,
   bool told = false;
   for (;;) {
     COFFER_RETURN_IF_ERROR(AddContext(store.Put(key, AsBytes(body)), "writing lock " + key));
-    auto locks = ListLocks(store);
+    auto locks = ListOtherLocks(store, key);
     if (!locks) {
       (void)store.Delete(key);
       return std::unexpected(locks.error().WithContext("listing locks"));
@@ -303,7 +311,7 @@ Status TargetLock::Reassert() {
   // exclusive one (GC) checks that nobody judged it gone meanwhile.
   if (!was_lost && !exclusive_) return {};
   COFFER_ASSIGN_OR_RETURN(std::vector<LockInfo> locks,
-                          AddContext(ListLocks(store_), "listing locks"));
+                          AddContext(ListOtherLocks(store_, key_), "listing locks"));
   if (std::optional<LockInfo> other = FirstConflict(store_, locks, key_, exclusive_)) {
     lost_ = true;
     return Unavailable(std::string(was_lost ? "this process's lock on the target was broken "
