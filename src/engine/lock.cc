@@ -137,7 +137,7 @@ std::unexpected<Error> Held(const LockInfo& other, bool waited) {
                      DescribeLock(other) +
                      (other.exclusive ? ". Try again when it is done"
                                       : ". A GC waits until no backup, restore or check runs") +
-                     (waited ? "" : " (or wait for it with --lock-wait)") +
+                     (waited ? "" : " (the CLI waits for it with --lock-wait)") +
                      ". If that process is gone and this was not detected, run `coffer unlock "
                      "--all` once you are sure.");
 }
