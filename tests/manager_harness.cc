@@ -104,6 +104,10 @@ bool Child::Start(const std::vector<std::string>& argv, const std::string& log, 
   return rc == 0;
 }
 
+void Child::Signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
 void Child::Kill(int sig) {
   if (pid_ <= 0) return;
   ::kill(pid_, sig);
@@ -137,13 +141,18 @@ std::string Tail(const std::string& log) {
 
 }  // namespace
 
-AgentProc::AgentProc(const std::string& dir, const std::string& root)
-    : dir_(dir), root_(root), token_("agent-token-" + RandomHex(16)) {
+AgentProc::AgentProc(const std::string& dir, const std::string& root, const Env& env,
+                     const std::string& config)
+    : dir_(dir), root_(root), token_("agent-token-" + RandomHex(16)), env_(env) {
   std::filesystem::create_directories(dir_);
   std::filesystem::create_directories(root_);
   token_file_ = dir_ + "/agent.token";
   WriteFile(token_file_, token_ + "\n");
   log_ = dir_ + "/agent.log";
+  if (!config.empty()) {
+    config_ = dir_ + "/agent.toml";
+    WriteFile(config_, config);
+  }
   Launch();
 }
 
@@ -156,9 +165,11 @@ AgentProc::~AgentProc() {
 // (the manager knows the agent by its URL).
 void AgentProc::Launch() {
   const size_t from = FileSizeOrZero(log_);
-  ASSERT_TRUE(child_.Start({CofferBin(), "agent", "--listen", "127.0.0.1:" + std::to_string(port_),
-                            "--token-file", token_file_, "--volume-root", root_},
-                           log_));
+  std::vector<std::string> argv = {CofferBin(),   "agent",      "--listen",
+                                   "127.0.0.1:" + std::to_string(port_),
+                                   "--token-file", token_file_, "--volume-root", root_};
+  if (!config_.empty()) argv.insert(argv.end(), {"--config", config_});
+  ASSERT_TRUE(child_.Start(argv, log_, env_));
   if (port_ == 0) port_ = ListeningPort(log_, from, 30);
   ASSERT_NE(port_, 0) << "the agent did not say where it listens: " << ReadFile(log_);
   ASSERT_TRUE(WaitHealthy(port_, 30, token_)) << "the agent did not come up: " << ReadFile(log_);
@@ -169,8 +180,9 @@ void AgentProc::Restart(int sig) {
   Launch();
 }
 
-ManagerProc::ManagerProc(const std::string& dir, const std::string& database_url, const Env& env)
-    : dir_(dir), database_url_(database_url), env_(env) {
+ManagerProc::ManagerProc(const std::string& dir, const std::string& database_url, const Env& env,
+                         int silence_seconds)
+    : dir_(dir), database_url_(database_url), env_(env), silence_seconds_(silence_seconds) {
   std::filesystem::create_directories(dir_);
   log_ = dir_ + "/manager.log";
   Launch();
@@ -191,9 +203,9 @@ void ManagerProc::Launch() {
             "job_poll_interval_ms = 100\n"
             "agent_timeout_ms = 2000\n"
             "reconcile_interval_seconds = 1\n"
-            "backup_silence_timeout_seconds = 20\n"
-            "scheduler_interval_seconds = 1\n"
-            "gc_check_interval_seconds = 3600\n");
+            "backup_silence_timeout_seconds = " + std::to_string(silence_seconds_) + "\n" +
+                "scheduler_interval_seconds = 1\n"
+                "gc_check_interval_seconds = 3600\n");
   std::vector<std::string> argv = {
       CofferBin(),  "manager",      "--config", config,
       "--data-dir", dir_ + "/data", "--listen", "127.0.0.1:" + std::to_string(port_)};

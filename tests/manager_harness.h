@@ -42,6 +42,8 @@ class Child {
   // Starts argv (through setpriv); output appended to `log`.
   bool Start(const std::vector<std::string>& argv, const std::string& log, const Env& env = {});
   void Kill(int sig);  // sends the signal and reaps the process
+  void Signal(int sig);  // sends the signal only (SIGSTOP, SIGCONT)
+  pid_t pid() const { return pid_; }
   // SIGTERM, up to 10 s, then SIGKILL. Returns the exit code: 0 for a clean
   // stop, -1 if it had to be killed or died of a signal (an ASan report
   // makes it non-zero too).
@@ -57,9 +59,15 @@ class Child {
 // none of the old one's jobs).
 class AgentProc {
  public:
-  AgentProc(const std::string& dir, const std::string& root);
+  // `env` is added to the agent's environment, `config` (TOML lines) to
+  // its configuration file.
+  AgentProc(const std::string& dir, const std::string& root, const Env& env = {},
+            const std::string& config = "");
   ~AgentProc();           // stops it; a non-zero exit fails the test, with the log
   void Restart(int sig);  // kill with `sig`, start again on the same port
+  void Signal(int sig) { child_.Signal(sig); }
+  pid_t pid() const { return child_.pid(); }
+  int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& token() const { return token_; }
   const std::string& root() const { return root_; }
@@ -67,7 +75,8 @@ class AgentProc {
 
  private:
   void Launch();
-  std::string dir_, root_, token_, token_file_, log_;
+  std::string dir_, root_, token_, token_file_, log_, config_;
+  Env env_;
   int port_ = 0;
   Child child_;
 };
@@ -77,7 +86,9 @@ class ManagerProc {
   // Starts `coffer manager` with its data in `dir`/data, a config file with
   // short intervals, and `database_url` (empty: SQLite). Reads the admin
   // token the first start prints.
-  ManagerProc(const std::string& dir, const std::string& database_url, const Env& env = {});
+  // `silence_seconds` is backup_silence_timeout_seconds.
+  ManagerProc(const std::string& dir, const std::string& database_url, const Env& env = {},
+              int silence_seconds = 20);
   ~ManagerProc();  // stops it; a non-zero exit fails the test, with the log
   // Kills it with `sig` and starts it again on the same port, data and
   // database (the admin token stays).
@@ -104,6 +115,7 @@ class ManagerProc {
   void Launch();
   std::string dir_, database_url_;
   Env env_;
+  int silence_seconds_ = 20;
   std::string log_, token_;
   int port_ = 0;
   Child child_;
