@@ -128,21 +128,36 @@ class GcRaceTest : public ManagerTest {
   // chunks an old forgotten backup left, while `coffer gc --grace 0` runs,
   // started at a different moment each round.
   void ServiceBackupsRaceCliGc(int rounds) {
-    int completed = 0, failed = 0, gc_ran = 0, gc_refused = 0;
+    int completed = 0, failed = 0, gc_ran = 0, gc_refused = 0, gc_waited = 0;
     for (int i = 0; i < rounds; ++i) {
       SCOPED_TRACE("round " + std::to_string(i));
       const std::string image = agent1_->root() + "/r1-" + std::to_string(i) + ".img";
       MakeImage(image, "24M", 100 + i);
       LeaveOrphans(image);
       json volume = NewVolume("r1-" + std::to_string(i), image);
+      // Odd rounds wait for the backup's lock, even ones give up at once.
+      // Every third round starts the GC first and the backup while it runs
+      // (the agent waits for it); the others start the GC once the backup
+      // holds its lock, a little later each round.
+      const bool gc_first = i % 3 == 2;
+      RunResult gc;
+      std::thread gc_thread;
+      auto run_gc = [&] {
+        gc = Coffer({"gc", "--grace", "0", "--lock-wait", i % 2 ? "60s" : "0"});
+      };
+      if (gc_first) gc_thread = std::thread(run_gc);
       Reply started = manager_->Post("/v1/volumes/" + volume["id"].get<std::string>() + "/backup");
       ASSERT_EQ(started.status, 202) << started.raw;
-      ASSERT_TRUE(WaitForALock()) << "the backup took no lock";
-      std::this_thread::sleep_for(Pause(i));
-      // Odd rounds wait for the backup's lock, even ones give up at once.
-      RunResult gc = Coffer({"gc", "--grace", "0", "--lock-wait", i % 2 ? "60s" : "0"});
+      if (gc_first) {
+        gc_thread.join();
+      } else {
+        ASSERT_TRUE(WaitForALock()) << "the backup took no lock";
+        std::this_thread::sleep_for(Pause(i));
+        run_gc();
+      }
       if (gc.exit_code == 0) {
         ++gc_ran;
+        if (gc.err.find("waiting for") != std::string::npos) ++gc_waited;
       } else {
         ++gc_refused;
         EXPECT_EQ(gc.exit_code, 1) << gc.err;
@@ -162,15 +177,15 @@ class GcRaceTest : public ManagerTest {
     }
     std::fprintf(stderr,
                  "service backup vs CLI gc: %d rounds, %d backups completed, %d failed; gc ran "
-                 "%d times, refused %d times\n",
-                 rounds, completed, failed, gc_ran, gc_refused);
+                 "%d times (%d after waiting for the backup), refused %d times\n",
+                 rounds, completed, failed, gc_ran, gc_waited, gc_refused);
     EXPECT_EQ(completed + failed, rounds);
   }
 
   // Race 2: `coffer backup` of data whose chunks an old forgotten backup
   // left, while POST /v1/backup_targets/{id}/gc (grace 0) runs.
   void CliBackupsRaceServiceGc(int rounds) {
-    int completed = 0, refused = 0, gc_completed = 0, gc_failed = 0;
+    int completed = 0, refused = 0, gc_completed = 0, gc_failed = 0, backup_waited = 0;
     for (int i = 0; i < rounds; ++i) {
       SCOPED_TRACE("round " + std::to_string(i));
       // The image starts with the orphans' data and goes on with new data,
@@ -183,16 +198,25 @@ class GcRaceTest : public ManagerTest {
       MakeImage(new_part, "24M", 400 + i);
       LeaveOrphans(old_part);
       WriteFile(image, ReadFile(old_part) + ReadFile(new_part));
+      // As in race 1: every third round the GC goes first.
+      const bool gc_first = i % 3 == 2;
       RunResult backup;
+      Reply gc;
+      if (gc_first) gc = manager_->Post("/v1/backup_targets/" + TargetId() + "/gc");
       std::thread cli([&] {
         backup = Coffer({"backup", "--name", "r2-" + std::to_string(i), "--limit-upload", "16M",
                          "--lock-wait", i % 2 ? "60s" : "0", image});
       });
-      const bool locked = WaitForALock(30);
-      std::this_thread::sleep_for(Pause(i));
-      Reply gc = manager_->Post("/v1/backup_targets/" + TargetId() + "/gc");
+      if (!gc_first) {
+        const bool locked = WaitForALock(30);
+        std::this_thread::sleep_for(Pause(i));
+        gc = manager_->Post("/v1/backup_targets/" + TargetId() + "/gc");
+        EXPECT_TRUE(locked) << "the backup took no lock";
+      }
       cli.join();
-      ASSERT_TRUE(locked || backup.exit_code != 0) << "the backup took no lock";
+      if (backup.exit_code == 0 && backup.err.find("waiting for") != std::string::npos) {
+        ++backup_waited;
+      }
       ASSERT_EQ(gc.status, 202) << gc.raw;
       json run = WaitGcRun(gc.body["id"]);
       if (run["status"] == "completed") {
@@ -214,9 +238,9 @@ class GcRaceTest : public ManagerTest {
       }
     }
     std::fprintf(stderr,
-                 "CLI backup vs service gc: %d rounds, %d backups completed, %d refused; gc "
-                 "completed %d times, failed %d times\n",
-                 rounds, completed, refused, gc_completed, gc_failed);
+                 "CLI backup vs service gc: %d rounds, %d backups completed (%d after waiting "
+                 "for the GC), %d refused; gc completed %d times, failed %d times\n",
+                 rounds, completed, backup_waited, refused, gc_completed, gc_failed);
   }
 
   // An agent stopped (SIGSTOP) in the middle of a backup whose chunks an old

@@ -303,16 +303,32 @@ Status TargetLock::Reassert() {
   if (!head && head.error().code() != ErrorCode::kNotFound) {
     return std::unexpected(head.error().WithContext("confirming lock " + key_));
   }
-  const bool was_lost = lost_ || !head;
+  bool was_lost = lost_ || !head;
   if (was_lost) {
     COFFER_RETURN_IF_ERROR(AddContext(store_.Put(key_, AsBytes(body_)), "writing lock " + key_));
   }
   // A shared holder whose lock stayed in place is protected as it was; an
   // exclusive one (GC) checks that nobody judged it gone meanwhile.
   if (!was_lost && !exclusive_) return {};
-  COFFER_ASSIGN_OR_RETURN(std::vector<LockInfo> locks,
-                          AddContext(ListOtherLocks(store_, key_), "listing locks"));
-  if (std::optional<LockInfo> other = FirstConflict(store_, locks, key_, exclusive_)) {
+  for (int look = 0;; ++look) {
+    COFFER_ASSIGN_OR_RETURN(std::vector<LockInfo> locks,
+                            AddContext(ListOtherLocks(store_, key_), "listing locks"));
+    std::optional<LockInfo> other = FirstConflict(store_, locks, key_, exclusive_);
+    if (!other) break;
+    // Whoever breaks a lock deletes it, so while ours stayed in place a
+    // conflicting lock is a taker that saw ours and is backing off: it is
+    // gone in a moment. One that stays, or a lock of ours that was broken,
+    // means someone else holds the target.
+    if (!was_lost && look < 3) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      auto again = store_.Head(key_);
+      if (!again && again.error().code() == ErrorCode::kNotFound) {
+        was_lost = true;
+        COFFER_RETURN_IF_ERROR(
+            AddContext(store_.Put(key_, AsBytes(body_)), "writing lock " + key_));
+      }
+      continue;
+    }
     lost_ = true;
     return Unavailable(std::string(was_lost ? "this process's lock on the target was broken "
                                               "while it did not refresh it (paused?), and "

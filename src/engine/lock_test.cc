@@ -221,6 +221,26 @@ TEST_F(LockTest, ABrokenLockIsNoticedAndTakenBackOnlyIfTheTargetIsFree) {
   EXPECT_TRUE(lock.lost());
 }
 
+// A GC confirms the target is still its own before it deletes: a backup
+// that meets its lock and backs off is no obstacle, one that holds a lock
+// of its own beside the GC's is.
+TEST_F(LockTest, AnExclusiveHolderTellsATakerBackingOffFromAHolder) {
+  auto gc = TargetLock::Acquire(store_, true, "gc");
+  ASSERT_TRUE(gc.has_value());
+  PutLock("backing-off", json::object());
+  std::thread gone([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    (void)store_.Delete("locks/backing-off");
+  });
+  EXPECT_TRUE((*gc)->Reassert().has_value());
+  gone.join();
+  PutLock("staying", json::object());
+  auto st = (*gc)->Reassert();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_NE(st.error().message().find("a shared lock (backup"), std::string::npos)
+      << st.error().message();
+}
+
 // The fixture of the commit checks: a target in memory with small chunks,
 // and an image file.
 class CommitCheckTest : public testing::Test {
