@@ -435,6 +435,14 @@ TEST_F(GcRaceTest, TwoHostsShareATargetAndBreakOnlyWhatTheyCanProve) {
   RunResult refused = Coffer({"gc", "--grace", "0"}, host_b);
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.err.find("a shared lock (backup)"), std::string::npos) << refused.err;
+  // What the operator sees: one live lock, host a's backup.
+  RunResult listed = Coffer({"unlock", "--list", "--json"}, host_b);
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  json locks = json::parse(listed.out);
+  ASSERT_EQ(locks.size(), 1u) << listed.out;
+  EXPECT_EQ(locks[0]["purpose"], "backup");
+  EXPECT_EQ(locks[0]["host_id"], "host-a");
+  EXPECT_EQ(locks[0]["stale_after"], 3);
   // Until the 3 s the lock promised have passed: then it is broken.
   RunResult waited = Coffer({"gc", "--grace", "0", "--lock-wait", "30s"}, host_b);
   EXPECT_EQ(waited.exit_code, 0) << waited.err;

@@ -86,7 +86,20 @@ TEST_F(ManagerFaultsTest, CanarySecretsNeverLeak) {
   EXPECT_NE(metrics.content_type.find("text/plain"), std::string::npos);
 }
 
-TEST_F(ManagerFaultsTest, AgentRestartedMidJobFailsTheBackup) {
+// Polls GET /v1/backups/{id} until its attempt is `attempt` (or it ends).
+json WaitAttempt(const ManagerProc& manager, const std::string& id, int attempt) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  json last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    last = manager.Get("/v1/backups/" + id).body;
+    if (last["attempt"] == attempt && !last["agent_job_id"].get<std::string>().empty()) break;
+    if (last["status"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return last;
+}
+
+TEST_F(ManagerFaultsTest, AJobTheAgentLostIsSentAgainAsANewAttemptThreeTimesAtMost) {
   StartCluster();
   json agent = RegisterAgent(*agent1_, "agent-1");
   json target = CreateLocalTarget("local");
@@ -106,23 +119,52 @@ TEST_F(ManagerFaultsTest, AgentRestartedMidJobFailsTheBackup) {
   Reply live = manager_->Get("/v1/backups/" + id);
   ASSERT_EQ(live.status, 200);
   EXPECT_EQ(live.body["status"], "running");
+  EXPECT_EQ(live.body["attempt"], 1);
   EXPECT_EQ(live.body["progress"]["state"], "running") << live.raw;
 
   // No GC while a backup of the target runs (DESIGN §5).
   Reply gc = manager_->Post("/v1/backup_targets/" + target["id"].get<std::string>() + "/gc");
   EXPECT_EQ(gc.status, 409) << gc.raw;
 
+  // The agent restarts: the manager finds the job gone and sends it again as
+  // attempt 2, which the new agent process runs and echoes.
+  const std::string first_job = live.body["agent_job_id"];
+  agent1_->Restart(SIGKILL);
+  json second = WaitAttempt(*manager_, id, 2);
+  ASSERT_EQ(second["status"], "running") << second.dump();
+  ASSERT_EQ(second["attempt"], 2) << second.dump();
+  EXPECT_NE(second["agent_job_id"], first_job);
+  Reply job = HttpCall(agent1_->port(), "GET",
+                       "/v1/storage/jobs/" + second["agent_job_id"].get<std::string>(), "",
+                       agent1_->token());
+  ASSERT_EQ(job.status, 200) << job.raw;
+  EXPECT_EQ(job.body["attempt"], 2);
+  EXPECT_NE(manager_->Log().find("sending it again as attempt 2"), std::string::npos);
+
+  // Lost twice more: after three attempts the backup fails, saying why.
+  agent1_->Restart(SIGKILL);
+  ASSERT_EQ(WaitAttempt(*manager_, id, 3)["attempt"], 3);
   agent1_->Restart(SIGKILL);
   json done = manager_->WaitBackup(id, 30);
   EXPECT_EQ(done["status"], "failed") << done.dump();
   EXPECT_NE(done["error"].get<std::string>().find("no longer knows job"), std::string::npos)
       << done.dump();
+  EXPECT_NE(done["error"].get<std::string>().find("gave up after 3 attempts"), std::string::npos)
+      << done.dump();
   EXPECT_NE(done["finished_at"], nullptr);
 
-  // The restarted agent takes the next backup.
+  // A job lost once and sent again completes, as its second attempt.
+  Reply next = manager_->Post("/v1/volumes/" + volume["id"].get<std::string>() + "/backup");
+  ASSERT_EQ(next.status, 202) << next.raw;
+  const std::string next_id = next.body["id"];
+  ASSERT_EQ(WaitAttempt(*manager_, next_id, 1)["status"], "running");
+  agent1_->Restart(SIGKILL);
+  ASSERT_EQ(WaitAttempt(*manager_, next_id, 2)["attempt"], 2);
   std::ofstream(go) << "go\n";
-  json next = BackUp(volume["id"]);
-  EXPECT_EQ(next["status"], "completed");
+  json completed = manager_->WaitBackup(next_id, 60);
+  EXPECT_EQ(completed["status"], "completed") << completed.dump();
+  EXPECT_EQ(completed["attempt"], 2);
+  EXPECT_EQ(completed["logical_bytes"], 1 << 20);
 }
 
 TEST_F(ManagerFaultsTest, ManagerRestartedMidJobFollowsTheJobAgain) {

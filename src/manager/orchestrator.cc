@@ -50,8 +50,10 @@ Result<std::string> Orchestrator::StartBackup(const std::string& volume_id,
                            "/v1/volumes/{id}/backup_schedule");
   }
   const std::string target_id = *volume.backup_target_id;
-  COFFER_ASSIGN_OR_RETURN(AgentEndpoint agent, EndpointOf(meta_, volume.agent_id));
-  COFFER_ASSIGN_OR_RETURN(JobTarget target, targets_.GetJobTarget(target_id));
+  // Both looked up before the row exists: a volume whose agent or target is
+  // gone starts nothing.
+  COFFER_RETURN_IF_ERROR(EndpointOf(meta_, volume.agent_id));
+  COFFER_RETURN_IF_ERROR(targets_.GetJobTarget(target_id));
 
   meta::NewBackup nb;
   nb.id = Uuid::Random().ToString();
@@ -60,23 +62,66 @@ Result<std::string> Orchestrator::StartBackup(const std::string& volume_id,
   COFFER_ASSIGN_OR_RETURN(meta::Backup backup, meta_.CreateBackup(nb));
   Log("backup " + backup.id + " of volume " + volume.name + " started (" + std::string(reason) +
       ")");
+  COFFER_RETURN_IF_ERROR(Dispatch(backup));
+  return backup.id;
+}
 
-  auto job = client_.StartBackup(agent, BackupJobBody(volume, target, backup.id, backup.attempt));
-  if (!job) {
-    Error e = job.error().WithContext("backup " + backup.id);
-    Failed(backup, "the agent did not take the job: " + job.error().message());
-    return std::unexpected(e);
-  }
+// Sends the job of `backup` (its current attempt) to the volume's agent,
+// records the agent's job id under that attempt, and polls it. When the
+// agent does not take the job the row is failed (the reason begins with
+// `after`, what led to this dispatch, when given) and the error returned.
+Status Orchestrator::Dispatch(const meta::Backup& backup, const std::string& after) {
+  auto fail = [&](const Error& e, const std::string& why) -> Status {
+    Failed(backup, after.empty() ? why
+                                 : after + "; attempt " + std::to_string(backup.attempt) +
+                                       " was not started: " + why);
+    return std::unexpected(e.WithContext("backup " + backup.id));
+  };
+  auto volume = meta_.GetVolume(backup.volume_id);
+  if (!volume) return fail(volume.error(), "its volume is gone: " + volume.error().message());
+  auto agent = EndpointOf(meta_, volume->agent_id);
+  if (!agent) return fail(agent.error(), "its agent is gone: " + agent.error().message());
+  auto target = targets_.GetJobTarget(backup.target_id);
+  if (!target) return fail(target.error(), "its target: " + target.error().message());
+  auto job =
+      client_.StartBackup(*agent, BackupJobBody(*volume, *target, backup.id, backup.attempt));
+  if (!job) return fail(job.error(), "the agent did not take the job: " + job.error().message());
   if (auto st = meta_.SetBackupAgentJob(backup.id, backup.attempt, job->id); !st) {
     // Failed or fenced meanwhile (the reconciler): the job is not ours.
-    (void)client_.CancelJob(agent, job->id);
+    (void)client_.CancelJob(*agent, job->id);
     return std::unexpected(st.error().WithContext("backup " + backup.id));
   }
-  backup.agent_job_id = job->id;
+  meta::Backup tracked = backup;
+  tracked.agent_job_id = job->id;
   poller_.Track(
-      backup.id, std::move(agent), job->id,
-      [this, backup](const Result<AgentJob>& answer) { return OnBackupPoll(backup, answer); });
-  return backup.id;
+      backup.id, std::move(*agent), job->id,
+      [this, tracked](const Result<AgentJob>& answer) { return OnBackupPoll(tracked, answer); });
+  return {};
+}
+
+// The agent no longer knows the job (it restarted, or dropped it): the job
+// is sent again as a new attempt, whose number fences the lost one, up to
+// kMaxAttempts; then the backup fails.
+void Orchestrator::Redispatch(const meta::Backup& backup, const std::string& why) {
+  if (backup.attempt >= kMaxAttempts) {
+    Failed(backup, why + "; gave up after " + std::to_string(kMaxAttempts) + " attempts");
+    return;
+  }
+  auto attempt = meta_.NewBackupAttempt(backup.id);
+  if (!attempt) {
+    // kConflict: decided elsewhere. Otherwise the reconciler comes back to it.
+    Log("backup " + backup.id + ": " + why + "; no new attempt: " + attempt.error().message());
+    return;
+  }
+  meta::Backup next = backup;
+  next.attempt = *attempt;
+  next.agent_job_id.clear();
+  Log("backup " + backup.id + ": " + why + "; sending it again as attempt " +
+      std::to_string(next.attempt));
+  if (auto st = Dispatch(next, why); !st) {
+    Log("backup " + backup.id + ": attempt " + std::to_string(next.attempt) +
+        " not started: " + st.error().message() + " (after: " + why + ")");
+  }
 }
 
 void Orchestrator::Adopt(const meta::Backup& backup, AgentEndpoint agent) {
@@ -96,8 +141,8 @@ Result<AgentJob> Orchestrator::LiveJob(const meta::Backup& backup) {
 bool Orchestrator::OnBackupPoll(const meta::Backup& backup, const Result<AgentJob>& answer) {
   if (!answer) {
     if (answer.error().code() == ErrorCode::kNotFound) {
-      Failed(backup, "the agent no longer knows job " + backup.agent_job_id +
-                         " (the agent restarted or dropped the job)");
+      Redispatch(backup, "the agent no longer knows job " + backup.agent_job_id +
+                             " (the agent restarted or dropped the job)");
       return false;
     }
     // Unreachable or refusing: no heartbeat; the reconciler fails the backup

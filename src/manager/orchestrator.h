@@ -14,7 +14,8 @@
 //      into the row; completed → CompleteBackup with the job's sizes, counts
 //      and duration, then retention of the volume; failed or cancelled →
 //      FailBackup with the agent's reason; the agent no longer knows the job
-//      (404: it restarted) → FailBackup saying so. An unreachable agent gives
+//      (404: it restarted) → the job is sent again as a new attempt (up to
+//      kMaxAttempts, then FailBackup saying why). An unreachable agent gives
 //      no heartbeat: the Reconciler fails the backup once it has been silent
 //      for the silence timeout.
 // Every report carries the attempt; the store refuses a stale one
@@ -48,6 +49,9 @@ Result<AgentEndpoint> EndpointOf(meta::MetaStore& meta, std::string_view agent_i
 
 class Orchestrator : public BackupStarter {
  public:
+  // Dispatches of one backup at most: a lost job is sent again until then.
+  static constexpr int64_t kMaxAttempts = 3;
+
   Orchestrator(meta::MetaStore& meta, TargetService& targets, Retention& retention,
                AgentClient& client, JobPoller& poller, ManagerMetrics& metrics)
       : meta_(meta),
@@ -84,6 +88,8 @@ class Orchestrator : public BackupStarter {
  private:
   // A job at the commit gate: approve its attempt, or abandon it.
   bool OnCommitAsked(const meta::Backup& backup, const AgentJob& job);
+  Status Dispatch(const meta::Backup& backup, const std::string& after = "");
+  void Redispatch(const meta::Backup& backup, const std::string& why);
   Result<AgentEndpoint> Endpoint(const meta::Backup& backup);
   void Completed(const meta::Backup& backup, const AgentJob& job);
   void Failed(const meta::Backup& backup, const std::string& reason);

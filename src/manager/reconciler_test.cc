@@ -161,13 +161,19 @@ TEST_F(ReconcilerTest, AFinishedJobIsSettled) {
   EXPECT_EQ(done.duration_ms, 1500);
 }
 
-TEST_F(ReconcilerTest, AJobTheAgentForgotFailsTheBackup) {
+// A job the agent forgot is sent again as attempt 2; this fake agent takes
+// no job, so the backup fails saying both.
+TEST_F(ReconcilerTest, AJobTheAgentForgotIsSentAgainAndFailsWhenTheAgentRefuses) {
   meta::Backup b = Running("gone", agent_.url(), Uuid::Random().ToString());
   Advance(10);
   ASSERT_TRUE(reconciler_->RunOnce().has_value());
   meta::Backup failed = Get(b.id);
   EXPECT_EQ(failed.status, meta::BackupStatus::kFailed);
+  EXPECT_EQ(failed.attempt, 2);
   EXPECT_NE(failed.error.find("no longer knows job"), std::string::npos) << failed.error;
+  EXPECT_NE(failed.error.find("attempt 2 was not started: the agent did not take the job"),
+            std::string::npos)
+      << failed.error;
 }
 
 TEST_F(ReconcilerTest, AnUnreachableAgentFailsTheBackupOnlyAfterTheSilenceTimeout) {
