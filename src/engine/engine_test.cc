@@ -109,9 +109,48 @@ class EngineTest : public testing::Test {
     return b;
   }
 
+  // For the commit checks: data_ written to image_ (3 MiB, random) on first
+  // use, backed up as "vm" with `before_commit` as the gate.
+  Result<BackupResult> Commit(std::function<Status()> before_commit = {}) {
+    if (image_.empty()) {
+      data_.resize(3 << 20);
+      std::mt19937_64 rng(7);
+      for (auto& b : data_) b = uint8_t(rng());
+      image_ = Write("commit.img", data_);
+    }
+    auto src = OpenFileVolume(image_);
+    EXPECT_TRUE(src.has_value());
+    BackupOptions o;
+    o.volume_name = "vm";
+    o.before_commit = std::move(before_commit);
+    return RunBackup(*repo_, **src, o);
+  }
+  void WriteImage(const Bytes& data) { Write("commit.img", data); }
+  std::vector<std::string> ChunkKeys() {
+    std::vector<std::string> keys;
+    EXPECT_TRUE(mem_->List("chunks/", [&](const ObjectInfo& i) -> Status {
+                      keys.push_back(i.key);
+                      return {};
+                    })
+                    .has_value());
+    return keys;
+  }
+  // What a sweep does: raise the generation, then delete `keys`.
+  Status Sweep(const std::vector<std::string>& keys) {
+    COFFER_RETURN_IF_ERROR(repo_->RaiseGcGeneration());
+    return mem_->DeleteMany(keys);
+  }
+  void ExpectCheckClean() {
+    auto report = RunCheck(*repo_, {.read_data = true});
+    ASSERT_TRUE(report.has_value());
+    EXPECT_TRUE(report->errors.empty()) << report->errors.front();
+  }
+
   std::filesystem::path dir_;
   MemStore* mem_ = nullptr;
   std::unique_ptr<Repository> repo_;
+  Bytes data_;
+  std::string image_;
 };
 
 TEST_F(EngineTest, RoundTripsBitExact) {
@@ -312,28 +351,89 @@ TEST_F(EngineTest, WrongPassphraseIsAuthFailed) {
   EXPECT_EQ(wrong.error().code(), ErrorCode::kAuthFailed);
 }
 
-TEST_F(EngineTest, ExclusiveLockExcludesSharedAndStaleLocksAreIgnored) {
-  auto shared = TargetLock::Acquire(*mem_, false, "backup");
-  ASSERT_TRUE(shared.has_value());
-  auto shared2 = TargetLock::Acquire(*mem_, false, "backup");
-  ASSERT_TRUE(shared2.has_value());
-  auto excl = TargetLock::Acquire(*mem_, true, "gc");
-  ASSERT_FALSE(excl.has_value());
-  EXPECT_EQ(excl.error().code(), ErrorCode::kUnavailable);
-  EXPECT_NE(excl.error().message().find("backup"), std::string::npos);
-  shared->reset();
-  shared2->reset();
-  // A lock left by a process that no longer exists is stale.
-  ASSERT_TRUE(mem_->Put("locks/dead", AsBytes(R"({"exclusive":true,"purpose":"gc","host":")" +
-                                              [] {
-                                                char h[256] = {};
-                                                gethostname(h, 255);
-                                                return std::string(h);
-                                              }() +
-                                              R"(","pid":999999999,"created_at":1})"))
-                  .has_value());
-  auto after = TargetLock::Acquire(*mem_, true, "gc");
-  ASSERT_TRUE(after.has_value()) << after.error().message();
+// The checks before a manifest (DESIGN §5), the gate playing a sweep or the
+// manager's refusal just before they run.
+TEST_F(EngineTest, WithoutASweepNothingIsConfirmed) {
+  auto r = Commit();
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->commit.generation_at_start, r->commit.generation_at_commit);
+  EXPECT_EQ(r->commit.chunks_confirmed, 0u);
+  EXPECT_EQ(r->commit.chunks_restored, 0u);
+}
+
+// The race of DESIGN §5 forced: the backup skips chunks an old forgotten
+// backup left (they are stored), then a sweep deletes them before the
+// manifest. The backup notices the generation moved, finds them missing,
+// and stores them again from the source.
+TEST_F(EngineTest, ChunksSweptDuringTheBackupAreStoredAgainFromTheSource) {
+  auto old = Commit();
+  ASSERT_TRUE(old.has_value());
+  ASSERT_TRUE(repo_->DeleteManifest(old->summary.backup_id).has_value());  // forgotten
+  const std::vector<std::string> orphans = ChunkKeys();
+  ASSERT_GT(orphans.size(), 10u);
+  // Delete half, so that some folders are listed and the rest asked about.
+  std::vector<std::string> swept(orphans.begin(), orphans.begin() + orphans.size() / 2);
+  auto r = Commit([&] { return Sweep(swept); });
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->summary.new_chunks, 0u);  // every chunk was skipped as stored
+  EXPECT_EQ(r->commit.generation_at_commit, r->commit.generation_at_start + 1);
+  EXPECT_EQ(r->commit.chunks_confirmed, orphans.size());
+  EXPECT_EQ(r->commit.chunks_restored, swept.size());
+  EXPECT_EQ(ChunkKeys().size(), orphans.size());
+  ExpectCheckClean();
+  EXPECT_EQ(Restore(r->summary.backup_id), data_);
+}
+
+// When the source no longer holds the swept chunk's bytes, nothing is
+// committed: the backup fails with the reason and leaves no manifest.
+TEST_F(EngineTest, ASweptChunkTheSourceNoLongerHoldsFailsTheBackup) {
+  auto old = Commit();
+  ASSERT_TRUE(old.has_value());
+  ASSERT_TRUE(repo_->DeleteManifest(old->summary.backup_id).has_value());
+  auto r = Commit([&]() -> Status {
+    Bytes changed = data_;
+    for (auto& b : changed) b ^= 0xff;
+    WriteImage(changed);
+    return Sweep(ChunkKeys());
+  });
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message().find("was swept by a GC"), std::string::npos)
+      << r.error().message();
+  EXPECT_NE(r.error().message().find("no manifest was written"), std::string::npos);
+  EXPECT_TRUE(repo_->ListBackupIds()->empty());
+  ExpectCheckClean();
+}
+
+// A gate that says no (the manager fenced the attempt) ends the backup
+// before any check or manifest.
+TEST_F(EngineTest, AGateThatRefusesWritesNoManifest) {
+  auto r = Commit([]() -> Status { return Conflict("fenced: attempt 1 is stale"); });
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kConflict);
+  EXPECT_TRUE(repo_->ListBackupIds()->empty());
+}
+
+// A GC whose exclusive lock was broken while it was paused deletes nothing
+// once a backup holds the target.
+TEST_F(EngineTest, AGcThatLostTheTargetDeletesNothing) {
+  auto old = Commit();
+  ASSERT_TRUE(old.has_value());
+  ASSERT_TRUE(repo_->DeleteManifest(old->summary.backup_id).has_value());
+  const size_t chunks = ChunkKeys().size();
+  auto gc_lock = TargetLock::Acquire(repo_->store(), true, "gc");
+  ASSERT_TRUE(gc_lock.has_value());
+  // A backup on another host judged the GC's lock stale and took the target.
+  ASSERT_TRUE(mem_->Delete((*gc_lock)->key()).has_value());
+  const std::string other = R"({"exclusive":false,"purpose":"backup","host":"b",)"
+                            R"("host_id":"host-b","pid":1,"stale_after":1800})";
+  ASSERT_TRUE(mem_->Put("locks/other", AsBytes(other)).has_value());
+  auto r = RunGc(*repo_, {.grace = std::chrono::seconds(0), .lock = gc_lock->get()});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message().find("gc stopped before deleting anything"), std::string::npos)
+      << r.error().message();
+  EXPECT_EQ(ChunkKeys().size(), chunks);
+  EXPECT_EQ(*repo_->GcGeneration(), 0u);
 }
 
 }  // namespace

@@ -1,27 +1,19 @@
-// The lock protocol and the checks a backup makes before its manifest
-// (DESIGN §5), on an in-memory store. The same protocol between real
-// processes (CLI, agent, manager) is tested in tests/gc_race_test.cc.
+// The lock protocol (DESIGN §5, docs/FORMAT.md "Locks") on an in-memory
+// store. The checks a backup makes before its manifest are in
+// engine_test.cc; the protocol between real processes (CLI, agent, manager)
+// in tests/gc_race_test.cc.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <thread>
 
 #include "base/text.h"
-#include "core/format/chunk_object.h"
-#include "engine/backup.h"
-#include "engine/check.h"
-#include "engine/gc.h"
 #include "engine/lock.h"
-#include "engine/restore.h"
 #include "store/mem/mem_store.h"
-#include "volume/file_volume.h"
 
 namespace coffer {
 namespace {
@@ -239,166 +231,6 @@ TEST_F(LockTest, AnExclusiveHolderTellsATakerBackingOffFromAHolder) {
   ASSERT_FALSE(st.has_value());
   EXPECT_NE(st.error().message().find("a shared lock (backup"), std::string::npos)
       << st.error().message();
-}
-
-// The fixture of the commit checks: a target in memory with small chunks,
-// and an image file.
-class CommitCheckTest : public testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("coffer-commit-test-" + std::to_string(::getpid()) + "-" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto store = std::make_unique<MemStore>();
-    mem_ = store.get();
-    InitOptions opts;
-    opts.chunker = {4096, 16384, 65536};
-    opts.segment_size = 1 << 20;
-    auto repo = Repository::Init(std::move(store), "pw", opts);
-    ASSERT_TRUE(repo.has_value()) << repo.error().message();
-    repo_ = std::move(*repo);
-    data_.resize(3 << 20);
-    std::mt19937_64 rng(7);
-    for (auto& b : data_) b = uint8_t(rng());
-    image_ = (dir_ / "img").string();
-    WriteImage(data_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  void WriteImage(const Bytes& data) {
-    std::ofstream(image_, std::ios::binary)
-        .write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size()));
-  }
-  Result<BackupResult> Backup(std::function<Status()> before_commit = {}) {
-    auto src = OpenFileVolume(image_);
-    EXPECT_TRUE(src.has_value());
-    BackupOptions o;
-    o.volume_name = "vm";
-    o.before_commit = std::move(before_commit);
-    return RunBackup(*repo_, **src, o);
-  }
-  std::vector<std::string> ChunkKeys() {
-    std::vector<std::string> keys;
-    EXPECT_TRUE(mem_->List("chunks/", [&](const ObjectInfo& i) -> Status {
-                      keys.push_back(i.key);
-                      return {};
-                    })
-                    .has_value());
-    return keys;
-  }
-  // What a sweep does: raise the generation, then delete `keys`.
-  Status Sweep(const std::vector<std::string>& keys) {
-    COFFER_RETURN_IF_ERROR(repo_->RaiseGcGeneration());
-    return mem_->DeleteMany(keys);
-  }
-  Bytes Restore(const Uuid& id) {
-    auto m = repo_->LoadManifest(id);
-    EXPECT_TRUE(m.has_value());
-    std::string out = (dir_ / ("restore-" + id.ToString())).string();
-    auto w = CreateFileVolume(out, m->summary.source_size, {});
-    EXPECT_TRUE(w.has_value());
-    auto r = RunRestore(*repo_, *m, **w, {});
-    EXPECT_TRUE(r.has_value()) << r.error().message();
-    std::ifstream in(out, std::ios::binary);
-    return Bytes(std::istreambuf_iterator<char>(in), {});
-  }
-  void ExpectCheckClean() {
-    auto report = RunCheck(*repo_, {.read_data = true});
-    ASSERT_TRUE(report.has_value());
-    EXPECT_TRUE(report->errors.empty()) << report->errors.front();
-  }
-
-  std::filesystem::path dir_;
-  MemStore* mem_ = nullptr;
-  std::unique_ptr<Repository> repo_;
-  Bytes data_;
-  std::string image_;
-};
-
-TEST_F(CommitCheckTest, WithoutASweepNothingIsConfirmed) {
-  auto r = Backup();
-  ASSERT_TRUE(r.has_value()) << r.error().message();
-  EXPECT_EQ(r->commit.generation_at_start, r->commit.generation_at_commit);
-  EXPECT_EQ(r->commit.chunks_confirmed, 0u);
-  EXPECT_EQ(r->commit.chunks_restored, 0u);
-}
-
-// The race of DESIGN §5 forced: the backup skips chunks an old forgotten
-// backup left (they are stored), then a sweep deletes them before the
-// manifest. The backup notices the generation moved, finds them missing,
-// and stores them again from the source.
-TEST_F(CommitCheckTest, ChunksSweptDuringTheBackupAreStoredAgainFromTheSource) {
-  auto old = Backup();
-  ASSERT_TRUE(old.has_value());
-  ASSERT_TRUE(repo_->DeleteManifest(old->summary.backup_id).has_value());  // forgotten
-  const std::vector<std::string> orphans = ChunkKeys();
-  ASSERT_GT(orphans.size(), 10u);
-  // Delete half, so that some folders are listed and the rest asked about.
-  std::vector<std::string> swept(orphans.begin(), orphans.begin() + orphans.size() / 2);
-  auto r = Backup([&] { return Sweep(swept); });
-  ASSERT_TRUE(r.has_value()) << r.error().message();
-  EXPECT_EQ(r->summary.new_chunks, 0u);  // every chunk was skipped as stored
-  EXPECT_EQ(r->commit.generation_at_commit, r->commit.generation_at_start + 1);
-  EXPECT_EQ(r->commit.chunks_confirmed, orphans.size());
-  EXPECT_EQ(r->commit.chunks_restored, swept.size());
-  EXPECT_EQ(ChunkKeys().size(), orphans.size());
-  ExpectCheckClean();
-  EXPECT_EQ(Restore(r->summary.backup_id), data_);
-}
-
-// When the source no longer holds the swept chunk's bytes, nothing is
-// committed: the backup fails with the reason and leaves no manifest.
-TEST_F(CommitCheckTest, ASweptChunkTheSourceNoLongerHoldsFailsTheBackup) {
-  auto old = Backup();
-  ASSERT_TRUE(old.has_value());
-  ASSERT_TRUE(repo_->DeleteManifest(old->summary.backup_id).has_value());
-  auto r = Backup([&]() -> Status {
-    Bytes changed = data_;
-    for (auto& b : changed) b ^= 0xff;
-    WriteImage(changed);
-    return Sweep(ChunkKeys());
-  });
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable);
-  EXPECT_NE(r.error().message().find("was swept by a GC"), std::string::npos)
-      << r.error().message();
-  EXPECT_NE(r.error().message().find("no manifest was written"), std::string::npos);
-  EXPECT_TRUE(repo_->ListBackupIds()->empty());
-  ExpectCheckClean();
-}
-
-// A gate that says no (the manager fenced the attempt) ends the backup
-// before any check or manifest.
-TEST_F(CommitCheckTest, AGateThatRefusesWritesNoManifest) {
-  auto r = Backup([]() -> Status { return Conflict("fenced: attempt 1 is stale"); });
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code(), ErrorCode::kConflict);
-  EXPECT_TRUE(repo_->ListBackupIds()->empty());
-}
-
-// A GC whose exclusive lock was broken while it was paused deletes nothing
-// once a backup holds the target.
-TEST_F(CommitCheckTest, AGcThatLostTheTargetDeletesNothing) {
-  auto old = Backup();
-  ASSERT_TRUE(old.has_value());
-  ASSERT_TRUE(repo_->DeleteManifest(old->summary.backup_id).has_value());
-  const size_t chunks = ChunkKeys().size();
-  auto gc_lock = TargetLock::Acquire(repo_->store(), true, "gc");
-  ASSERT_TRUE(gc_lock.has_value());
-  // A backup on another host judged the GC's lock stale and took the target.
-  ASSERT_TRUE(mem_->Delete((*gc_lock)->key()).has_value());
-  json other = {{"exclusive", false}, {"purpose", "backup"},  {"host", "b"},
-                {"host_id", "host-b"}, {"pid", 1},             {"created_at", UnixNow()},
-                {"stale_after", 1800}};
-  ASSERT_TRUE(mem_->Put("locks/other", AsBytes(other.dump())).has_value());
-  auto r = RunGc(*repo_, {.grace = seconds(0), .lock = gc_lock->get()});
-  ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message().find("gc stopped before deleting anything"), std::string::npos)
-      << r.error().message();
-  EXPECT_EQ(ChunkKeys().size(), chunks);
-  EXPECT_EQ(*repo_->GcGeneration(), 0u);
 }
 
 }  // namespace
