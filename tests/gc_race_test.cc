@@ -258,7 +258,8 @@ class GcRaceTest : public ManagerTest {
       volume = NewVolume("stop-" + std::to_string(attempt), image);
       Reply started = manager_->Post("/v1/volumes/" + volume["id"].get<std::string>() + "/backup");
       ASSERT_EQ(started.status, 202) << started.raw;
-      // Stop it once it has read a quarter of the volume.
+      // Stop it once it has read a quarter of the volume, well before its
+      // commit gate.
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
       bool stopped = false;
       while (!stopped && std::chrono::steady_clock::now() < deadline) {
@@ -270,7 +271,8 @@ class GcRaceTest : public ManagerTest {
             break;
           }
           const uint64_t done = j["progress"]["done_bytes"], total = j["progress"]["total_bytes"];
-          if (total > 0 && done * 4 >= total) {
+          // Not at its end: the commit gate is still far off.
+          if (total > 0 && done * 4 >= total && done * 4 <= total * 3) {
             agent1_->Signal(SIGSTOP);
             stopped = true;
             job = j;
