@@ -53,6 +53,13 @@ Result<int64_t> Scheduler::Baseline(const meta::Volume& volume) {
   return volume.created_at_us;
 }
 
+bool Scheduler::GcHolds(const std::string& target_id) {
+  auto leases = meta_.ListTargetLeases(target_id);
+  if (!leases) return false;  // a database hiccup: the slot is skipped as before
+  return std::ranges::any_of(
+      *leases, [](const meta::TargetLease& l) { return l.kind == meta::LeaseKind::kGc; });
+}
+
 Result<SchedulerTick> Scheduler::TickOnce() {
   SchedulerTick tick;
   if (options_.is_leader && !options_.is_leader()) {
@@ -89,14 +96,22 @@ Result<SchedulerTick> Scheduler::TickOnce() {
       it->second = VolumeState{v.backup_cron, now};
       continue;
     }
-    auto due = cron->NextAfter(it->second.last_slot_us);
-    if (!due || *due > now) continue;
+    VolumeState& state = it->second;
+    auto due = cron->NextAfter(state.last_slot_us);
+    if (!state.waits_for_gc && (!due || *due > now)) continue;
     // However many slots passed since last_slot_us, this is one run.
-    it->second.last_slot_us = now;
+    state.last_slot_us = now;
     auto started = starter_.StartBackup(v.id, "schedule");
+    const bool was_waiting = state.waits_for_gc;
+    state.waits_for_gc = false;
     if (started) {
       ++tick.started;
-      Log("volume " + v.name + ": started scheduled backup " + *started);
+      Log("volume " + v.name + ": started scheduled backup " + *started +
+          (was_waiting ? " (its slot waited for a GC of the target)" : ""));
+    } else if (started.error().code() == ErrorCode::kConflict && GcHolds(*v.backup_target_id)) {
+      state.waits_for_gc = true;
+      ++tick.waiting;
+      if (!was_waiting) Log("volume " + v.name + ": slot waits for the GC of its target to end");
     } else if (started.error().code() == ErrorCode::kConflict) {
       ++tick.skipped;
       Log("volume " + v.name + ": slot skipped: " + started.error().message());

@@ -6,11 +6,15 @@
 //   - A missed slot runs once: if the manager was down (or not leader) across
 //     several slots of a volume, the volume gets one backup when it comes
 //     back, not one per slot.
-//   - Never two runs of one volume at once: StartBackup's kConflict (a backup
-//     of the volume is still running, or GC holds its target) means "skip
-//     this slot"; the next slot is the next chance. Any other error is
-//     logged and the slot counts as done too, so an unreachable agent is not
-//     sent a new attempt every tick.
+//   - Never two runs of one volume at once: StartBackup's kConflict while a
+//     backup of the volume is still running means "skip this slot"; the next
+//     slot is the next chance.
+//   - A slot that meets a GC of the volume's target (a live kGc lease) waits
+//     for it: it is tried again every tick and runs once the GC has ended,
+//     rather than being dropped until the next slot (a daily "0 3 * * *"
+//     meets the default gc_hour 3).
+//   - Any other error is logged and the slot counts as done, so an
+//     unreachable agent is not sent a new attempt every tick.
 //   - Where a volume stands (its last handled slot) is remembered in memory
 //     and, because the metadata store has no field for it, recomputed from
 //     the database when the scheduler first sees the volume (process start,
@@ -63,7 +67,8 @@ struct SchedulerOptions {
 struct SchedulerTick {
   bool leader = false;
   int started = 0;  // backups started
-  int skipped = 0;  // slots whose StartBackup said kConflict
+  int skipped = 0;  // slots skipped: the volume's backup was still running
+  int waiting = 0;  // slots waiting for a GC of their target to end
   int failed = 0;   // other StartBackup errors (logged)
 };
 
@@ -88,7 +93,10 @@ class Scheduler {
   struct VolumeState {
     std::string cron;
     int64_t last_slot_us = 0;  // slots at or before this are handled
+    bool waits_for_gc = false;  // a slot came while a GC held the target
   };
+  // Whether a GC holds the target now (a live kGc lease).
+  bool GcHolds(const std::string& target_id);
   int64_t Now() const;
   void Log(const std::string& message) const;
   Result<int64_t> Baseline(const meta::Volume& volume);

@@ -156,6 +156,31 @@ TEST_F(SchedulerTest, ASlotWhileTheLastRunIsStillRunningIsSkipped) {
   EXPECT_EQ(Tick(s, At(1, 4)).started, 1);
 }
 
+// A daily slot at the GC's hour: the GC holds the target, the slot waits for
+// it (tried every tick) and runs as soon as the GC is over, not a day later.
+TEST_F(SchedulerTest, ASlotThatMeetsAGcRunsWhenTheGcEnds) {
+  auto v = CreateVolume(*meta_, "daily", target_id_, "0 3 * * *");
+  Scheduler s(*meta_, starter_, Options());
+  now_ = At(1, 2, 59);
+  ASSERT_OK(meta_->AcquireTargetLease(target_id_, meta::LeaseKind::kGc, "gc:run-1", hours(1)));
+  SchedulerTick at_slot = Tick(s, At(1, 3, 0, 5));
+  EXPECT_EQ(at_slot.started, 0);
+  EXPECT_EQ(at_slot.waiting, 1);
+  EXPECT_EQ(at_slot.skipped, 0);
+  SchedulerTick later = Tick(s, At(1, 3, 10));
+  EXPECT_EQ(later.waiting, 1);  // asked again, still held
+  EXPECT_EQ(starter_.Calls(v.id), 2);
+  ASSERT_OK(meta_->ReleaseTargetLease(target_id_, "gc:run-1"));
+  SchedulerTick after = Tick(s, At(1, 3, 20));
+  EXPECT_EQ(after.started, 1);
+  EXPECT_EQ(after.waiting, 0);
+  starter_.Finish(v.id);
+  // Served: nothing more until the next day's slot.
+  EXPECT_EQ(Tick(s, At(1, 3, 30)).started, 0);
+  EXPECT_EQ(Tick(s, At(2, 3, 0, 5)).started, 1);
+  EXPECT_EQ(starter_.Calls(v.id), 4);
+}
+
 TEST_F(SchedulerTest, OtherStartErrorsAreNotRetriedEveryTick) {
   auto v = CreateVolume(*meta_, "hourly", target_id_, "0 * * * *");
   Scheduler s(*meta_, starter_, Options());
