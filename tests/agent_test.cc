@@ -6,6 +6,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -160,6 +164,24 @@ TEST_F(AgentTest, BadRequestsAre400NamingTheField) {
              "outside the agent's volume roots");
   expect_400(BackupRequest(root_ + "/missing.img", "vm").dump(), "volume.locator", "missing.img");
 
+  // Only a regular file or a block device is a file volume: a FIFO (whose
+  // open would wait for a writer), a socket or a character device is
+  // refused with the request, at once.
+  const std::string fifo = root_ + "/vm.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expect_400(BackupRequest(fifo, "vm").dump(), "volume.locator", "is a FIFO");
+  const std::string sock_path = root_ + "/vm.sock";
+  int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path.c_str());
+  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  expect_400(BackupRequest(sock_path, "vm").dump(), "volume.locator", "is a socket");
+  ::close(sock);
+  const std::string chardev = root_ + "/zero.img";
+  ASSERT_EQ(::mknod(chardev.c_str(), S_IFCHR | 0600, makedev(1, 5)), 0);  // as /dev/zero
+  expect_400(BackupRequest(chardev, "vm").dump(), "volume.locator", "is a character device");
+
   // Restoring over an existing file is a conflict; a destination outside is 400.
   HttpReply exists = agent_->Post("/v1/storage/restore", RestoreRequest("abcd", img));
   EXPECT_EQ(exists.status, 409) << exists.raw;
@@ -278,6 +300,99 @@ TEST_F(AgentTest, S3BackupJobsSendNoHeadAndUploadNoKnownChunkAgain) {
                                      {"destination", {{"backend", "file"}, {"locator", out}}}});
   ASSERT_EQ(restore["state"], "completed") << restore.dump(2);
   EXPECT_EQ(CompareFiles(b, out), "");
+}
+
+// An agent killed mid-backup leaves its snapshot copy (the volume's full
+// size) beside the volume; the next agent on those roots removes it at
+// start. A copy whose process still runs is left alone.
+TEST(AgentLeftoversTest, SnapshotsOfAGoneAgentAreRemovedAtStart) {
+  TempDir dir;
+  const std::string root = dir / "volumes";
+  std::filesystem::create_directories(root + "/sub");
+  // A pid that runs no process: one just reaped.
+  pid_t gone = Spawn({"/bin/true"});
+  int status = 0;
+  ::waitpid(gone, &status, 0);
+  const std::string dead = root + "/.vm.img.coffer-snapshot-" + std::to_string(gone) +
+                           "-0123456789ab";
+  const std::string deep = root + "/sub/.db.img.coffer-snapshot-" + std::to_string(gone) +
+                           "-abcdef012345";
+  const std::string old_style = root + "/.vm.img.coffer-snapshot-a1b2c3d4e5f6";
+  const std::string live = root + "/.vm.img.coffer-snapshot-" + std::to_string(::getpid()) +
+                           "-0123456789ab";
+  const std::string not_ours = root + "/.vm.img.coffer-snapshot-notes.txt";
+  for (const auto& p : {dead, deep, old_style, live, not_ours}) WriteFile(p, "snapshot bytes");
+  AgentProcess agent(dir.path(), {root});
+  ASSERT_NE(agent.port(), 0);
+  EXPECT_FALSE(std::filesystem::exists(dead));
+  EXPECT_FALSE(std::filesystem::exists(deep));
+  EXPECT_FALSE(std::filesystem::exists(old_style));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(not_ours));
+  const std::string log = ReadFile(agent.log_path());
+  EXPECT_NE(log.find("removed leftover snapshot " + dead), std::string::npos) << log;
+  EXPECT_NE(log.find("removed leftover snapshot " + deep), std::string::npos) << log;
+}
+
+// The commit gate (DESIGN §5): a backup sent with await_commit stops before
+// its manifest until the manager approves its attempt; another attempt, or
+// an abandon, ends it with nothing written.
+TEST_F(AgentTest, TheCommitGateWaitsForTheManagersWord) {
+  std::string img = root_ + "/vm.img";
+  MakeImage(img, "4M", 3);
+  auto start = [&](uint64_t attempt) {
+    json req = BackupRequest(img, "vm", attempt);
+    req["await_commit"] = true;
+    HttpReply r = agent_->Post("/v1/storage/backup", req);
+    EXPECT_EQ(r.status, 202) << r.raw;
+    const std::string id = r.body["id"];
+    // Wait until it asks.
+    for (int i = 0; i < 600; ++i) {
+      HttpReply j = agent_->Call("GET", "/v1/storage/jobs/" + id);
+      if (j.body["awaiting_commit"] == true) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return id;
+  };
+  // Not waiting yet, a malformed answer: refused, nothing changes.
+  const std::string approved = start(4);
+  HttpReply bad = agent_->Call("POST", "/v1/storage/jobs/" + approved + "/commit", "{}");
+  EXPECT_EQ(bad.status, 400) << bad.raw;
+  EXPECT_EQ(bad.body["error"]["field"], "attempt");
+  EXPECT_EQ(ManifestCount(target_), 0u);  // still waiting: no manifest yet
+  HttpReply ok = agent_->Post("/v1/storage/jobs/" + approved + "/commit", {{"attempt", 4}});
+  EXPECT_EQ(ok.status, 200) << ok.raw;
+  json done = agent_->WaitJob(approved);
+  EXPECT_EQ(done["state"], "completed") << done.dump(2);
+  EXPECT_EQ(ManifestCount(target_), 1u);
+  HttpReply again = agent_->Post("/v1/storage/jobs/" + approved + "/commit", {{"attempt", 4}});
+  EXPECT_EQ(again.status, 409) << again.raw;  // not waiting any more
+
+  // The manager holds attempt 6 for this backup: attempt 5 is fenced.
+  const std::string stale = start(5);
+  HttpReply fenced = agent_->Post("/v1/storage/jobs/" + stale + "/commit", {{"attempt", 6}});
+  EXPECT_EQ(fenced.status, 409) << fenced.raw;
+  json stale_done = agent_->WaitJob(stale);
+  EXPECT_EQ(stale_done["state"], "failed");
+  EXPECT_EQ(stale_done["error"]["code"], "conflict");
+  EXPECT_NE(stale_done["error"]["message"].get<std::string>().find("fenced"), std::string::npos)
+      << stale_done.dump(2);
+
+  // Abandoned with a reason.
+  const std::string dropped = start(7);
+  HttpReply abandon = agent_->Post("/v1/storage/jobs/" + dropped + "/abandon",
+                                   {{"reason", "backup b was failed by the reconciler"}});
+  EXPECT_EQ(abandon.status, 200) << abandon.raw;
+  json dropped_done = agent_->WaitJob(dropped);
+  EXPECT_EQ(dropped_done["state"], "failed");
+  EXPECT_NE(dropped_done["error"]["message"].get<std::string>().find("failed by the reconciler"),
+            std::string::npos)
+      << dropped_done.dump(2);
+  EXPECT_EQ(agent_->Post("/v1/storage/jobs/" + dropped + "/abandon", json::object()).status, 409);
+  EXPECT_EQ(ManifestCount(target_), 1u);  // only the approved one
+  // The target is whole, and no lock is left behind.
+  EXPECT_FALSE(std::filesystem::exists(target_ + "/locks") &&
+               !std::filesystem::is_empty(target_ + "/locks"));
 }
 
 // With a certificate the agent speaks HTTPS only; the token is still required.

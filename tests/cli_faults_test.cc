@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,7 +195,19 @@ TEST_F(CliFaultTest, BadSourcesAndDestinationsAreClearErrors) {
       << missing.err;
   RunResult directory = Coffer({"backup", "--target", target_, dir_.path()});
   EXPECT_EQ(directory.exit_code, 1);
-  EXPECT_NE(directory.err.find("neither a regular file nor a block device"), std::string::npos);
+  EXPECT_NE(directory.err.find("is a directory: a file volume is a regular file or a block device"),
+            std::string::npos)
+      << directory.err;
+  // A FIFO is refused at once, not waited on for a writer that never comes.
+  const std::string fifo = dir_ / "vm.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  RunResult pipe = Coffer({"backup", "--target", target_, fifo});
+  EXPECT_EQ(pipe.exit_code, 1);
+  EXPECT_NE(pipe.err.find("is a FIFO"), std::string::npos) << pipe.err;
+  RunResult chardev = Coffer({"backup", "--target", target_, "/dev/null"});
+  EXPECT_EQ(chardev.exit_code, 1);
+  EXPECT_NE(chardev.err.find("/dev/null is a character device"), std::string::npos)
+      << chardev.err;
 
   std::string img = Image("img", "1M", 8);
   std::string id = Backup(img);

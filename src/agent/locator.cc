@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "base/fd.h"
+#include "volume/file_volume.h"
 #include "volume/iscsi/iscsi_volume.h"
 
 namespace coffer::agent {
@@ -124,6 +125,13 @@ Result<std::string> ValidateSource(Backend backend, const std::string& locator,
     return InvalidArgument("file locator " + locator + " resolves to " + resolved +
                            ", outside the agent's volume roots (" + RootList(roots) + ")");
   }
+  // Refused here, with the request, rather than in a job that would wait
+  // on a FIFO for a writer.
+  struct stat st;
+  if (::stat(resolved.c_str(), &st) != 0) {
+    return std::unexpected(ErrnoError(errno, "file locator " + locator));
+  }
+  COFFER_RETURN_IF_ERROR(CheckVolumeFileType(st, "file locator " + locator));
   return resolved;
 }
 

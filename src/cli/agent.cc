@@ -11,6 +11,7 @@
 #include "agent/server.h"
 #include "cli/common.h"
 #include "cli/verbs.h"
+#include "volume/file_snapshot.h"
 
 namespace coffer::cli {
 
@@ -57,6 +58,18 @@ VerbRun AddAgent(CLI::App& app) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
+    // Snapshot copies of an agent that was killed mid-backup (each the
+    // volume's full size) are removed before anything else runs.
+    for (const std::string& root : config.volume_roots) {
+      auto removed = RemoveLeftoverSnapshots(root);
+      if (!removed) {
+        std::fprintf(stderr, "coffer agent: warning: %s\n", removed.error().message().c_str());
+        continue;
+      }
+      for (const std::string& path : *removed) {
+        std::fprintf(stderr, "coffer agent: removed leftover snapshot %s\n", path.c_str());
+      }
+    }
     const bool tls = !config.tls_cert.empty();
     const std::string host = config.listen_host;
     agent::AgentServer server(std::move(config));

@@ -6,20 +6,51 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <cerrno>
+#include <filesystem>
+#include <optional>
 
 #include "base/bytes.h"
 #include "base/fd.h"
 #include "base/uuid.h"
+#include "volume/file_volume.h"
 
 namespace coffer {
 namespace {
 
 // The snapshot's name in the source's directory: hidden, random.
+constexpr std::string_view kSnapshotMark = ".coffer-snapshot-";
+
+// ".<source>.coffer-snapshot-<pid>-<12 hex>": the pid of the process that
+// made it, so that leftovers can be told from copies in use.
 std::string SnapshotName(const std::string& source_name) {
   uint8_t rnd[6];
   FillRandom(rnd, sizeof rnd);
-  return "." + source_name + ".coffer-snapshot-" + HexEncode(rnd);
+  return "." + source_name + std::string(kSnapshotMark) + std::to_string(::getpid()) + "-" +
+         HexEncode(rnd);
+}
+
+// The pid a snapshot's name carries; 0 for a name without one (made before
+// names carried it); nullopt when `name` is not a snapshot's.
+std::optional<int64_t> SnapshotOwner(const std::string& name) {
+  size_t at = name.rfind(kSnapshotMark);
+  if (name.empty() || name[0] != '.' || at == std::string::npos || at == 0) return std::nullopt;
+  std::string_view tail = std::string_view(name).substr(at + kSnapshotMark.size());
+  auto hex = [](std::string_view h) {
+    return h.size() == 12 && h.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+  };
+  if (hex(tail)) return 0;
+  size_t dash = tail.find('-');
+  if (dash == std::string_view::npos || dash == 0 || !hex(tail.substr(dash + 1))) {
+    return std::nullopt;
+  }
+  std::string_view pid = tail.substr(0, dash);
+  if (pid.find_first_not_of("0123456789") != std::string_view::npos || pid.size() > 9) {
+    return std::nullopt;
+  }
+  return std::stoll(std::string(pid));
 }
 
 // Copies [offset, offset+len) with copy_file_range (which the kernel may
@@ -81,17 +112,17 @@ FileSnapshot::~FileSnapshot() {
 Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool quiescent,
                                                    bool no_symlinks) {
   if (quiescent) return std::unique_ptr<FileSnapshot>(new FileSnapshot(path, "none"));
-  UniqueFd in(OpenPath(path, O_RDONLY, no_symlinks));
+  // O_NONBLOCK: see OpenFileVolume; a FIFO is refused, never waited on.
+  UniqueFd in(OpenPath(path, O_RDONLY | O_NONBLOCK, no_symlinks));
   if (in.get() < 0) return std::unexpected(ErrnoError(errno, "cannot open source " + path));
   struct stat st;
   if (::fstat(in.get(), &st) != 0) return std::unexpected(ErrnoError(errno, path));
+  COFFER_RETURN_IF_ERROR(CheckVolumeFileType(st, path));
+  ::fcntl(in.get(), F_SETFL, ::fcntl(in.get(), F_GETFL) & ~O_NONBLOCK);
   if (S_ISBLK(st.st_mode)) {
     return InvalidArgument("block device " + path +
                            " cannot be snapshotted by the agent: give the volume a snapshot hook "
                            "(LVM, ZFS, ...) or declare it quiescent");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return InvalidArgument(path + " is neither a regular file nor a block device");
   }
   const auto [dir_path, source_name] = SplitPath(path);
   UniqueFd dir(OpenPath(dir_path, O_RDONLY | O_DIRECTORY, no_symlinks));
@@ -115,6 +146,29 @@ Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool
   // No fsync: the copy is read once and removed; a crash loses nothing.
   COFFER_RETURN_IF_ERROR(SparseCopy(in.get(), out.get(), uint64_t(st.st_size), path));
   return result;
+}
+
+Result<std::vector<std::string>> RemoveLeftoverSnapshots(const std::string& root) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> removed;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
+  if (ec) return std::unexpected(ErrnoError(ec.value(), "walking volume root " + root));
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) return std::unexpected(ErrnoError(ec.value(), "walking volume root " + root));
+    const fs::directory_entry& e = *it;
+    if (!e.is_regular_file(ec) || e.is_symlink(ec)) continue;
+    std::optional<int64_t> owner = SnapshotOwner(e.path().filename().string());
+    if (!owner) continue;
+    // A copy whose process still runs (another agent on the same roots, or
+    // a pid reused since: kept, to be safe) is left alone.
+    if (*owner > 0 && (::kill(pid_t(*owner), 0) == 0 || errno == EPERM)) continue;
+    if (::unlink(e.path().c_str()) != 0 && errno != ENOENT) {
+      return std::unexpected(ErrnoError(errno, "removing leftover snapshot " + e.path().string()));
+    }
+    removed.push_back(e.path().string());
+  }
+  return removed;
 }
 
 }  // namespace coffer

@@ -21,6 +21,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "base/fd.h"
@@ -61,5 +62,11 @@ class FileSnapshot {
 // source and creating the copy (see OpenWithoutSymlinks in base/fd.h).
 Result<std::unique_ptr<FileSnapshot>> SnapshotFile(const std::string& path, bool quiescent,
                                                    bool no_symlinks = false);
+
+// Removes the snapshot copies under `root` (recursively) that a process
+// which no longer runs left behind (an agent killed mid-backup): files named
+// ".<source>.coffer-snapshot-<pid>-<12 hex>" whose pid is gone, and those
+// named before names carried a pid. Returns their paths.
+Result<std::vector<std::string>> RemoveLeftoverSnapshots(const std::string& root);
 
 }  // namespace coffer

@@ -324,23 +324,34 @@ class DeviceWriter final : public VolumeWriter {
 
 }  // namespace
 
+Status CheckVolumeFileType(const struct stat& st, const std::string& path) {
+  if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) return {};
+  const char* what = S_ISFIFO(st.st_mode)  ? "a FIFO"
+                     : S_ISSOCK(st.st_mode) ? "a socket"
+                     : S_ISCHR(st.st_mode)  ? "a character device"
+                     : S_ISDIR(st.st_mode)  ? "a directory"
+                                            : "not a regular file";
+  return InvalidArgument(path + " is " + what +
+                         ": a file volume is a regular file or a block device");
+}
+
 Result<std::unique_ptr<VolumeReader>> OpenFileVolume(const std::string& path,
                                                      const FileOpenOptions& options) {
-  UniqueFd fd(OpenPath(path, O_RDONLY, options.no_symlinks));
+  // O_NONBLOCK: a FIFO opened for reading would wait for a writer, where
+  // neither a cancel nor a timeout reaches; it is refused below instead.
+  UniqueFd fd(OpenPath(path, O_RDONLY | O_NONBLOCK, options.no_symlinks));
   if (fd.get() < 0) return std::unexpected(ErrnoError(errno, "cannot open source " + path));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return std::unexpected(ErrnoError(errno, path));
+  COFFER_RETURN_IF_ERROR(CheckVolumeFileType(st, path));
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   uint64_t size = 0;
   bool seek_data = false;
   if (S_ISREG(st.st_mode)) {
     size = uint64_t(st.st_size);
     seek_data = true;
-  } else if (S_ISBLK(st.st_mode)) {
-    if (::ioctl(fd.get(), BLKGETSIZE64, &size) != 0) {
-      return std::unexpected(ErrnoError(errno, "reading the size of device " + path));
-    }
-  } else {
-    return InvalidArgument(path + " is neither a regular file nor a block device");
+  } else if (::ioctl(fd.get(), BLKGETSIZE64, &size) != 0) {  // a block device
+    return std::unexpected(ErrnoError(errno, "reading the size of device " + path));
   }
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   // The same open file again, for direct reads: through /proc, so neither
@@ -380,9 +391,7 @@ Result<std::unique_ptr<VolumeWriter>> CreateFileVolume(const std::string& path, 
     }
     return std::unique_ptr<VolumeWriter>(new DeviceWriter(path, fd));
   }
-  if (exists && !S_ISREG(st.st_mode)) {
-    return InvalidArgument(path + " is neither a regular file nor a block device");
-  }
+  if (exists) COFFER_RETURN_IF_ERROR(CheckVolumeFileType(st, path));
   uint8_t rnd[6];
   FillRandom(rnd, sizeof rnd);
   const std::string suffix = ".coffer-partial-" + HexEncode(rnd);

@@ -16,12 +16,19 @@
 // go through the one directory opened that way.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <memory>
 #include <string>
 
 #include "volume/volume.h"
 
 namespace coffer {
+
+// OK for a regular file or a block device; otherwise kInvalidArgument
+// naming what `path` is (a FIFO, a socket, a character device, a directory).
+// A FIFO or a character device would block a reader or never end.
+Status CheckVolumeFileType(const struct stat& st, const std::string& path);
 
 struct FileOpenOptions {
   bool no_symlinks = false;  // refuse a symbolic link anywhere in the path
