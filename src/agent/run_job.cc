@@ -103,6 +103,7 @@ Result<std::unique_ptr<TargetLock>> LockForJob(Job& job, Repository& repo, std::
   r.job = std::move(what) + ", agent job " + job.id();
   r.wait = std::chrono::seconds(config.lock_wait_seconds);
   r.on_wait = [&job](const std::string& holder) { job.log().Add("waiting for " + holder); };
+  r.cancel = &job.cancel_flag();
   auto lock = TargetLock::Acquire(repo.store(), r);
   if (lock) job.log().Add("holding " + (*lock)->key());
   return lock;

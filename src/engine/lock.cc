@@ -249,10 +249,17 @@ Result<std::unique_ptr<TargetLock>> TargetLock::Acquire(ObjectStore& store,
     if (now >= deadline) return Held(*conflict, request.wait.count() > 0);
     if (!told && request.on_wait) request.on_wait(DescribeLock(*conflict));
     told = true;
-    // Jittered, so that two takers that keep meeting stop meeting.
+    // Jittered, so that two takers that keep meeting stop meeting; in short
+    // steps, so that a cancel ends the wait within a tenth of a second.
     auto pause = backoff / 2 + std::chrono::milliseconds(rng() % (backoff.count() + 1));
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        pause, deadline - now));
+    const auto until = now + std::min<std::chrono::steady_clock::duration>(pause, deadline - now);
+    while (std::chrono::steady_clock::now() < until) {
+      if (request.cancel != nullptr && request.cancel->load()) {
+        return Cancelled("cancelled while waiting for " + DescribeLock(*conflict));
+      }
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          std::chrono::milliseconds(100), until - std::chrono::steady_clock::now()));
+    }
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
   }
 }

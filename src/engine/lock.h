@@ -84,6 +84,9 @@ struct LockRequest {
   // Called once, when the first attempt meets a holder and `wait` > 0, with
   // the description of that holder.
   std::function<void(const std::string&)> on_wait;
+  // When set and it becomes true, a wait ends at once with kCancelled (an
+  // agent job cancelled while it waits for a GC).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 class TargetLock {

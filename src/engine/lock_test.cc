@@ -182,6 +182,29 @@ TEST_F(LockTest, ATakerWaitsForAHolderToGoAndSaysWhatItWaitsFor) {
   EXPECT_EQ(ListLocks(store_)->size(), 1u);  // the waiter's own lock is gone
 }
 
+TEST_F(LockTest, ACancelEndsAWaitAtOnce) {
+  auto gc = TargetLock::Acquire(store_, true, "gc");
+  ASSERT_TRUE(gc.has_value());
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto waited = TargetLock::Acquire(
+      store_, LockRequest{.purpose = "backup", .wait = seconds(600), .cancel = &cancel});
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  canceller.join();
+  ASSERT_FALSE(waited.has_value());
+  EXPECT_EQ(waited.error().code(), ErrorCode::kCancelled);
+  EXPECT_NE(waited.error().message().find("waiting for an exclusive lock (gc"),
+            std::string::npos)
+      << waited.error().message();
+  EXPECT_LT(took, 60.0);  // not the 600 s it was willing to wait
+  EXPECT_EQ(ListLocks(store_)->size(), 1u);  // the waiter left nothing
+}
+
 // A holder that was paused past its promise finds its lock broken, and
 // takes it back only if nobody incompatible took the target meanwhile.
 TEST_F(LockTest, ABrokenLockIsNoticedAndTakenBackOnlyIfTheTargetIsFree) {
