@@ -104,7 +104,23 @@ class MetaStore {
   virtual Result<std::vector<Volume>> ListVolumes() = 0;  // by name
   virtual Result<Volume> UpdateVolume(std::string_view id, const VolumePatch& patch) = 0;
   virtual Result<Volume> SetVolumeSchedule(std::string_view id, const VolumeSchedule& s) = 0;
-  virtual Status DeleteVolume(std::string_view id) = 0;  // kConflict while it has backups
+  // kConflict while it has backups or a restore into it runs; the rows of
+  // the restores that made it go with it.
+  virtual Status DeleteVolume(std::string_view id) = 0;
+
+  // ---- restores ----
+  // A running restore, started and heard from now. kNotFound for a missing
+  // volume or agent; kAlreadyExists if the id is taken.
+  virtual Result<Restore> CreateRestore(const NewRestore& restore) = 0;
+  virtual Result<Restore> GetRestore(std::string_view id) = 0;
+  virtual Result<std::vector<Restore>> ListRestores(const RestoreFilter& filter) = 0;
+  // A running restore's progress (and a heartbeat). kConflict once it ended.
+  virtual Status UpdateRestoreProgress(std::string_view id, int64_t total_bytes,
+                                       int64_t done_bytes) = 0;
+  // Ends a running restore: kCompleted with the agent's result, or kFailed
+  // with a reason. kConflict when it already ended (the first word wins).
+  virtual Result<Restore> FinishRestore(std::string_view id, RestoreState state,
+                                        std::string_view result, std::string_view error) = 0;
 
   // ---- backups ----
   // Starts a backup: status running, attempt 1, started and heartbeat now.

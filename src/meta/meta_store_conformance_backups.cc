@@ -309,3 +309,84 @@ TEST_P(MetaStoreConformanceTest, FinishingAGcRunReleasesItsLeaseInTheSameStep) {
 
 }  // namespace
 }  // namespace coffer::meta
+
+namespace coffer::meta {
+namespace {
+
+using std::chrono::seconds;
+
+// Restores are rows (DESIGN §4): made running, their progress recorded,
+// ended once, listed newest first, and gone with their volume.
+TEST_P(MetaStoreConformanceTest, RestoresAreRowsThatEndOnce) {
+  Agent a = MakeAgent("a");
+  BackupTarget t = MakeTarget("t");
+  Volume source = MakeVolume("source", a);
+  Backup b = MakeCompletedBackup(source, t);
+  Volume first_into = MakeVolume("restored-1", a);
+  Volume second_into = MakeVolume("restored-2", a);
+
+  NewRestore nr{Uuid::Random().ToString(), b.id, first_into.id, a.id, "job-1"};
+  auto r1 = store_->CreateRestore(nr);
+  META_ASSERT_OK(r1);
+  EXPECT_EQ(r1->state, RestoreState::kRunning);
+  EXPECT_EQ(r1->agent_job_id, "job-1");
+  EXPECT_EQ(r1->started_at_us, clock_->load());
+  META_EXPECT_ERROR(store_->CreateRestore(nr), ErrorCode::kAlreadyExists);
+  META_EXPECT_ERROR(store_->CreateRestore({Uuid::Random().ToString(), b.id,
+                                           Uuid::Random().ToString(), a.id, ""}),
+                    ErrorCode::kNotFound);
+  META_EXPECT_ERROR(store_->CreateRestore({"", b.id, first_into.id, a.id, ""}),
+                    ErrorCode::kInvalidArgument);
+
+  Advance(seconds(5));
+  META_ASSERT_OK(store_->UpdateRestoreProgress(r1->id, 1000, 250));
+  auto got = store_->GetRestore(r1->id);
+  META_ASSERT_OK(got);
+  EXPECT_EQ(got->total_bytes, 1000);
+  EXPECT_EQ(got->done_bytes, 250);
+  EXPECT_EQ(got->heartbeat_at_us, clock_->load());
+  META_EXPECT_ERROR(store_->UpdateRestoreProgress(r1->id, -1, 0), ErrorCode::kInvalidArgument);
+  // A volume a restore is writing cannot be deleted.
+  META_EXPECT_ERROR(store_->DeleteVolume(first_into.id), ErrorCode::kConflict);
+
+  META_EXPECT_ERROR(store_->FinishRestore(r1->id, RestoreState::kFailed, "", ""),
+                    ErrorCode::kInvalidArgument);
+  META_EXPECT_ERROR(store_->FinishRestore(r1->id, RestoreState::kRunning, "", ""),
+                    ErrorCode::kInvalidArgument);
+  auto done = store_->FinishRestore(r1->id, RestoreState::kCompleted, R"({"bytes":1000})", "");
+  META_ASSERT_OK(done);
+  EXPECT_EQ(done->state, RestoreState::kCompleted);
+  EXPECT_EQ(done->result, R"({"bytes":1000})");
+  EXPECT_EQ(done->finished_at_us, clock_->load());
+  // The first word wins: a late failure or progress is refused.
+  META_EXPECT_ERROR(store_->FinishRestore(r1->id, RestoreState::kFailed, "", "late"),
+                    ErrorCode::kConflict);
+  META_EXPECT_ERROR(store_->UpdateRestoreProgress(r1->id, 1, 1), ErrorCode::kConflict);
+
+  Advance(seconds(1));
+  auto r2 = store_->CreateRestore({Uuid::Random().ToString(), b.id, second_into.id, a.id, "j2"});
+  META_ASSERT_OK(r2);
+  META_ASSERT_OK(store_->FinishRestore(r2->id, RestoreState::kFailed, "", "agent gone"));
+  auto all = store_->ListRestores({});
+  META_ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, r2->id);  // newest first
+  EXPECT_EQ((*all)[0].error, "agent gone");
+  auto of_first = store_->ListRestores({.volume_id = first_into.id});
+  META_ASSERT_OK(of_first);
+  ASSERT_EQ(of_first->size(), 1u);
+  EXPECT_EQ((*of_first)[0].id, r1->id);
+  auto failed = store_->ListRestores({.state = RestoreState::kFailed});
+  META_ASSERT_OK(failed);
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ((*failed)[0].id, r2->id);
+  META_EXPECT_ERROR(store_->GetRestore(Uuid::Random().ToString()), ErrorCode::kNotFound);
+
+  // The volume goes, and its restores' rows with it.
+  META_ASSERT_OK(store_->DeleteVolume(first_into.id));
+  META_EXPECT_ERROR(store_->GetRestore(r1->id), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ListRestores({})->size(), 1u);
+}
+
+}  // namespace
+}  // namespace coffer::meta

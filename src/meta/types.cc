@@ -53,6 +53,10 @@ constexpr std::pair<GcRunStatus, std::string_view> kGcStatuses[] = {
     {GcRunStatus::kRunning, "running"},
     {GcRunStatus::kCompleted, "completed"},
     {GcRunStatus::kFailed, "failed"}};
+constexpr std::pair<RestoreState, std::string_view> kRestoreStates[] = {
+    {RestoreState::kRunning, "running"},
+    {RestoreState::kCompleted, "completed"},
+    {RestoreState::kFailed, "failed"}};
 constexpr std::pair<LeaseKind, std::string_view> kLeaseKinds[] = {{LeaseKind::kBackup, "backup"},
                                                                   {LeaseKind::kGc, "gc"}};
 
@@ -62,6 +66,7 @@ std::string_view ToString(VolumeBackend b) { return NameOf(b, kBackends); }
 std::string_view ToString(BackupStatus s) { return NameOf(s, kBackupStatuses); }
 std::string_view ToString(GcRunStatus s) { return NameOf(s, kGcStatuses); }
 std::string_view ToString(LeaseKind k) { return NameOf(k, kLeaseKinds); }
+std::string_view ToString(RestoreState s) { return NameOf(s, kRestoreStates); }
 
 Result<VolumeBackend> ParseVolumeBackend(std::string_view s) {
   return ParseName(s, kBackends, "volume backend");
@@ -71,6 +76,9 @@ Result<BackupStatus> ParseBackupStatus(std::string_view s) {
 }
 Result<GcRunStatus> ParseGcRunStatus(std::string_view s) {
   return ParseName(s, kGcStatuses, "GC run status");
+}
+Result<RestoreState> ParseRestoreState(std::string_view s) {
+  return ParseName(s, kRestoreStates, "restore state");
 }
 Result<LeaseKind> ParseLeaseKind(std::string_view s) {
   return ParseName(s, kLeaseKinds, "lease kind");

@@ -51,6 +51,7 @@ class SecretString {
 enum class VolumeBackend { kFile, kIscsi, kNbd };
 enum class BackupStatus { kRunning, kCompleted, kFailed };
 enum class GcRunStatus { kRunning, kCompleted, kFailed };
+enum class RestoreState { kRunning, kCompleted, kFailed };
 // kBackup leases are shared (many backups of one target may run together);
 // a kGc lease excludes every other lease and every running backup (DESIGN §5).
 enum class LeaseKind { kBackup, kGc };
@@ -60,10 +61,12 @@ enum class LeaseKind { kBackup, kGc };
 std::string_view ToString(VolumeBackend b);
 std::string_view ToString(BackupStatus s);
 std::string_view ToString(GcRunStatus s);
+std::string_view ToString(RestoreState s);
 std::string_view ToString(LeaseKind k);
 // kInvalidArgument for any other name.
 Result<VolumeBackend> ParseVolumeBackend(std::string_view s);
 Result<BackupStatus> ParseBackupStatus(std::string_view s);
+Result<RestoreState> ParseRestoreState(std::string_view s);
 Result<GcRunStatus> ParseGcRunStatus(std::string_view s);
 Result<LeaseKind> ParseLeaseKind(std::string_view s);
 
@@ -215,6 +218,40 @@ struct BackupFilter {
   std::optional<std::string> volume_id;
   std::optional<std::string> target_id;
   std::optional<BackupStatus> status;
+  int64_t limit = 0;  // 0: all
+};
+
+// ---- restores ----------------------------------------------------------------
+
+// A restore of a completed backup into a new volume (DESIGN §4): a row, so
+// that it survives a manager restart and every replica sees it.
+struct Restore {
+  std::string id;
+  std::string backup_id;
+  std::string volume_id;  // the new volume it writes
+  std::string agent_id;
+  std::string agent_job_id;
+  RestoreState state = RestoreState::kRunning;
+  int64_t total_bytes = 0, done_bytes = 0;  // progress, as of the last poll
+  std::string result;                       // the agent's result (JSON) once completed
+  std::string error;                        // why it failed
+  int64_t started_at_us = 0;
+  int64_t heartbeat_at_us = 0;  // last sign of life from the agent job
+  std::optional<int64_t> finished_at_us;
+};
+
+struct NewRestore {
+  std::string id;  // required: a uuid
+  std::string backup_id;
+  std::string volume_id;
+  std::string agent_id;
+  std::string agent_job_id;
+};
+
+// Newest first (by start time, then id); unset fields do not filter.
+struct RestoreFilter {
+  std::optional<std::string> volume_id;
+  std::optional<RestoreState> state;
   int64_t limit = 0;  // 0: all
 };
 

@@ -111,8 +111,32 @@ CREATE TABLE api_token (
 );
 )sql";
 
+// Version 2: restores as rows, so that one survives a manager restart and
+// every replica sees it. backup_id is not a reference: a restore's record
+// outlives the backup it read.
+constexpr std::string_view kRestores = R"sql(
+CREATE TABLE restore (
+  id              TEXT PRIMARY KEY,
+  backup_id       TEXT NOT NULL,
+  volume_id       TEXT NOT NULL REFERENCES volume (id),
+  agent_id        TEXT NOT NULL REFERENCES agent (id),
+  agent_job_id    TEXT NOT NULL DEFAULT '',
+  state           TEXT NOT NULL CHECK (state IN ('running', 'completed', 'failed')),
+  total_bytes     BIGINT NOT NULL DEFAULT 0,
+  done_bytes      BIGINT NOT NULL DEFAULT 0,
+  result          TEXT NOT NULL DEFAULT '',
+  error           TEXT NOT NULL DEFAULT '',
+  started_at_us   BIGINT NOT NULL,
+  heartbeat_at_us BIGINT NOT NULL,
+  finished_at_us  BIGINT
+);
+CREATE INDEX restore_volume_started ON restore (volume_id, started_at_us);
+CREATE INDEX restore_state ON restore (state);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitial},
+    {2, "restores", kRestores},
 };
 
 // The advisory lock key under which PostgreSQL sessions migrate one at a

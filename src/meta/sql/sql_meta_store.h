@@ -75,6 +75,13 @@ class SqlMetaStore final : public MetaStore {
   Status HeartbeatBackup(std::string_view id, int64_t attempt) override;
   Result<Backup> CompleteBackup(std::string_view id, int64_t attempt, const BackupStats& stats,
                                 int64_t duration_ms) override;
+  Result<Restore> CreateRestore(const NewRestore& restore) override;
+  Result<Restore> GetRestore(std::string_view id) override;
+  Result<std::vector<Restore>> ListRestores(const RestoreFilter& filter) override;
+  Status UpdateRestoreProgress(std::string_view id, int64_t total_bytes,
+                               int64_t done_bytes) override;
+  Result<Restore> FinishRestore(std::string_view id, RestoreState state, std::string_view result,
+                                std::string_view error) override;
   Result<Backup> FailBackup(std::string_view id, int64_t attempt, std::string_view error) override;
   Result<Backup> FailSilentBackup(std::string_view id, int64_t attempt, int64_t silent_since_us,
                                   std::string_view error) override;
@@ -120,6 +127,7 @@ class SqlMetaStore final : public MetaStore {
   Result<BackupTarget> LoadTarget(SqlConn& c, const std::string& id);
   Result<Volume> LoadVolume(SqlConn& c, const std::string& id);
   Result<Backup> LoadBackup(SqlConn& c, const std::string& id);
+  Result<Restore> LoadRestore(SqlConn& c, const std::string& id);
   Result<GcRun> LoadGcRun(SqlConn& c, const std::string& id);
   // Takes the target's row lock (see above); kNotFound if there is none.
   Status LockTarget(SqlConn& c, const std::string& id);

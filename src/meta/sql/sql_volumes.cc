@@ -169,6 +169,14 @@ Status SqlMetaStore::DeleteVolume(std::string_view id_in) {
       return Conflict("volume " + id + " has " + std::to_string(backups) +
                       " backup(s); delete them first");
     }
+    COFFER_ASSIGN_OR_RETURN(
+        int64_t restoring,
+        QueryInt(c, "SELECT count(*) FROM restore WHERE volume_id = $1 AND state = 'running'",
+                 {id}));
+    if (restoring > 0) {
+      return Conflict("volume " + id + " is being written by a restore; wait for it to end");
+    }
+    COFFER_RETURN_IF_ERROR(Done(c.Exec("DELETE FROM restore WHERE volume_id = $1", {id})));
     return Done(c.Exec("DELETE FROM volume WHERE id = $1", {id}));
   });
 }
