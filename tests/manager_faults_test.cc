@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -13,7 +14,51 @@
 namespace coffer::testing {
 namespace {
 
-class ManagerFaultsTest : public ManagerTest {};
+class ManagerFaultsTest : public ManagerTest {
+ protected:
+  void RestoreSurvivesAManagerRestart(const std::string& database_url) {
+    StartCluster(database_url);
+    json agent = RegisterAgent(*agent1_, "agent-1");
+    json target = CreateLocalTarget("local");
+    const std::string img = agent1_->root() + "/big.img";
+    MakeImage(img, "256M", 21);
+    json volume = CreateVolume("big", agent["id"], img);
+    Schedule(volume["id"], target["id"]);
+    json backup = BackUp(volume["id"]);
+    ASSERT_EQ(backup["status"], "completed") << backup.dump();
+    const std::string out = agent1_->root() + "/big-restored.img";
+    Reply started = manager_->Post(
+        "/v1/backups/" + backup["id"].get<std::string>() + "/restore",
+        {{"name", "big-restored"}, {"agent_id", agent["id"]}, {"backend", "file"}, {"locator", out}});
+    ASSERT_EQ(started.status, 202) << started.raw;
+    const std::string restore_id = started.body["restore"]["id"];
+    const std::string new_volume = started.body["id"];
+    const size_t log_before = manager_->Log().size();
+    manager_->Restart(SIGKILL);
+    // The new process knows it, from the database, and follows it to its end.
+    Reply after = manager_->Get("/v1/restores/" + restore_id);
+    ASSERT_EQ(after.status, 200) << after.raw;
+    EXPECT_EQ(after.body["volume_id"], new_volume);
+    json done = manager_->WaitRestore(restore_id, 120);
+    EXPECT_EQ(done["state"], "completed") << done.dump() << "\n" << manager_->Log();
+    EXPECT_EQ(done["result"]["bytes"], 256 << 20) << done.dump();
+    EXPECT_EQ(CompareFiles(img, out), "");
+    EXPECT_NE(manager_->Log().substr(log_before).find("restore " + restore_id + " completed"),
+              std::string::npos)
+        << "the restarted manager did not settle the restore:\n"
+        << manager_->Log();
+    Reply v = manager_->Get("/v1/volumes/" + new_volume);
+    EXPECT_EQ(v.body["restore"]["id"], restore_id);
+    EXPECT_EQ(v.body["restore"]["state"], "completed");
+    Reply listed = manager_->Get("/v1/restores?volume_id=" + new_volume);
+    ASSERT_EQ(listed.status, 200) << listed.raw;
+    ASSERT_EQ(listed.body["restores"].size(), 1u);
+    EXPECT_EQ(manager_->Get("/v1/restores?state=sideways").status, 400);
+    // A restored volume that is complete can be backed up like any other.
+    Schedule(new_volume, target["id"]);
+    EXPECT_EQ(BackUp(new_volume)["status"], "completed");
+  }
+};
 
 TEST_F(ManagerFaultsTest, CanarySecretsNeverLeak) {
   StartCluster();
@@ -191,6 +236,55 @@ TEST_F(ManagerFaultsTest, ManagerRestartedMidJobFollowsTheJobAgain) {
   }
   EXPECT_EQ(done["status"], "completed") << done.dump() << "\n" << manager_->Log();
   EXPECT_EQ(done["logical_bytes"], 1 << 20);
+}
+
+// Restores are rows (issue 16, item 7): a restore started before the manager
+// is killed is there after it comes back, followed to its end, and the
+// volume it wrote says so; on SQLite and on PostgreSQL.
+TEST_F(ManagerFaultsTest, ARestoreSurvivesAManagerRestartOnSqlite) {
+  RestoreSurvivesAManagerRestart("");
+}
+
+TEST_F(ManagerFaultsTest, ARestoreSurvivesAManagerRestartOnPostgres) {
+  const std::string url = NewPostgresDatabase();
+  ASSERT_FALSE(url.empty());
+  RestoreSurvivesAManagerRestart(url);
+}
+
+// An agent killed mid-restore: the restore fails with the reason, the new
+// volume says so, and it cannot be backed up by mistake.
+TEST_F(ManagerFaultsTest, ARestoreWhoseAgentDiedFailsAndItsVolumeSaysSo) {
+  StartCluster();
+  json agent = RegisterAgent(*agent1_, "agent-1");
+  json target = CreateLocalTarget("local");
+  const std::string img = agent1_->root() + "/big.img";
+  MakeImage(img, "512M", 22);
+  json volume = CreateVolume("big", agent["id"], img);
+  Schedule(volume["id"], target["id"]);
+  json backup = BackUp(volume["id"]);
+  ASSERT_EQ(backup["status"], "completed") << backup.dump();
+  const std::string out = agent1_->root() + "/big-restored.img";
+  Reply started = manager_->Post(
+      "/v1/backups/" + backup["id"].get<std::string>() + "/restore",
+      {{"name", "big-restored"}, {"agent_id", agent["id"]}, {"backend", "file"}, {"locator", out}});
+  ASSERT_EQ(started.status, 202) << started.raw;
+  const std::string restore_id = started.body["restore"]["id"];
+  const std::string new_volume = started.body["id"];
+  agent1_->Restart(SIGKILL);
+  json done = manager_->WaitRestore(restore_id, 60);
+  ASSERT_EQ(done["state"], "failed") << "the agent was killed mid-restore: " << done.dump();
+  EXPECT_NE(done["error"].get<std::string>().find("no longer knows job"), std::string::npos)
+      << done.dump();
+  EXPECT_FALSE(std::filesystem::exists(out));  // nothing half-written under its name
+  Reply v = manager_->Get("/v1/volumes/" + new_volume);
+  EXPECT_EQ(v.body["restore"]["state"], "failed") << v.raw;
+  Schedule(new_volume, target["id"]);
+  Reply refused = manager_->Post("/v1/volumes/" + new_volume + "/backup");
+  EXPECT_EQ(refused.status, 409) << refused.raw;
+  EXPECT_NE(refused.raw.find("holds no complete data"), std::string::npos) << refused.raw;
+  // It can be deleted, and with it its restore's row.
+  EXPECT_EQ(manager_->Delete("/v1/volumes/" + new_volume).status, 204);
+  EXPECT_EQ(manager_->Get("/v1/restores/" + restore_id).status, 404);
 }
 
 }  // namespace

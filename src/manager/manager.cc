@@ -109,6 +109,7 @@ void Manager::BuildServices() {
       {3 * config_.job_poll_interval, 2 * config_.agent_timeout, std::chrono::seconds(5)});
   ro.silence_timeout = config_.backup_silence_timeout;
   ro.is_leader = is_leader;
+  ro.restores = p.restores.get();
   p.reconciler = std::make_unique<Reconciler>(*p.meta, *p.orchestrator, ro);
   SchedulerOptions so;
   so.tick = config_.scheduler_interval;

@@ -50,6 +50,18 @@ Result<std::string> Orchestrator::StartBackup(const std::string& volume_id,
                            "/v1/volumes/{id}/backup_schedule");
   }
   const std::string target_id = *volume.backup_target_id;
+  // A volume a restore made holds complete data only once that restore has
+  // completed.
+  COFFER_ASSIGN_OR_RETURN(auto made_by, meta_.ListRestores({.volume_id = volume.id, .limit = 1}));
+  if (!made_by.empty() && made_by.front().state != meta::RestoreState::kCompleted) {
+    const meta::Restore& r = made_by.front();
+    if (r.state == meta::RestoreState::kRunning) {
+      return Conflict("volume " + volume.name + " is being written by restore " + r.id +
+                      "; back it up once the restore has completed");
+    }
+    return Conflict("volume " + volume.name + " was made by restore " + r.id +
+                    ", which failed (" + r.error + "): it holds no complete data");
+  }
   // Both looked up before the row exists: a volume whose agent or target is
   // gone starts nothing.
   COFFER_RETURN_IF_ERROR(EndpointOf(meta_, volume.agent_id));

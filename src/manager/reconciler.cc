@@ -40,6 +40,11 @@ Result<ReconcileRound> Reconciler::RunOnce() {
       std::chrono::duration_cast<std::chrono::microseconds>(options_.orphan_after).count();
   COFFER_ASSIGN_OR_RETURN(auto silent, meta_.ListSilentBackups(now - orphan_us));
   for (const meta::Backup& b : silent) Reconcile(b, now, &round);
+  if (options_.restores != nullptr) {
+    const int64_t silence_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(options_.silence_timeout).count();
+    round.restores_failed = options_.restores->Reconcile(now - orphan_us, now - silence_us);
+  }
   return round;
 }
 

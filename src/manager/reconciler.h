@@ -27,6 +27,7 @@
 
 #include "base/error.h"
 #include "manager/orchestrator.h"
+#include "manager/restores.h"
 #include "meta/meta_store.h"
 
 namespace coffer::manager {
@@ -39,6 +40,8 @@ struct ReconcilerOptions {
   // Microseconds since the epoch; empty: the system clock. Tests pass the
   // metadata store's clock, which they move.
   std::function<int64_t()> clock_us;
+  // When set, restores are reconciled too (RestoreService::Reconcile).
+  RestoreService* restores = nullptr;
 };
 
 struct ReconcileRound {
@@ -46,6 +49,7 @@ struct ReconcileRound {
   int adopted = 0;
   int failed = 0;
   int settled = 0;  // finished jobs recorded
+  int restores_failed = 0;
 };
 
 class Reconciler {

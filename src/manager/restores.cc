@@ -46,71 +46,106 @@ Result<std::pair<meta::Volume, Restore>> RestoreService::Start(const RestoreRequ
     }
     return std::unexpected(RenameField(job.error()));
   }
-  Restore r;
-  r.id = Uuid::Random().ToString();
-  r.backup_id = backup.id;
-  r.volume_id = volume.id;
-  r.agent_id = request.agent_id;
-  r.agent_job_id = job->id;
-  r.started_at_us = UnixNowMicros();
-  {
-    std::lock_guard lock(mu_);
-    restores_[r.id] = r;
+  meta::NewRestore nr{Uuid::Random().ToString(), backup.id, volume.id, request.agent_id, job->id};
+  auto r = meta_.CreateRestore(nr);
+  if (!r) {
+    // The job runs, but nothing would follow it: stop it, and say why.
+    (void)client_.CancelJob(agent, job->id);
+    (void)meta_.DeleteVolume(volume.id);
+    return std::unexpected(r.error().WithContext("recording the restore"));
   }
-  Log("restore " + r.id + " of backup " + backup.id + " into volume " + volume.name +
+  Log("restore " + r->id + " of backup " + backup.id + " into volume " + volume.name +
       " started (agent job " + job->id + ")");
+  Follow(*r, std::move(agent));
+  return std::make_pair(std::move(volume), std::move(*r));
+}
+
+void RestoreService::Follow(const Restore& r, AgentEndpoint agent) {
   const std::string id = r.id;
-  poller_.Track("restore:" + id, std::move(agent), job->id,
+  poller_.Track("restore:" + id, std::move(agent), r.agent_job_id,
                 [this, id](const Result<AgentJob>& answer) { return OnPoll(id, answer); });
-  return std::make_pair(std::move(volume), std::move(r));
+}
+
+void RestoreService::Fail(const Restore& r, const std::string& why) {
+  auto done = meta_.FinishRestore(r.id, meta::RestoreState::kFailed, "", why);
+  if (!done) return;  // ended meanwhile: the first word stands
+  metrics_.RestoreFinished("failed");
+  Log("restore " + r.id + " failed: " + why);
 }
 
 bool RestoreService::OnPoll(const std::string& id, const Result<AgentJob>& answer) {
-  std::lock_guard lock(mu_);
-  auto it = restores_.find(id);
-  if (it == restores_.end()) return false;
-  Restore& r = it->second;
+  auto r = meta_.GetRestore(id);
+  if (!r) return r.error().code() != ErrorCode::kNotFound;  // the database: ask again
+  if (r->state != meta::RestoreState::kRunning) return false;
   if (!answer) {
     if (answer.error().code() != ErrorCode::kNotFound) return true;  // unreachable: retry
-    r.state = "failed";
-    r.error = "the agent no longer knows job " + r.agent_job_id +
-              " (the agent restarted or dropped the job)";
-  } else {
-    r.total_bytes = answer->total_bytes;
-    r.done_bytes = answer->done_bytes;
-    if (answer->running()) return true;
-    if (answer->state == "completed") {
-      r.state = "completed";
-      r.result = answer->result;
-    } else {
-      r.state = "failed";
-      r.error = "agent job " + r.agent_job_id + " " + answer->state + ": " +
-                (answer->error_code.empty() ? "" : answer->error_code + ": ") +
-                answer->error_message;
-    }
+    Fail(*r, "the agent no longer knows job " + r->agent_job_id +
+                 " (the agent restarted or dropped the job); volume " + r->volume_id +
+                 " holds no complete data");
+    return false;
   }
-  r.finished_at_us = UnixNowMicros();
-  metrics_.RestoreFinished(r.state);
-  Log("restore " + r.id + " " + r.state + (r.error.empty() ? "" : ": " + r.error));
+  if (answer->running()) {
+    auto st = meta_.UpdateRestoreProgress(id, int64_t(answer->total_bytes),
+                                          int64_t(answer->done_bytes));
+    return st || st.error().code() != ErrorCode::kConflict;
+  }
+  if (answer->state == "completed") {
+    auto done = meta_.FinishRestore(id, meta::RestoreState::kCompleted,
+                                    answer->result.is_null() ? "" : answer->result.dump(), "");
+    if (done) {
+      metrics_.RestoreFinished("completed");
+      Log("restore " + id + " completed");
+    }
+  } else {
+    Fail(*r, "agent job " + r->agent_job_id + " " + answer->state + ": " +
+                 (answer->error_code.empty() ? "" : answer->error_code + ": ") +
+                 answer->error_message);
+  }
   return false;
 }
 
-Result<Restore> RestoreService::Get(const std::string& id) {
-  std::lock_guard lock(mu_);
-  auto it = restores_.find(id);
-  if (it == restores_.end()) return NotFound("no restore " + id + " (known to this manager)");
-  return it->second;
-}
-
-std::optional<Restore> RestoreService::ForVolume(const std::string& volume_id) {
-  std::lock_guard lock(mu_);
-  std::optional<Restore> newest;
-  for (const auto& [id, r] : restores_) {
-    if (r.volume_id == volume_id && (!newest || r.started_at_us > newest->started_at_us)) {
-      newest = r;
+int RestoreService::Reconcile(int64_t silent_since_us, int64_t fail_before_us) {
+  auto running = meta_.ListRestores({.state = meta::RestoreState::kRunning});
+  if (!running) {
+    Log("reconciler: listing restores: " + running.error().message());
+    return 0;
+  }
+  int failed = 0;
+  for (const Restore& r : *running) {
+    if (r.heartbeat_at_us >= silent_since_us) continue;
+    const bool followed = poller_.IsTracked("restore:" + r.id);
+    if (r.heartbeat_at_us < fail_before_us) {
+      poller_.Untrack("restore:" + r.id);
+      Fail(r, "nothing was heard of agent job " + r.agent_job_id + " for " +
+                  std::to_string((UnixNowMicros() - r.heartbeat_at_us) / 1'000'000) + " s");
+      ++failed;
+      continue;
+    }
+    if (followed) continue;
+    auto agent = EndpointOf(meta_, r.agent_id);
+    if (!agent) {
+      if (agent.error().code() == ErrorCode::kNotFound) {
+        Fail(r, "its agent is gone: " + agent.error().message());
+        ++failed;
+      }
+      continue;
+    }
+    // A restore another process started (it stopped): ask, and follow it.
+    auto job = client_.GetJob(*agent, r.agent_job_id);
+    if (OnPoll(r.id, job)) {
+      Log("reconciler: following restore " + r.id + " (agent job " + r.agent_job_id + ") again");
+      Follow(r, std::move(*agent));
     }
   }
-  return newest;
+  return failed;
+}
+
+Result<Restore> RestoreService::Get(const std::string& id) { return meta_.GetRestore(id); }
+
+Result<std::optional<Restore>> RestoreService::ForVolume(const std::string& volume_id) {
+  COFFER_ASSIGN_OR_RETURN(auto newest, meta_.ListRestores({.volume_id = volume_id, .limit = 1}));
+  if (newest.empty()) return std::optional<Restore>();
+  return std::optional<Restore>(std::move(newest.front()));
 }
 
 Result<AgentJob> RestoreService::LiveJob(const Restore& restore) {
@@ -118,13 +153,8 @@ Result<AgentJob> RestoreService::LiveJob(const Restore& restore) {
   return client_.GetJob(agent, restore.agent_job_id);
 }
 
-std::vector<Restore> RestoreService::List() {
-  std::lock_guard lock(mu_);
-  std::vector<Restore> out;
-  for (const auto& [id, r] : restores_) out.push_back(r);
-  std::sort(out.begin(), out.end(),
-            [](const Restore& a, const Restore& b) { return a.started_at_us > b.started_at_us; });
-  return out;
+Result<std::vector<Restore>> RestoreService::List(const meta::RestoreFilter& filter) {
+  return meta_.ListRestores(filter);
 }
 
 }  // namespace coffer::manager

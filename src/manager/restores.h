@@ -13,17 +13,19 @@
 // written; failed or gone → the reason. A volume whose restore failed stays
 // (with the restore's state) until it is deleted.
 //
-// Restore state lives in this process's memory only (the metadata store has
-// no table for it): after a manager restart, or on another replica, the
-// volume is there but GET /v1/restores/{id} is 404; the agent's job (and the
-// volume's data) are unaffected.
+// Restores are rows of the metadata store (meta::Restore): a restore
+// survives a manager restart and every replica sees it. The poller of the
+// process that started it follows the job; Reconcile (the reconciler's
+// round, leader only) follows again those of a process that stopped, and
+// fails those whose agent job is gone or that nothing was heard of for the
+// silence timeout. The volume a restore writes says so (GET
+// /v1/volumes/{id}, "restore"), and one whose restore is running or failed
+// holds no complete data: a backup of it is refused (Orchestrator).
 //
 // Thread safety: all methods may be called from any thread.
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -46,19 +48,7 @@ struct RestoreRequest {
   std::string locator;
 };
 
-struct Restore {
-  std::string id;
-  std::string backup_id;
-  std::string volume_id;  // the new volume
-  std::string agent_id;
-  std::string agent_job_id;
-  std::string state = "running";  // running | completed | failed
-  int64_t started_at_us = 0;
-  std::optional<int64_t> finished_at_us;
-  uint64_t total_bytes = 0, done_bytes = 0;  // progress, as of the last poll
-  nlohmann::json result;                     // the agent's result once completed
-  std::string error;
-};
+using Restore = meta::Restore;
 
 class RestoreService {
  public:
@@ -69,22 +59,29 @@ class RestoreService {
   // Starts the restore; returns the new volume and the restore.
   Result<std::pair<meta::Volume, Restore>> Start(const RestoreRequest& request);
 
-  Result<Restore> Get(const std::string& id);                      // kNotFound
-  std::optional<Restore> ForVolume(const std::string& volume_id);  // the newest
-  std::vector<Restore> List();                                     // newest first
+  Result<Restore> Get(const std::string& id);  // kNotFound
+  // The newest restore into the volume (the one that made it), if any.
+  Result<std::optional<Restore>> ForVolume(const std::string& volume_id);
+  Result<std::vector<Restore>> List(const meta::RestoreFilter& filter);  // newest first
   // Asks the agent about a restore's job now (live progress).
   Result<AgentJob> LiveJob(const Restore& restore);
 
+  // The reconciler's round for restores: every running restore not heard of
+  // since `silent_since_us` that this process does not follow is asked about
+  // and followed again, settled, or failed when its job is gone; one silent
+  // since `fail_before_us` is failed. Returns how many were failed.
+  int Reconcile(int64_t silent_since_us, int64_t fail_before_us);
+
  private:
   bool OnPoll(const std::string& id, const Result<AgentJob>& answer);
+  void Follow(const Restore& r, AgentEndpoint agent);
+  void Fail(const Restore& r, const std::string& why);
 
   meta::MetaStore& meta_;
   TargetService& targets_;
   AgentClient& client_;
   JobPoller& poller_;
   ManagerMetrics& metrics_;
-  std::mutex mu_;
-  std::map<std::string, Restore> restores_;
 };
 
 }  // namespace coffer::manager

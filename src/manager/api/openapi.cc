@@ -155,8 +155,12 @@ void BackupPaths(json& p) {
          "agent job",
          "backups", 202, restore_answer, {400, 401, 404, 409, 413, 429, 502, 503},
          Ref("RestoreCreate"), bid);
-  p["/v1/restores"]["get"] = Op("restores this manager started, newest first", "backups", 200,
-                                ListOf("restores", "Restore"), {401});
+  p["/v1/restores"]["get"] =
+      Op("list restores, newest first", "backups", 200, ListOf("restores", "Restore"), {400, 401},
+         nullptr,
+         json::array({Query("volume_id", "only those into this volume"),
+                      Query("state", "running, completed or failed"),
+                      Query("limit", "at most this many", {{"type", "integer"}})}));
   p["/v1/restores/{id}"]["get"] =
       Op("one restore, with live progress while running", "backups", 200, Ref("Restore"),
          {401, 404}, nullptr, json::array({PathId("restore id")}));

@@ -80,11 +80,11 @@ json RestoreJson(const Restore& r) {
           {"volume_id", r.volume_id},
           {"agent_id", r.agent_id},
           {"agent_job_id", r.agent_job_id},
-          {"state", r.state},
+          {"state", meta::ToString(r.state)},
           {"started_at", Time(r.started_at_us)},
           {"finished_at", r.finished_at_us ? Time(*r.finished_at_us) : json()},
           {"progress", {{"total_bytes", r.total_bytes}, {"done_bytes", r.done_bytes}}},
-          {"result", r.result},
+          {"result", r.result.empty() ? json() : json::parse(r.result, nullptr, false)},
           {"error", r.error.empty() ? json() : json(r.error)}};
 }
 

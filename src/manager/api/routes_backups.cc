@@ -1,6 +1,8 @@
 // /v1/backups (list, inspect with live progress, delete, restore) and
-// /v1/restores (the state of restores this manager started).
+// /v1/restores (restores, as rows of the metadata store).
 #include <httplib.h>
+
+#include <charconv>
 
 #include "manager/api/http_util.h"
 #include "manager/api/records.h"
@@ -81,7 +83,7 @@ void Restore(ApiContext& ctx, const httplib::Request& req, httplib::Response& re
 
 json LiveRestoreJson(ApiContext& ctx, const manager::Restore& r) {
   json j = RestoreJson(r);
-  if (r.state != "running") return j;
+  if (r.state != meta::RestoreState::kRunning) return j;
   if (auto job = ctx.restores->LiveJob(r); job) j["progress"] = ProgressJson(*job);
   return j;
 }
@@ -100,9 +102,29 @@ void AddBackupRoutes(httplib::Server& s, ApiContext& ctx) {
   });
   s.Post(R"(/v1/backups/([^/]+)/restore)",
          [&ctx](const httplib::Request& req, httplib::Response& res) { Restore(ctx, req, res); });
-  s.Get("/v1/restores", [&ctx](const httplib::Request&, httplib::Response& res) {
+  s.Get("/v1/restores", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    meta::RestoreFilter filter;
+    if (req.has_param("volume_id")) filter.volume_id = req.get_param_value("volume_id");
+    if (req.has_param("state")) {
+      auto state = meta::ParseRestoreState(req.get_param_value("state"));
+      if (!state) {
+        return SendFieldError(res, "state", "state: must be running, completed or failed");
+      }
+      filter.state = *state;
+    }
+    if (req.has_param("limit")) {
+      const std::string text = req.get_param_value("limit");
+      int64_t limit = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+      if (ec != std::errc() || end != text.data() + text.size() || limit < 1) {
+        return SendFieldError(res, "limit", "limit: must be a positive integer");
+      }
+      filter.limit = limit;
+    }
+    auto restores = ctx.restores->List(filter);
+    if (!restores) return SendError(res, restores.error());
     json list = json::array();
-    for (const auto& r : ctx.restores->List()) list.push_back(RestoreJson(r));
+    for (const auto& r : *restores) list.push_back(RestoreJson(r));
     SendJson(res, 200, {{"restores", list}});
   });
   s.Get(R"(/v1/restores/([^/]+))", [&ctx](const httplib::Request& req, httplib::Response& res) {

@@ -14,7 +14,7 @@ namespace {
 constexpr int kNextRuns = 5;
 
 // The volume as GET shows it: the record, its next scheduled runs and the
-// restore that made it (when this manager ran one).
+// restore that made it, if one did.
 json FullVolumeJson(ApiContext& ctx, const meta::Volume& v) {
   json j = VolumeJson(v);
   json runs = json::array();
@@ -25,7 +25,7 @@ json FullVolumeJson(ApiContext& ctx, const meta::Volume& v) {
   }
   j["next_backup_runs"] = runs;
   auto restore = ctx.restores->ForVolume(v.id);
-  j["restore"] = restore ? RestoreJson(*restore) : json();
+  j["restore"] = restore && *restore ? RestoreJson(**restore) : json();
   return j;
 }
 
