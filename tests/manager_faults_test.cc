@@ -16,23 +16,41 @@ namespace {
 
 class ManagerFaultsTest : public ManagerTest {
  protected:
+  // A started restore of a `size` image backed up through the manager.
+  struct StartedRestore {
+    std::string image, out, restore_id, new_volume;
+    json agent, target;
+  };
+  StartedRestore StartRestore(const std::string& size, int seed) {
+    StartedRestore r;
+    r.agent = RegisterAgent(*agent1_, "agent-1");
+    r.target = CreateLocalTarget("local");
+    r.image = agent1_->root() + "/big.img";
+    MakeImage(r.image, size, seed);
+    json volume = CreateVolume("big", r.agent["id"], r.image);
+    Schedule(volume["id"], r.target["id"]);
+    json backup = BackUp(volume["id"]);
+    EXPECT_EQ(backup["status"], "completed") << backup.dump();
+    r.out = agent1_->root() + "/big-restored.img";
+    Reply started = manager_->Post("/v1/backups/" + backup["id"].get<std::string>() + "/restore",
+                                   {{"name", "big-restored"},
+                                    {"agent_id", r.agent["id"]},
+                                    {"backend", "file"},
+                                    {"locator", r.out}});
+    EXPECT_EQ(started.status, 202) << started.raw;
+    if (started.status != 202) return r;
+    r.restore_id = started.body["restore"]["id"];
+    r.new_volume = started.body["id"];
+    return r;
+  }
+
   void RestoreSurvivesAManagerRestart(const std::string& database_url) {
     StartCluster(database_url);
-    json agent = RegisterAgent(*agent1_, "agent-1");
-    json target = CreateLocalTarget("local");
-    const std::string img = agent1_->root() + "/big.img";
-    MakeImage(img, "256M", 21);
-    json volume = CreateVolume("big", agent["id"], img);
-    Schedule(volume["id"], target["id"]);
-    json backup = BackUp(volume["id"]);
-    ASSERT_EQ(backup["status"], "completed") << backup.dump();
-    const std::string out = agent1_->root() + "/big-restored.img";
-    Reply started = manager_->Post(
-        "/v1/backups/" + backup["id"].get<std::string>() + "/restore",
-        {{"name", "big-restored"}, {"agent_id", agent["id"]}, {"backend", "file"}, {"locator", out}});
-    ASSERT_EQ(started.status, 202) << started.raw;
-    const std::string restore_id = started.body["restore"]["id"];
-    const std::string new_volume = started.body["id"];
+    StartedRestore r = StartRestore("256M", 21);
+    ASSERT_FALSE(r.restore_id.empty());
+    const std::string &img = r.image, &out = r.out, &restore_id = r.restore_id,
+                      &new_volume = r.new_volume;
+    const json& target = r.target;
     const size_t log_before = manager_->Log().size();
     manager_->Restart(SIGKILL);
     // The new process knows it, from the database, and follows it to its end.
@@ -255,21 +273,10 @@ TEST_F(ManagerFaultsTest, ARestoreSurvivesAManagerRestartOnPostgres) {
 // volume says so, and it cannot be backed up by mistake.
 TEST_F(ManagerFaultsTest, ARestoreWhoseAgentDiedFailsAndItsVolumeSaysSo) {
   StartCluster();
-  json agent = RegisterAgent(*agent1_, "agent-1");
-  json target = CreateLocalTarget("local");
-  const std::string img = agent1_->root() + "/big.img";
-  MakeImage(img, "512M", 22);
-  json volume = CreateVolume("big", agent["id"], img);
-  Schedule(volume["id"], target["id"]);
-  json backup = BackUp(volume["id"]);
-  ASSERT_EQ(backup["status"], "completed") << backup.dump();
-  const std::string out = agent1_->root() + "/big-restored.img";
-  Reply started = manager_->Post(
-      "/v1/backups/" + backup["id"].get<std::string>() + "/restore",
-      {{"name", "big-restored"}, {"agent_id", agent["id"]}, {"backend", "file"}, {"locator", out}});
-  ASSERT_EQ(started.status, 202) << started.raw;
-  const std::string restore_id = started.body["restore"]["id"];
-  const std::string new_volume = started.body["id"];
+  StartedRestore r = StartRestore("512M", 22);
+  ASSERT_FALSE(r.restore_id.empty());
+  const std::string &out = r.out, &restore_id = r.restore_id, &new_volume = r.new_volume;
+  const json& target = r.target;
   agent1_->Restart(SIGKILL);
   json done = manager_->WaitRestore(restore_id, 60);
   ASSERT_EQ(done["state"], "failed") << "the agent was killed mid-restore: " << done.dump();

@@ -307,14 +307,6 @@ TEST_P(MetaStoreConformanceTest, FinishingAGcRunReleasesItsLeaseInTheSameStep) {
   EXPECT_EQ((*leases)[0].holder, "gc:2");
 }
 
-}  // namespace
-}  // namespace coffer::meta
-
-namespace coffer::meta {
-namespace {
-
-using std::chrono::seconds;
-
 // Restores are rows (DESIGN §4): made running, their progress recorded,
 // ended once, listed newest first, and gone with their volume.
 TEST_P(MetaStoreConformanceTest, RestoresAreRowsThatEndOnce) {
