@@ -155,7 +155,9 @@ json WaitAttempt(const ManagerProc& manager, const std::string& id, int attempt)
   json last;
   while (std::chrono::steady_clock::now() < deadline) {
     last = manager.Get("/v1/backups/" + id).body;
-    if (last["attempt"] == attempt && !last["agent_job_id"].get<std::string>().empty()) break;
+    // The new attempt's job is recorded a moment after its number.
+    const json& job = last["agent_job_id"];
+    if (last["attempt"] == attempt && job.is_string() && !job.get<std::string>().empty()) break;
     if (last["status"] != "running") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
