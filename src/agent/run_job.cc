@@ -15,8 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-bool IsS3(const TargetSpec& t) { return t.address.starts_with("s3://"); }
-
 // `metrics`, when given, counts the job's requests to the target.
 Result<std::unique_ptr<Repository>> OpenTarget(const TargetSpec& t, JobLog& log,
                                                std::shared_ptr<StoreMetrics> metrics = nullptr) {
@@ -71,8 +69,8 @@ Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, TargetLock* lock,
     };
   }
   // Chunks the target is known to store are neither asked about nor sent
-  // again: on S3 an unknown chunk is simply uploaded (a HEAD is a billed
-  // request), in a directory it is looked up first (a stat).
+  // again; the store decides about the others (a stat in a directory, none
+  // on S3, where a HEAD is a billed request), and how many go at once.
   bool listed = false;
   COFFER_ASSIGN_OR_RETURN(KnownChunkCache known,
                           known_sets.Checkout(repo, req.target.address, &listed));
@@ -82,9 +80,6 @@ Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, TargetLock* lock,
   o.known_chunks = &known;
   SummaryCache summaries = known_sets.CheckoutSummaries(repo.config().target_id);
   o.summary_cache = &summaries;
-  o.head_unknown_chunks = !IsS3(req.target);
-  // S3 is latency-bound: one upload per connection keeps them all busy.
-  if (IsS3(req.target)) o.uploaders = unsigned(StoreOptions{}.s3_connections);
   auto result = RunBackup(repo, *source, o);
   // Also after a failure: the listing is still true, and a failed backup
   // adds nothing.

@@ -87,11 +87,9 @@ VerbRun AddBackup(CLI::App& app) {
     opts.known_chunks = cache ? &*cache : nullptr;
     opts.summary_cache = summaries ? &*summaries : nullptr;
     opts.lock = lock->get();
-    // A HEAD is a stat on a directory but a billed request on S3, where an
-    // unknown chunk is simply uploaded unless --head-unknown says otherwise.
-    opts.head_unknown_chunks = !f->target.is_s3() || f->head_unknown;
-    // S3 is latency-bound: one upload per connection keeps them all busy.
-    if (f->target.is_s3()) opts.uploaders = unsigned(f->target.s3_connections);
+    // Unset, the store decides: a stat on a directory, no HEAD on S3 (where
+    // an unknown chunk is simply uploaded) unless --head-unknown says so.
+    if (f->head_unknown) opts.head_unknown_chunks = true;
     Result<BackupResult> r;
     {
       ProgressLine line(progress, "backup");

@@ -30,7 +30,6 @@ VerbRun AddCheck(CLI::App& app) {
     {
       ProgressLine line(progress, "check");
       CheckOptions opts{.read_data = f->read_data, .progress = &progress};
-      if (f->target.is_s3()) opts.threads = unsigned(f->target.s3_connections);
       r = RunCheck(*repo, opts);
     }
     if (!r) return Report(FromError(r.error()), json);

@@ -49,9 +49,8 @@ VerbRun AddRestore(CLI::App& app) {
     {
       ProgressLine line(progress, "restore");
       RestoreOptions opts{.progress = &progress};
-      // S3 is latency-bound: one fetch per connection keeps them all busy
+      // The store sets how many fetches go at once: S3 one per connection
       // (each fetcher holds up to three chunk-sized buffers).
-      if (f->target.is_s3()) opts.threads = unsigned(f->target.s3_connections);
       r = RunRestore(*repo, *manifest, **dest, opts);
     }
     dest->reset();  // removes the partial file if the restore failed

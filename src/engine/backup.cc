@@ -151,7 +151,11 @@ class BackupRun {
         cdc_(repo.config().chunker, GearTableFor(repo.keys())),
         workers_(options.workers ? options.workers
                                  : std::max(1u, std::thread::hardware_concurrency())),
-        uploaders_(options.uploaders ? options.uploaders : 4),
+        uploaders_(options.uploaders                            ? options.uploaders
+                   : repo.store().properties().concurrency > 0 ? repo.store().properties().concurrency
+                                                               : 4),
+        head_unknown_(options.head_unknown_chunks.value_or(
+            !repo.store().properties().billed_requests)),
         read_ahead_(DirectRoundDown(options.read_ahead)),
         pool_(workers_ * 2 + uploaders_) {}
 
@@ -231,6 +235,7 @@ class BackupRun {
   const BackupOptions& options_;
   FastCdc cdc_;
   const unsigned workers_, uploaders_;
+  const bool head_unknown_;  // ask the store about a chunk not known to be stored
   const size_t read_ahead_;  // bytes; a multiple of kDirectBlock
 
   Uuid parent_id_;
@@ -550,7 +555,7 @@ Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<Manife
   }
 
   std::string key = ChunkKey(entry.id);
-  if (options_.head_unknown_chunks) {
+  if (head_unknown_) {
     auto head = repo_.store().Head(key);
     if (head) return {};  // stored by an earlier backup
     if (head.error().code() != ErrorCode::kNotFound) {

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "base/error.h"
@@ -37,7 +38,7 @@ struct BackupOptions {
   Uuid backup_id;
   int zstd_level = kDefaultZstdLevel;
   unsigned workers = 0;    // CPU threads; 0: one per core
-  unsigned uploaders = 0;  // concurrent Puts; 0: 4
+  unsigned uploaders = 0;  // concurrent Puts; 0: the store's concurrency, else 4
   // How many bytes each worker reads ahead of the window it cuts, on a
   // thread of its own, so that waiting for the source overlaps the work: a
   // multiple of 4 KiB; 0 reads only when the window runs out. The bytes
@@ -55,11 +56,11 @@ struct BackupOptions {
   SummaryCache* summary_cache = nullptr;
   // What to do with an id that is not known: ask the store first (Head) and
   // store it only if absent, or store it at once (a Put of an existing id
-  // rewrites the same bytes: convergent encryption). Asking is cheap on a
-  // local directory (a stat) and keeps new_bytes exact when nothing is known;
-  // on S3 a Head is a billed request per chunk, so the CLI asks there only
-  // with --head-unknown and relies on the known-chunks cache instead.
-  bool head_unknown_chunks = true;
+  // rewrites the same bytes: convergent encryption). Unset: ask where a
+  // request costs nothing (a local directory: a stat, and new_bytes stays
+  // exact when nothing is known), store at once where every request is
+  // billed (S3: the known-chunks cache is what saves the upload there).
+  std::optional<bool> head_unknown_chunks;
   Progress* progress = nullptr;
   // When set and it becomes true, the workers and uploaders stop at their
   // next chunk and RunBackup returns kCancelled without writing a manifest

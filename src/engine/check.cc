@@ -119,8 +119,11 @@ Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& options) {
       }
     }
   };
-  unsigned threads =
-      options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency()) + 2;
+  // As for a restore: a latency-bound store's connections, else the cores.
+  const unsigned threads = options.threads                       ? options.threads
+                           : repo.store().properties().concurrency > 0
+                               ? repo.store().properties().concurrency
+                               : std::max(1u, std::thread::hardware_concurrency()) + 2;
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work);
   for (auto& t : pool) t.join();

@@ -17,7 +17,7 @@ namespace coffer {
 
 struct CheckOptions {
   bool read_data = false;
-  unsigned threads = 0;
+  unsigned threads = 0;  // 0: the store's concurrency, else cores + 2
   Progress* progress = nullptr;
 };
 

@@ -351,6 +351,82 @@ TEST_F(EngineTest, WrongPassphraseIsAuthFailed) {
   EXPECT_EQ(wrong.error().code(), ErrorCode::kAuthFailed);
 }
 
+// A store that says what it is like (StoreProperties) in front of the
+// fixture's MemStore: counts HEADs of chunks and the most Gets in flight.
+class PropertiesProbe : public ObjectStore {
+ public:
+  PropertiesProbe(ObjectStore& inner, StoreProperties p) : inner_(inner), p_(p) {}
+  std::string Describe() const override { return "probe"; }
+  StoreProperties properties() const override { return p_; }
+  Status Put(std::string_view key, ByteView data) override { return inner_.Put(key, data); }
+  Status Get(std::string_view key, Buffer* out, std::optional<ByteRange> range) override {
+    const int now = ++in_flight_;
+    int seen = most_in_flight_.load();
+    while (now > seen && !most_in_flight_.compare_exchange_weak(seen, now)) {
+    }
+    // Long enough that the fetchers pile up, whatever the machine.
+    if (key.starts_with("chunks/")) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto st = inner_.Get(key, out, range);
+    --in_flight_;
+    return st;
+  }
+  Result<ObjectInfo> Head(std::string_view key) override {
+    if (key.starts_with("chunks/")) ++chunk_heads_;
+    return inner_.Head(key);
+  }
+  Status List(std::string_view prefix,
+              const std::function<Status(const ObjectInfo&)>& fn) override {
+    return inner_.List(prefix, fn);
+  }
+  Status Delete(std::string_view key) override { return inner_.Delete(key); }
+
+  std::atomic<int> in_flight_{0}, most_in_flight_{0}, chunk_heads_{0};
+
+ private:
+  ObjectStore& inner_;
+  const StoreProperties p_;
+};
+
+// The engine takes its defaults from the store, not from where the target
+// lives: a billed store with 12 connections gets 12 fetches at once and no
+// HEAD per chunk; a local one a stat per unknown chunk.
+TEST_F(EngineTest, TheStoresPropertiesSetTheEnginesDefaults) {
+  Bytes data = Mixed(2 << 20, 31);
+  std::string p = Write("img", data);
+  auto probe = std::make_unique<PropertiesProbe>(*mem_, StoreProperties{12, true});
+  PropertiesProbe& s3_like = *probe;
+  auto repo = Repository::Open(std::move(probe), "pw");
+  ASSERT_TRUE(repo.has_value()) << repo.error().message();
+  auto src = OpenFileVolume(p);
+  ASSERT_TRUE(src.has_value());
+  BackupOptions o;
+  o.volume_name = "img";
+  auto r = RunBackup(**repo, **src, o);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(s3_like.chunk_heads_.load(), 0);  // unknown chunks were simply stored
+  ASSERT_GE(r->summary.chunk_count - r->zero_chunks, 24u);
+  auto m = (*repo)->LoadManifest(r->summary.backup_id);
+  ASSERT_TRUE(m.has_value());
+  std::string out = (dir_ / "restored").string();
+  auto w = CreateFileVolume(out, m->summary.source_size, {});
+  ASSERT_TRUE(w.has_value());
+  ASSERT_TRUE(RunRestore(**repo, *m, **w, {}).has_value());
+  EXPECT_EQ(s3_like.most_in_flight_.load(), 12);
+  EXPECT_EQ(Read(out), data);
+
+  // A store that says nothing (a local directory): a stat per unknown chunk.
+  auto plain = std::make_unique<PropertiesProbe>(*mem_, StoreProperties{});
+  PropertiesProbe& local_like = *plain;
+  auto repo2 = Repository::Open(std::move(plain), "pw");
+  ASSERT_TRUE(repo2.has_value());
+  Write("other", Mixed(1 << 20, 32));
+  auto src2 = OpenFileVolume((dir_ / "other").string());
+  ASSERT_TRUE(src2.has_value());
+  o.volume_name = "other";
+  ASSERT_TRUE(RunBackup(**repo2, **src2, o).has_value());
+  EXPECT_GT(local_like.chunk_heads_.load(), 0);
+}
+
 // The checks before a manifest (DESIGN §5), the gate playing a sweep or the
 // manager's refusal just before they run.
 TEST_F(EngineTest, WithoutASweepNothingIsConfirmed) {

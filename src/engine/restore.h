@@ -17,7 +17,9 @@
 namespace coffer {
 
 struct RestoreOptions {
-  unsigned threads = 0;  // fetching threads; 0: cores + 1 (fetches overlap verification)
+  // Fetching threads; 0: the store's concurrency (S3: its connections), else
+  // cores + 1 (fetches overlap verification).
+  unsigned threads = 0;
   Progress* progress = nullptr;
   // When set and it becomes true, the threads stop at their next chunk and
   // RunRestore returns kCancelled without committing the writer.

@@ -31,9 +31,22 @@ struct ByteRange {
   uint64_t length = 0;
 };
 
+// What a store is like, set where it is opened; the engine takes its
+// defaults from it instead of asking where the target lives.
+struct StoreProperties {
+  // Requests worth having in flight at once (S3: its connections); 0: the
+  // engine's own, CPU-based default.
+  unsigned concurrency = 0;
+  // Whether every request is billed (S3): then nothing is asked that can be
+  // avoided, such as a HEAD per chunk not known to be stored.
+  bool billed_requests = false;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
+
+  virtual StoreProperties properties() const { return {}; }
 
   // Where the store is, for messages: a directory path, "s3://bucket/prefix".
   virtual std::string Describe() const = 0;

@@ -21,6 +21,7 @@ class FaultStore final : public ObjectStore {
   FaultStore(std::unique_ptr<ObjectStore> inner, double fraction, uint64_t seed);
 
   std::string Describe() const override { return inner_->Describe(); }
+  StoreProperties properties() const override { return inner_->properties(); }
   Status Put(std::string_view key, ByteView data) override;
   Status Get(std::string_view key, Buffer* out,
              std::optional<ByteRange> range = std::nullopt) override;

@@ -25,6 +25,7 @@ class LimitStore final : public ObjectStore {
              PacingClock& clock = PacingClock::Real());
 
   std::string Describe() const override { return inner_->Describe(); }
+  StoreProperties properties() const override { return inner_->properties(); }
   Status Put(std::string_view key, ByteView data) override;
   Status PutDeferred(std::string_view key, ByteView data) override;
   Status Flush() override { return inner_->Flush(); }

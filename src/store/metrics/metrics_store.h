@@ -17,6 +17,7 @@ class MetricsStore final : public ObjectStore {
   MetricsStore(std::unique_ptr<ObjectStore> inner, std::shared_ptr<StoreMetrics> metrics);
 
   std::string Describe() const override { return inner_->Describe(); }
+  StoreProperties properties() const override { return inner_->properties(); }
   Status Put(std::string_view key, ByteView data) override;
   Status PutDeferred(std::string_view key, ByteView data) override;
   Status Flush() override { return inner_->Flush(); }

@@ -37,6 +37,7 @@ class RetryStore final : public ObjectStore {
              std::shared_ptr<StoreMetrics> metrics = nullptr, uint64_t seed = 0);
 
   std::string Describe() const override { return inner_->Describe(); }
+  StoreProperties properties() const override { return inner_->properties(); }
   Status Put(std::string_view key, ByteView data) override;
   Status PutDeferred(std::string_view key, ByteView data) override;
   // Not retried: a failed Flush has lost the deferred objects.

@@ -65,6 +65,10 @@ Result<std::unique_ptr<S3Store>> S3Store::Open(S3StoreOptions options,
   return std::unique_ptr<S3Store>(new S3Store(std::move(options), std::move(client)));
 }
 
+StoreProperties S3Store::properties() const {
+  return {unsigned(std::max(1, options_.client.http.max_connections)), true};
+}
+
 std::string S3Store::Describe() const { return client_->Url(options_.prefix); }
 
 Result<std::string> S3Store::FullKey(std::string_view key) const {

@@ -41,6 +41,8 @@ class S3Store final : public ObjectStore {
                                                std::shared_ptr<StoreMetrics> metrics = nullptr);
 
   std::string Describe() const override;
+  // Its connections, and billed requests.
+  StoreProperties properties() const override;
   Status Put(std::string_view key, ByteView data) override;
   Status Get(std::string_view key, Buffer* out,
              std::optional<ByteRange> range = std::nullopt) override;
