@@ -185,16 +185,9 @@ Result<std::unique_ptr<ObjectStore>> OpenTargetStore(const TargetFlags& flags, b
 }
 
 std::string TargetLocation(const TargetFlags& flags) {
-  if (flags.is_s3()) {
-    std::string endpoint = flags.s3_endpoint;
-    while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
-    return (endpoint.empty() ? "aws" : endpoint) + " " + flags.target;
-  }
-  std::string path = flags.target;
-  if (path.starts_with("file://")) path = path.substr(7);
-  std::error_code ec;
-  auto canonical = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
-  return ec ? path : canonical.string();
+  auto where = TargetAddress::Parse(flags.target);
+  // The target was opened already, so it parses; the text stands in if not.
+  return where ? where->Location(flags.s3_endpoint, /*resolve_links=*/true) : flags.target;
 }
 
 nlohmann::json RequestStats(const TargetFlags& flags) {

@@ -17,6 +17,7 @@
 #include "engine/progress.h"
 #include "engine/repository.h"
 #include "store/open_store.h"
+#include "store/target_address.h"
 
 namespace coffer::cli {
 
@@ -41,7 +42,7 @@ struct TargetFlags {
   // OpenTargetStore wires it in, RequestStats reads it.
   std::shared_ptr<StoreMetrics> metrics = std::make_shared<StoreMetrics>();
 
-  bool is_s3() const { return target.starts_with("s3://"); }
+  bool is_s3() const { return TargetAddress::IsS3(target); }
 };
 
 // Adds --target, --s3-endpoint, --s3-region, --s3-connections,

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/uuid.h"
+#include "store/target_address.h"
 
 namespace coffer::manager {
 namespace {
@@ -17,7 +18,7 @@ std::unexpected<Error> FieldError(std::string_view field, const std::string& why
   return InvalidArgument(std::string(field) + ": " + why);
 }
 
-bool IsS3(std::string_view address) { return address.starts_with("s3://"); }
+bool IsS3(std::string_view address) { return TargetAddress::IsS3(address); }
 
 Status ValidateEndpoint(std::string_view endpoint) {
   if (endpoint.empty()) return {};
@@ -57,38 +58,22 @@ Status ValidateConnection(std::string_view address, std::string_view endpoint,
 
 Status ValidateAddress(std::string_view address) {
   if (address.empty()) return FieldError("address", "required");
-  if (IsS3(address)) {
-    std::string_view rest = address.substr(5);
-    if (rest.empty() || rest.front() == '/') {
-      return FieldError("address", "'" + std::string(address) + "' names no bucket");
-    }
-    return {};
+  auto where = TargetAddress::Parse(address);
+  if (!where) {
+    return FieldError("address", where.error().message() +
+                                     "; it must be s3://BUCKET/PREFIX, file:///PATH or /PATH");
   }
-  std::string_view path = address;
-  if (path.starts_with("file://")) path.remove_prefix(7);
-  if (path.find("://") != std::string_view::npos) {
-    return FieldError("address", "'" + std::string(address) +
-                                     "' must be s3://BUCKET/PREFIX, file:///PATH or /PATH");
-  }
-  if (!std::filesystem::path(path).is_absolute()) {
+  if (!where->is_s3() && !std::filesystem::path(where->path).is_absolute()) {
     return FieldError("address", "'" + std::string(address) + "' is not an absolute path");
   }
   return {};
 }
 
 std::string Location(std::string_view address, std::string_view endpoint) {
-  if (IsS3(address)) {
-    std::string a(address);
-    while (a.ends_with('/')) a.pop_back();
-    std::string e(endpoint.empty() ? "aws" : endpoint);
-    while (e.ends_with('/')) e.pop_back();
-    return e + " " + a;
-  }
-  std::string_view path = address;
-  if (path.starts_with("file://")) path.remove_prefix(7);
-  std::string p = std::filesystem::path(path).lexically_normal().string();
-  while (p.size() > 1 && p.ends_with('/')) p.pop_back();
-  return p;
+  // The manager may not see the directory (it is the agents' path): no links
+  // are resolved.
+  auto where = TargetAddress::Parse(address);
+  return where ? where->Location(endpoint, /*resolve_links=*/false) : std::string(address);
 }
 
 Error ProbeError(const Error& e, std::string_view address) {

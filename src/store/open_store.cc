@@ -6,6 +6,7 @@
 #include "store/local/local_store.h"
 #include "store/metrics/metrics_store.h"
 #include "store/s3/s3_store.h"
+#include "store/target_address.h"
 
 namespace coffer {
 namespace {
@@ -48,20 +49,13 @@ Result<std::unique_ptr<ObjectStore>> OpenS3(std::string_view address, const Stor
 
 Result<std::unique_ptr<ObjectStore>> OpenStore(std::string_view address,
                                                const StoreOptions& options) {
-  if (address.empty()) return InvalidArgument("empty target address");
+  COFFER_ASSIGN_OR_RETURN(TargetAddress where, TargetAddress::Parse(address));
   auto metrics = options.metrics ? options.metrics : std::make_shared<StoreMetrics>();
   std::unique_ptr<ObjectStore> store;
-  if (address.starts_with("s3://")) {
+  if (where.is_s3()) {
     COFFER_ASSIGN_OR_RETURN(store, OpenS3(address, options, metrics));
   } else {
-    std::string path(address);
-    if (address.starts_with("file://")) path = std::string(address.substr(7));
-    if (path.find("://") != std::string::npos) {
-      return InvalidArgument("target '" + std::string(address) +
-                             "' has an unknown scheme (use a directory, file://PATH or "
-                             "s3://BUCKET/PREFIX)");
-    }
-    COFFER_ASSIGN_OR_RETURN(auto local, LocalStore::Open(path, options.create));
+    COFFER_ASSIGN_OR_RETURN(auto local, LocalStore::Open(where.path, options.create));
     store = std::make_unique<MetricsStore>(std::move(local), metrics);
   }
   if (options.limit_upload > 0 || options.limit_download > 0) {
