@@ -313,13 +313,13 @@ TEST(AgentLeftoversTest, SnapshotsOfAGoneAgentAreRemovedAtStart) {
   pid_t gone = Spawn({"/bin/true"});
   int status = 0;
   ::waitpid(gone, &status, 0);
-  const std::string dead = root + "/.vm.img.coffer-snapshot-" + std::to_string(gone) +
-                           "-0123456789ab";
-  const std::string deep = root + "/sub/.db.img.coffer-snapshot-" + std::to_string(gone) +
-                           "-abcdef012345";
+  const std::string dead =
+      root + "/.vm.img.coffer-snapshot-" + std::to_string(gone) + "-0123456789ab";
+  const std::string deep =
+      root + "/sub/.db.img.coffer-snapshot-" + std::to_string(gone) + "-abcdef012345";
   const std::string old_style = root + "/.vm.img.coffer-snapshot-a1b2c3d4e5f6";
-  const std::string live = root + "/.vm.img.coffer-snapshot-" + std::to_string(::getpid()) +
-                           "-0123456789ab";
+  const std::string live =
+      root + "/.vm.img.coffer-snapshot-" + std::to_string(::getpid()) + "-0123456789ab";
   const std::string not_ours = root + "/.vm.img.coffer-snapshot-notes.txt";
   for (const auto& p : {dead, deep, old_style, live, not_ours}) WriteFile(p, "snapshot bytes");
   AgentProcess agent(dir.path(), {root});

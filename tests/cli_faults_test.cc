@@ -206,8 +206,7 @@ TEST_F(CliFaultTest, BadSourcesAndDestinationsAreClearErrors) {
   EXPECT_NE(pipe.err.find("is a FIFO"), std::string::npos) << pipe.err;
   RunResult chardev = Coffer({"backup", "--target", target_, "/dev/null"});
   EXPECT_EQ(chardev.exit_code, 1);
-  EXPECT_NE(chardev.err.find("/dev/null is a character device"), std::string::npos)
-      << chardev.err;
+  EXPECT_NE(chardev.err.find("/dev/null is a character device"), std::string::npos) << chardev.err;
 
   std::string img = Image("img", "1M", 8);
   std::string id = Backup(img);

@@ -135,7 +135,7 @@ TEST_F(CliS3Test, TwoVolumesSharingDataStoreItOnceThroughTheCache) {
   EXPECT_TRUE(jb["parent_id"].is_null());
   EXPECT_EQ(U(jb, "new_bytes"), 0u);
   EXPECT_EQ(U(jb, "new_chunks"), 0u);
-  EXPECT_EQ(Requests(jb, "put"), 2u);  // the manifest and the lock
+  EXPECT_EQ(Requests(jb, "put"), 2u);   // the manifest and the lock
   EXPECT_EQ(Requests(jb, "head"), 1u);  // the lock's, before the manifest
   EXPECT_EQ(Objects(bucket_, "shared/chunks").size(), chunks);
 

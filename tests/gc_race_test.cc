@@ -448,8 +448,7 @@ TEST_F(GcRaceTest, TwoHostsShareATargetAndBreakOnlyWhatTheyCanProve) {
   // Until the 3 s the lock promised have passed: then it is broken.
   RunResult waited = Coffer({"gc", "--grace", "0", "--lock-wait", "30s"}, host_b);
   EXPECT_EQ(waited.exit_code, 0) << waited.err;
-  EXPECT_NE(waited.err.find("waiting for a shared lock (backup)"), std::string::npos)
-      << waited.err;
+  EXPECT_NE(waited.err.find("waiting for a shared lock (backup)"), std::string::npos) << waited.err;
 
   // On its own host a dead process's lock (30 minutes promised) goes at once.
   ASSERT_TRUE(kill_mid_backup({{"COFFER_HOST_ID", "host-a"}}));

@@ -165,9 +165,9 @@ AgentProc::~AgentProc() {
 // (the manager knows the agent by its URL).
 void AgentProc::Launch() {
   const size_t from = FileSizeOrZero(log_);
-  std::vector<std::string> argv = {CofferBin(),   "agent",      "--listen",
-                                   "127.0.0.1:" + std::to_string(port_),
-                                   "--token-file", token_file_, "--volume-root", root_};
+  std::vector<std::string> argv = {
+      CofferBin(),    "agent",     "--listen",      "127.0.0.1:" + std::to_string(port_),
+      "--token-file", token_file_, "--volume-root", root_};
   if (!config_.empty()) argv.insert(argv.end(), {"--config", config_});
   ASSERT_TRUE(child_.Start(argv, log_, env_));
   if (port_ == 0) port_ = ListeningPort(log_, from, 30);
@@ -203,7 +203,8 @@ void ManagerProc::Launch() {
             "job_poll_interval_ms = 100\n"
             "agent_timeout_ms = 2000\n"
             "reconcile_interval_seconds = 1\n"
-            "backup_silence_timeout_seconds = " + std::to_string(silence_seconds_) + "\n" +
+            "backup_silence_timeout_seconds = " +
+                std::to_string(silence_seconds_) + "\n" +
                 "scheduler_interval_seconds = 1\n"
                 "gc_check_interval_seconds = 3600\n");
   std::vector<std::string> argv = {

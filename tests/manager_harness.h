@@ -41,7 +41,7 @@ class Child {
 
   // Starts argv (through setpriv); output appended to `log`.
   bool Start(const std::vector<std::string>& argv, const std::string& log, const Env& env = {});
-  void Kill(int sig);  // sends the signal and reaps the process
+  void Kill(int sig);    // sends the signal and reaps the process
   void Signal(int sig);  // sends the signal only (SIGSTOP, SIGCONT)
   pid_t pid() const { return pid_; }
   // SIGTERM, up to 10 s, then SIGKILL. Returns the exit code: 0 for a clean

@@ -45,8 +45,7 @@ bool Job::RequestCancel() {
 Status Job::AwaitCommit(std::chrono::seconds timeout) {
   std::unique_lock lock(mu_);
   if (gate_ == Gate::kNone) gate_ = Gate::kWaiting;
-  log_.Add("chunks stored; waiting for the manager to approve attempt " +
-           std::to_string(attempt_));
+  log_.Add("chunks stored; waiting for the manager to approve attempt " + std::to_string(attempt_));
   bool decided = gate_cv_.wait_for(lock, timeout, [this] {
     return gate_ == Gate::kApproved || gate_ == Gate::kAbandoned || cancel_.load();
   });
@@ -74,8 +73,8 @@ Status Job::DecideCommit(uint64_t attempt) {
     gate_ = Gate::kAbandoned;
     abandoned_because_ = "the manager's current attempt is " + std::to_string(attempt);
     gate_cv_.notify_all();
-    return Conflict("job " + id_ + " runs attempt " + std::to_string(attempt_) +
-                    ", not " + std::to_string(attempt) + ": it is abandoned");
+    return Conflict("job " + id_ + " runs attempt " + std::to_string(attempt_) + ", not " +
+                    std::to_string(attempt) + ": it is abandoned");
   }
   gate_ = Gate::kApproved;
   gate_cv_.notify_all();

@@ -55,7 +55,7 @@ struct BackupRequest {
   // this attempt (POST /v1/storage/jobs/{id}/commit) or abandons it; the
   // manager sets it on every backup it sends (DESIGN §5, fencing).
   bool await_commit = false;
-  Uuid backup_id;        // the id the manager gave the backup; nil: a new one
+  Uuid backup_id;  // the id the manager gave the backup; nil: a new one
   TargetSpec target;
   VolumeSpec volume;
   int zstd_level = 1;

@@ -14,6 +14,11 @@
 extern char** environ;
 
 namespace coffer {
+
+bool ProcessExists(int64_t pid) {
+  if (pid <= 0) return false;
+  return ::kill(pid_t(pid), 0) == 0 || errno == EPERM;
+}
 namespace {
 
 using Clock = std::chrono::steady_clock;

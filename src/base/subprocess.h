@@ -16,12 +16,17 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
 
 namespace coffer {
+
+// Whether a process with this id exists (it may belong to another user:
+// kill(pid, 0) then fails with EPERM, which still says it runs).
+bool ProcessExists(int64_t pid);
 
 struct SubprocessOptions {
   std::vector<std::string> argv;         // argv[0] is looked up in PATH when it has no '/'

@@ -12,6 +12,7 @@
 
 #include "base/text.h"
 #include "core/crypto/secret.h"
+#include "store/target_address.h"
 
 namespace coffer::cli {
 

@@ -17,7 +17,6 @@
 #include "engine/progress.h"
 #include "engine/repository.h"
 #include "store/open_store.h"
-#include "store/target_address.h"
 
 namespace coffer::cli {
 
@@ -41,8 +40,6 @@ struct TargetFlags {
   // The requests the verb sends to the target, by kind, and their retries:
   // OpenTargetStore wires it in, RequestStats reads it.
   std::shared_ptr<StoreMetrics> metrics = std::make_shared<StoreMetrics>();
-
-  bool is_s3() const { return TargetAddress::IsS3(target); }
 };
 
 // Adds --target, --s3-endpoint, --s3-region, --s3-connections,

@@ -14,9 +14,10 @@ VerbRun AddUnlock(CLI::App& app) {
     bool list = false;
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand(
-      "unlock", "remove the locks of processes that are provably gone (--all: every lock; "
-      "--list: show them)");
+  CLI::App* cmd =
+      app.add_subcommand("unlock",
+                         "remove the locks of processes that are provably gone (--all: every lock; "
+                         "--list: show them)");
   AddTargetFlags(cmd, &f->target);
   auto* all = cmd->add_flag("--all", f->all,
                             "remove every lock, also those whose holder may still run: only "

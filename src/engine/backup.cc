@@ -151,11 +151,10 @@ class BackupRun {
         cdc_(repo.config().chunker, GearTableFor(repo.keys())),
         workers_(options.workers ? options.workers
                                  : std::max(1u, std::thread::hardware_concurrency())),
-        uploaders_(options.uploaders                            ? options.uploaders
-                   : repo.store().properties().concurrency > 0 ? repo.store().properties().concurrency
-                                                               : 4),
-        head_unknown_(options.head_unknown_chunks.value_or(
-            !repo.store().properties().billed_requests)),
+        uploaders_(options.uploaders ? options.uploaders
+                                     : repo.store().properties().ConcurrencyOr(4)),
+        head_unknown_(
+            options.head_unknown_chunks.value_or(!repo.store().properties().billed_requests)),
         read_ahead_(DirectRoundDown(options.read_ahead)),
         pool_(workers_ * 2 + uploaders_) {}
 
@@ -165,7 +164,7 @@ class BackupRun {
   uint64_t start_generation_ = 0;
   // The data extent a thread last asked the source about.
   struct ExtentCache {
-    Extent data{0, 0};  // NextData() of the last query
+    Extent data{0, 0};   // NextData() of the last query
     uint64_t query = 0;  // the offset that query asked about
     bool valid = false;
   };
@@ -184,10 +183,10 @@ class BackupRun {
     uint8_t* window = nullptr;
     size_t window_size = 0;
     uint64_t window_offset = 0;
-    ExtentCache extent;        // the worker's
-    ExtentCache ahead_extent;  // the read ahead's
+    ExtentCache extent;                  // the worker's
+    ExtentCache ahead_extent;            // the read ahead's
     std::optional<size_t> next_segment;  // taken early, to read its start ahead
-    ReadAhead ahead;           // last: stops before the buffers go
+    ReadAhead ahead;                     // last: stops before the buffers go
   };
 
   Status LoadParent();
@@ -484,7 +483,8 @@ Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<Manif
       COFFER_RETURN_IF_ERROR(Refill(pos, need, end, w));
     }
     const uint8_t* p = w.window + (pos - w.window_offset);
-    const size_t avail = size_t(std::min<uint64_t>(w.window_offset + w.window_size - pos, remaining));
+    const size_t avail =
+        size_t(std::min<uint64_t>(w.window_offset + w.window_size - pos, remaining));
     const bool window_ends_segment = avail == remaining;
 
     if (aligned) {
@@ -637,8 +637,7 @@ Status BackupRun::CheckCommit(const Manifest& m, CommitChecks* checks) {
   checks->generation_at_start = start_generation_;
   if (options_.before_commit) COFFER_RETURN_IF_ERROR(options_.before_commit());
   if (options_.lock != nullptr) {
-    COFFER_RETURN_IF_ERROR(
-        AddContext(options_.lock->Reassert(), "before writing the manifest"));
+    COFFER_RETURN_IF_ERROR(AddContext(options_.lock->Reassert(), "before writing the manifest"));
   }
   uint64_t known = start_generation_;
   // A sweep raises the generation before it deletes: if it has not moved,
@@ -705,13 +704,15 @@ Result<std::vector<std::pair<uint64_t, ManifestEntry>>> BackupRun::MissingChunks
 
 Status BackupRun::StoreAgain(uint64_t offset, const ManifestEntry& e) {
   const std::string what = "chunk " + HexEncode(e.id) + " (volume offset " +
-                           std::to_string(offset) + ") was swept by a GC that ran during this "
+                           std::to_string(offset) +
+                           ") was swept by a GC that ran during this "
                            "backup";
   Bytes plain(e.length);
   COFFER_RETURN_IF_ERROR(AddContext(source_.ReadAt(offset, plain.data(), plain.size()),
                                     what + ", and reading it again failed"));
   if (ComputeChunkId(repo_.keys(), plain) != e.id) {
-    return Unavailable(what + ", and the source no longer holds the same bytes there; no "
+    return Unavailable(what +
+                       ", and the source no longer holds the same bytes there; no "
                        "manifest was written: run the backup again");
   }
   Bytes sealed(plain.size() + kChunkOverhead);

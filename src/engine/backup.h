@@ -91,10 +91,10 @@ struct CommitChecks {
 struct BackupResult {
   ManifestSummary summary;  // backup id, sizes, counts, parent; stored_bytes = chunks
   uint64_t zero_chunks = 0;
-  uint64_t parent_cuts = 0;     // data chunks cut where the parent's were, unscanned
-  uint64_t handed_over = 0;     // new chunks sealed by a worker other than the one that cut them
+  uint64_t parent_cuts = 0;      // data chunks cut where the parent's were, unscanned
+  uint64_t handed_over = 0;      // new chunks sealed by a worker other than the one that cut them
   uint64_t read_ahead_used = 0;  // windows continued with bytes read ahead
-  uint64_t manifest_bytes = 0;  // the sealed manifest, also written to the target
+  uint64_t manifest_bytes = 0;   // the sealed manifest, also written to the target
   // The sealed manifest's first bytes (at most kManifestSummaryMaxRead): what
   // a summary read gets, for SummaryCache::Put.
   Bytes manifest_head;

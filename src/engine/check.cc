@@ -120,10 +120,10 @@ Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& options) {
     }
   };
   // As for a restore: a latency-bound store's connections, else the cores.
-  const unsigned threads = options.threads                       ? options.threads
-                           : repo.store().properties().concurrency > 0
-                               ? repo.store().properties().concurrency
-                               : std::max(1u, std::thread::hardware_concurrency()) + 2;
+  const unsigned threads = options.threads
+                               ? options.threads
+                               : repo.store().properties().ConcurrencyOr(
+                                     std::max(1u, std::thread::hardware_concurrency()) + 2);
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work);
   for (auto& t : pool) t.join();

@@ -128,10 +128,11 @@ class EngineTest : public testing::Test {
   void WriteImage(const Bytes& data) { Write("commit.img", data); }
   std::vector<std::string> ChunkKeys() {
     std::vector<std::string> keys;
-    EXPECT_TRUE(mem_->List("chunks/", [&](const ObjectInfo& i) -> Status {
-                      keys.push_back(i.key);
-                      return {};
-                    })
+    EXPECT_TRUE(mem_->List("chunks/",
+                           [&](const ObjectInfo& i) -> Status {
+                             keys.push_back(i.key);
+                             return {};
+                           })
                     .has_value());
     return keys;
   }

@@ -54,8 +54,8 @@ Result<GcReport> RunGc(Repository& repo, const GcOptions& options) {
     return report;
   }
   if (options.lock != nullptr) {
-    COFFER_RETURN_IF_ERROR(AddContext(options.lock->Reassert(),
-                                      "gc stopped before deleting anything"));
+    COFFER_RETURN_IF_ERROR(
+        AddContext(options.lock->Reassert(), "gc stopped before deleting anything"));
   }
   // Temporary objects of writers that died mid-write (a backup killed
   // before its batch was published): nothing names them. A live writer

@@ -1,16 +1,15 @@
 #include "engine/lock.h"
 
-#include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
+#include "base/subprocess.h"
 #include "base/text.h"
 #include "base/uuid.h"
 
@@ -49,11 +48,6 @@ uint64_t ProcessStartTime(int64_t pid) {
   return std::strtoull(field.c_str(), nullptr, 10);
 }
 
-bool ProcessAlive(int64_t pid) {
-  if (pid <= 0) return false;
-  return ::kill(pid_t(pid), 0) == 0 || errno == EPERM;
-}
-
 // Why `l` is stale, or "" when it is live, judged at `now` by `self`.
 std::string StaleReason(const LockInfo& l, const LockOwner& self, int64_t now) {
   const int64_t quiet = now - l.refreshed_at;
@@ -66,7 +60,7 @@ std::string StaleReason(const LockInfo& l, const LockOwner& self, int64_t now) {
   if (!l.boot_id.empty() && !self.boot_id.empty() && l.boot_id != self.boot_id) {
     return "its host was restarted since";
   }
-  if (!ProcessAlive(l.pid)) {
+  if (!ProcessExists(l.pid)) {
     return "process " + std::to_string(l.pid) + " on this host has exited";
   }
   if (l.pid_start != 0) {

@@ -2,6 +2,8 @@
 // store. The checks a backup makes before its manifest are in
 // engine_test.cc; the protocol between real processes (CLI, agent, manager)
 // in tests/gc_race_test.cc.
+#include "engine/lock.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -12,7 +14,6 @@
 #include <thread>
 
 #include "base/text.h"
-#include "engine/lock.h"
 #include "store/mem/mem_store.h"
 
 namespace coffer {
@@ -25,9 +26,9 @@ class LockTest : public testing::Test {
  protected:
   // A lock object as another process would write it; `fields` override.
   void PutLock(const std::string& name, json fields, int64_t age_seconds = 0) {
-    json j = {{"version", 1},          {"exclusive", false},   {"purpose", "backup"},
-              {"host", "elsewhere"},   {"host_id", "host-b"},  {"boot_id", "boot-b"},
-              {"pid", 999999999},      {"pid_start", 12345},   {"created_at", UnixNow()},
+    json j = {{"version", 1},        {"exclusive", false},  {"purpose", "backup"},
+              {"host", "elsewhere"}, {"host_id", "host-b"}, {"boot_id", "boot-b"},
+              {"pid", 999999999},    {"pid_start", 12345},  {"created_at", UnixNow()},
               {"stale_after", 1800}};
     if (fields.is_object()) j.update(fields);
     const std::string key = "locks/" + name;
@@ -110,8 +111,10 @@ TEST_F(LockTest, ALockIsStaleOnlyWhenItsHolderIsProvablyGone) {
                     {"pid", int64_t(::getpid())},
                     {"pid_start", self.pid_start}});
   // This host before a reboot.
-  PutLock("rebooted", {{"host_id", self.host_id}, {"boot_id", "an-earlier-boot"},
-                       {"pid", int64_t(::getpid())}, {"pid_start", self.pid_start}});
+  PutLock("rebooted", {{"host_id", self.host_id},
+                       {"boot_id", "an-earlier-boot"},
+                       {"pid", int64_t(::getpid())},
+                       {"pid_start", self.pid_start}});
   // Another host, silent for longer than it promised; and one silent for
   // 40 minutes that promised 2 hours.
   PutLock("silent", {{"stale_after", 60}}, 61 + 5);
@@ -198,10 +201,9 @@ TEST_F(LockTest, ACancelEndsAWaitAtOnce) {
   canceller.join();
   ASSERT_FALSE(waited.has_value());
   EXPECT_EQ(waited.error().code(), ErrorCode::kCancelled);
-  EXPECT_NE(waited.error().message().find("waiting for an exclusive lock (gc"),
-            std::string::npos)
+  EXPECT_NE(waited.error().message().find("waiting for an exclusive lock (gc"), std::string::npos)
       << waited.error().message();
-  EXPECT_LT(took, 60.0);  // not the 600 s it was willing to wait
+  EXPECT_LT(took, 60.0);                     // not the 600 s it was willing to wait
   EXPECT_EQ(ListLocks(store_)->size(), 1u);  // the waiter left nothing
 }
 

@@ -67,10 +67,10 @@ Result<RestoreResult> RunRestore(Repository& repo, const Manifest& manifest, Vol
 
   // Latency-bound stores (S3) keep their connections busy; a local one
   // needs a fetcher per core and one more, so that fetches overlap checks.
-  const unsigned threads = options.threads                       ? options.threads
-                           : repo.store().properties().concurrency > 0
-                               ? repo.store().properties().concurrency
-                               : std::max(1u, std::thread::hardware_concurrency()) + 1;
+  const unsigned threads = options.threads
+                               ? options.threads
+                               : repo.store().properties().ConcurrencyOr(
+                                     std::max(1u, std::thread::hardware_concurrency()) + 1);
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex error_mu;

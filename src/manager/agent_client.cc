@@ -150,8 +150,7 @@ Status AgentClient::CommitJob(const AgentEndpoint& agent, std::string_view job_i
                               int64_t attempt) {
   std::string body = json{{"attempt", attempt}}.dump();
   COFFER_ASSIGN_OR_RETURN(
-      Reply r,
-      Call(agent, "POST", "/v1/storage/jobs/" + std::string(job_id) + "/commit", &body));
+      Reply r, Call(agent, "POST", "/v1/storage/jobs/" + std::string(job_id) + "/commit", &body));
   if (r.status == 200) return {};
   return std::unexpected(ReplyError(agent.url, r.status, r.body));
 }
@@ -160,8 +159,7 @@ Status AgentClient::AbandonJob(const AgentEndpoint& agent, std::string_view job_
                                const std::string& reason) {
   std::string body = json{{"reason", reason}}.dump();
   COFFER_ASSIGN_OR_RETURN(
-      Reply r,
-      Call(agent, "POST", "/v1/storage/jobs/" + std::string(job_id) + "/abandon", &body));
+      Reply r, Call(agent, "POST", "/v1/storage/jobs/" + std::string(job_id) + "/abandon", &body));
   if (r.status == 200 || r.status == 409) return {};  // 409: it ended already
   return std::unexpected(ReplyError(agent.url, r.status, r.body));
 }

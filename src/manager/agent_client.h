@@ -75,8 +75,7 @@ class AgentClient {
   // attempt the manager holds (kConflict: the agent runs another attempt
   // and abandons the job), or /abandon with the reason the attempt is stale.
   Status CommitJob(const AgentEndpoint& agent, std::string_view job_id, int64_t attempt);
-  Status AbandonJob(const AgentEndpoint& agent, std::string_view job_id,
-                    const std::string& reason);
+  Status AbandonJob(const AgentEndpoint& agent, std::string_view job_id, const std::string& reason);
   // GET /healthz without caring for the answer's body: whether it answers.
   Status Ping(const AgentEndpoint& agent);
 

@@ -59,13 +59,13 @@ Result<std::string> Orchestrator::StartBackup(const std::string& volume_id,
       return Conflict("volume " + volume.name + " is being written by restore " + r.id +
                       "; back it up once the restore has completed");
     }
-    return Conflict("volume " + volume.name + " was made by restore " + r.id +
-                    ", which failed (" + r.error + "): it holds no complete data");
+    return Conflict("volume " + volume.name + " was made by restore " + r.id + ", which failed (" +
+                    r.error + "): it holds no complete data");
   }
   // Both looked up before the row exists: a volume whose agent or target is
   // gone starts nothing.
-  COFFER_RETURN_IF_ERROR(EndpointOf(meta_, volume.agent_id));
-  COFFER_RETURN_IF_ERROR(targets_.GetJobTarget(target_id));
+  COFFER_ASSIGN_OR_RETURN(AgentEndpoint agent, EndpointOf(meta_, volume.agent_id));
+  COFFER_ASSIGN_OR_RETURN(JobTarget target, targets_.GetJobTarget(target_id));
 
   meta::NewBackup nb;
   nb.id = Uuid::Random().ToString();
@@ -74,7 +74,7 @@ Result<std::string> Orchestrator::StartBackup(const std::string& volume_id,
   COFFER_ASSIGN_OR_RETURN(meta::Backup backup, meta_.CreateBackup(nb));
   Log("backup " + backup.id + " of volume " + volume.name + " started (" + std::string(reason) +
       ")");
-  COFFER_RETURN_IF_ERROR(Dispatch(backup));
+  COFFER_RETURN_IF_ERROR(Send(backup, volume, std::move(agent), target, ""));
   return backup.id;
 }
 
@@ -83,32 +83,49 @@ Result<std::string> Orchestrator::StartBackup(const std::string& volume_id,
 // agent does not take the job the row is failed (the reason begins with
 // `after`, what led to this dispatch, when given) and the error returned.
 Status Orchestrator::Dispatch(const meta::Backup& backup, const std::string& after) {
-  auto fail = [&](const Error& e, const std::string& why) -> Status {
-    Failed(backup, after.empty() ? why
-                                 : after + "; attempt " + std::to_string(backup.attempt) +
-                                       " was not started: " + why);
-    return std::unexpected(e.WithContext("backup " + backup.id));
-  };
   auto volume = meta_.GetVolume(backup.volume_id);
-  if (!volume) return fail(volume.error(), "its volume is gone: " + volume.error().message());
+  if (!volume) {
+    return FailDispatch(backup, after, volume.error(),
+                        "its volume is gone: " + volume.error().message());
+  }
   auto agent = EndpointOf(meta_, volume->agent_id);
-  if (!agent) return fail(agent.error(), "its agent is gone: " + agent.error().message());
+  if (!agent) {
+    return FailDispatch(backup, after, agent.error(),
+                        "its agent is gone: " + agent.error().message());
+  }
   auto target = targets_.GetJobTarget(backup.target_id);
-  if (!target) return fail(target.error(), "its target: " + target.error().message());
-  auto job =
-      client_.StartBackup(*agent, BackupJobBody(*volume, *target, backup.id, backup.attempt));
-  if (!job) return fail(job.error(), "the agent did not take the job: " + job.error().message());
+  if (!target) {
+    return FailDispatch(backup, after, target.error(), "its target: " + target.error().message());
+  }
+  return Send(backup, *volume, std::move(*agent), *target, after);
+}
+
+Status Orchestrator::Send(const meta::Backup& backup, const meta::Volume& volume,
+                          AgentEndpoint agent, const JobTarget& target, const std::string& after) {
+  auto job = client_.StartBackup(agent, BackupJobBody(volume, target, backup.id, backup.attempt));
+  if (!job) {
+    return FailDispatch(backup, after, job.error(),
+                        "the agent did not take the job: " + job.error().message());
+  }
   if (auto st = meta_.SetBackupAgentJob(backup.id, backup.attempt, job->id); !st) {
     // Failed or fenced meanwhile (the reconciler): the job is not ours.
-    (void)client_.CancelJob(*agent, job->id);
+    (void)client_.CancelJob(agent, job->id);
     return std::unexpected(st.error().WithContext("backup " + backup.id));
   }
   meta::Backup tracked = backup;
   tracked.agent_job_id = job->id;
   poller_.Track(
-      backup.id, std::move(*agent), job->id,
+      backup.id, std::move(agent), job->id,
       [this, tracked](const Result<AgentJob>& answer) { return OnBackupPoll(tracked, answer); });
   return {};
+}
+
+Status Orchestrator::FailDispatch(const meta::Backup& backup, const std::string& after,
+                                  const Error& error, const std::string& why) {
+  Failed(backup, after.empty() ? why
+                               : after + "; attempt " + std::to_string(backup.attempt) +
+                                     " was not started: " + why);
+  return std::unexpected(error.WithContext("backup " + backup.id));
 }
 
 // The agent no longer knows the job (it restarted, or dropped it): the job
@@ -145,8 +162,7 @@ void Orchestrator::Adopt(const meta::Backup& backup, AgentEndpoint agent) {
 
 Result<AgentJob> Orchestrator::LiveJob(const meta::Backup& backup) {
   if (backup.agent_job_id.empty()) return NotFound("no agent job recorded yet");
-  COFFER_ASSIGN_OR_RETURN(meta::Volume volume, meta_.GetVolume(backup.volume_id));
-  COFFER_ASSIGN_OR_RETURN(AgentEndpoint agent, EndpointOf(meta_, volume.agent_id));
+  COFFER_ASSIGN_OR_RETURN(AgentEndpoint agent, Endpoint(backup));
   return client_.GetJob(agent, backup.agent_job_id);
 }
 
@@ -215,8 +231,7 @@ void Orchestrator::Fence(const meta::Backup& backup, std::string reason) {
                 [this, backup, reason, until](const Result<AgentJob>& answer) {
                   if (!answer) {
                     // Gone (kNotFound), or silent for a day: nothing to fence.
-                    return answer.error().code() != ErrorCode::kNotFound &&
-                           UnixNowMicros() < until;
+                    return answer.error().code() != ErrorCode::kNotFound && UnixNowMicros() < until;
                   }
                   if (!answer->running()) {
                     if (answer->state == "completed") {

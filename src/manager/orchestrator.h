@@ -88,7 +88,14 @@ class Orchestrator : public BackupStarter {
  private:
   // A job at the commit gate: approve its attempt, or abandon it.
   bool OnCommitAsked(const meta::Backup& backup, const AgentJob& job);
+  // Dispatch looks up the volume, its agent and the target and Sends; a
+  // failure to start fails the row (FailDispatch), its reason beginning with
+  // `after` (what led to this dispatch) when given.
   Status Dispatch(const meta::Backup& backup, const std::string& after = "");
+  Status Send(const meta::Backup& backup, const meta::Volume& volume, AgentEndpoint agent,
+              const JobTarget& target, const std::string& after);
+  Status FailDispatch(const meta::Backup& backup, const std::string& after, const Error& error,
+                      const std::string& why);
   void Redispatch(const meta::Backup& backup, const std::string& why);
   Result<AgentEndpoint> Endpoint(const meta::Backup& backup);
   void Completed(const meta::Backup& backup, const AgentJob& job);

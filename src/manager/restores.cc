@@ -85,8 +85,8 @@ bool RestoreService::OnPoll(const std::string& id, const Result<AgentJob>& answe
     return false;
   }
   if (answer->running()) {
-    auto st = meta_.UpdateRestoreProgress(id, int64_t(answer->total_bytes),
-                                          int64_t(answer->done_bytes));
+    auto st =
+        meta_.UpdateRestoreProgress(id, int64_t(answer->total_bytes), int64_t(answer->done_bytes));
     return st || st.error().code() != ErrorCode::kConflict;
   }
   if (answer->state == "completed") {

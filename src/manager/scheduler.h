@@ -92,7 +92,7 @@ class Scheduler {
  private:
   struct VolumeState {
     std::string cron;
-    int64_t last_slot_us = 0;  // slots at or before this are handled
+    int64_t last_slot_us = 0;   // slots at or before this are handled
     bool waits_for_gc = false;  // a slot came while a GC held the target
   };
   // Whether a GC holds the target now (a live kGc lease).

@@ -18,8 +18,6 @@ std::unexpected<Error> FieldError(std::string_view field, const std::string& why
   return InvalidArgument(std::string(field) + ": " + why);
 }
 
-bool IsS3(std::string_view address) { return TargetAddress::IsS3(address); }
-
 Status ValidateEndpoint(std::string_view endpoint) {
   if (endpoint.empty()) return {};
   std::string_view rest = endpoint;
@@ -42,7 +40,7 @@ Status ValidateEndpoint(std::string_view endpoint) {
 Status ValidateConnection(std::string_view address, std::string_view endpoint,
                           std::string_view region, std::string_view access_key_id,
                           bool has_secret) {
-  if (IsS3(address)) {
+  if (TargetAddress::IsS3(address)) {
     COFFER_RETURN_IF_ERROR(ValidateEndpoint(endpoint));
     if (access_key_id.empty()) return FieldError("s3_access_key_id", "required for an s3 target");
     if (!has_secret) return FieldError("s3_secret_access_key", "required for an s3 target");

@@ -23,8 +23,6 @@ namespace coffer::manager {
 // kInvalidArgument "<field>: <why>".
 std::unexpected<Error> FieldError(std::string_view field, const std::string& why);
 
-bool IsS3(std::string_view address);
-
 // An endpoint is empty (AWS) or http(s)://host[:port], nothing after.
 Status ValidateEndpoint(std::string_view endpoint);
 // S3 targets need both credentials; local targets take no S3 field.

@@ -3,6 +3,7 @@
 #include "base/bytes.h"
 #include "base/uuid.h"
 #include "manager/target_checks.h"
+#include "store/target_address.h"
 
 namespace coffer::manager {
 namespace {
@@ -68,7 +69,7 @@ meta::SecretString JobTarget::TargetKeyHex() const {
 StoreOptions TargetService::StoreOptionsFor(const meta::BackupTarget& target,
                                             const meta::SecretString& s3_secret) const {
   StoreOptions o;
-  if (IsS3(target.address)) {
+  if (TargetAddress::IsS3(target.address)) {
     o.s3_credentials = AwsCredentials{target.s3_access_key_id, s3_secret.Reveal(), ""};
     o.s3_endpoint = target.s3_endpoint;
     o.s3_region = target.s3_region.empty() ? "us-east-1" : target.s3_region;
@@ -191,7 +192,7 @@ Result<std::unique_ptr<Repository>> TargetService::OpenRepositoryWithPassphrase(
     std::string_view target_id, std::string_view passphrase) {
   COFFER_ASSIGN_OR_RETURN(meta::BackupTarget target, meta_.GetBackupTarget(target_id));
   StoreOptions so;
-  if (IsS3(target.address)) {
+  if (TargetAddress::IsS3(target.address)) {
     auto secrets = meta_.GetTargetSecrets(target_id);
     if (secrets) {
       so = StoreOptionsFor(target, secrets->s3_secret_access_key);
@@ -214,7 +215,8 @@ Result<JobTarget> TargetService::GetJobTarget(std::string_view target_id) {
   j.s3_endpoint = target.s3_endpoint;
   // The region the manager itself uses, not whatever the agent's
   // environment would pick for an empty one.
-  j.s3_region = IsS3(target.address) && target.s3_region.empty() ? "us-east-1" : target.s3_region;
+  j.s3_region = TargetAddress::IsS3(target.address) && target.s3_region.empty() ? "us-east-1"
+                                                                                : target.s3_region;
   j.s3_access_key_id = target.s3_access_key_id;
   j.s3_secret_access_key = std::move(secrets.s3_secret_access_key);
   j.target_key = secrets.target_key;

@@ -181,9 +181,8 @@ TEST_P(MetaStoreConformanceTest, SilentRunningBackupsAreFoundForTheReconciler) {
   META_ASSERT_OK(listed);
   ASSERT_EQ(Ids(*listed), std::vector<std::string>{chatty->id});
   META_ASSERT_OK(store_->HeartbeatBackup(chatty->id, 1));
-  META_EXPECT_ERROR(
-      store_->FailSilentBackup(chatty->id, 1, clock_->load() - 60'000'000, "late"),
-      ErrorCode::kConflict);
+  META_EXPECT_ERROR(store_->FailSilentBackup(chatty->id, 1, clock_->load() - 60'000'000, "late"),
+                    ErrorCode::kConflict);
 }
 
 TEST_P(MetaStoreConformanceTest, RetentionSelectsCompletedBackupsBeyondTheNewestN) {
@@ -324,9 +323,9 @@ TEST_P(MetaStoreConformanceTest, RestoresAreRowsThatEndOnce) {
   EXPECT_EQ(r1->agent_job_id, "job-1");
   EXPECT_EQ(r1->started_at_us, clock_->load());
   META_EXPECT_ERROR(store_->CreateRestore(nr), ErrorCode::kAlreadyExists);
-  META_EXPECT_ERROR(store_->CreateRestore({Uuid::Random().ToString(), b.id,
-                                           Uuid::Random().ToString(), a.id, ""}),
-                    ErrorCode::kNotFound);
+  META_EXPECT_ERROR(
+      store_->CreateRestore({Uuid::Random().ToString(), b.id, Uuid::Random().ToString(), a.id, ""}),
+      ErrorCode::kNotFound);
   META_EXPECT_ERROR(store_->CreateRestore({"", b.id, first_into.id, a.id, ""}),
                     ErrorCode::kInvalidArgument);
 

@@ -40,6 +40,11 @@ struct StoreProperties {
   // Whether every request is billed (S3): then nothing is asked that can be
   // avoided, such as a HEAD per chunk not known to be stored.
   bool billed_requests = false;
+
+  // `concurrency`, or `fallback` when the store leaves it to the engine.
+  unsigned ConcurrencyOr(unsigned fallback) const {
+    return concurrency > 0 ? concurrency : fallback;
+  }
 };
 
 class ObjectStore {

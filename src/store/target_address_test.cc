@@ -34,7 +34,8 @@ TEST(TargetAddressTest, TellsDirectoriesFromS3AndRefusesTheRest) {
 
 TEST(TargetAddressTest, OneLocationForOneTarget) {
   auto s3 = TargetAddress::Parse("s3://bucket/prefix/");
-  EXPECT_EQ(s3->Location("http://127.0.0.1:9000/", false), "http://127.0.0.1:9000 s3://bucket/prefix");
+  EXPECT_EQ(s3->Location("http://127.0.0.1:9000/", false),
+            "http://127.0.0.1:9000 s3://bucket/prefix");
   EXPECT_EQ(s3->Location("", false), "aws s3://bucket/prefix");
   EXPECT_EQ(TargetAddress::Parse("/srv//backup/./")->Location("", false), "/srv/backup");
   EXPECT_EQ(TargetAddress::Parse("file:///srv/backup")->Location("", false), "/srv/backup");

@@ -6,14 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <signal.h>
-
 #include <cerrno>
 #include <filesystem>
 #include <optional>
 
 #include "base/bytes.h"
 #include "base/fd.h"
+#include "base/subprocess.h"
 #include "base/uuid.h"
 #include "volume/file_volume.h"
 
@@ -162,7 +161,7 @@ Result<std::vector<std::string>> RemoveLeftoverSnapshots(const std::string& root
     if (!owner) continue;
     // A copy whose process still runs (another agent on the same roots, or
     // a pid reused since: kept, to be safe) is left alone.
-    if (*owner > 0 && (::kill(pid_t(*owner), 0) == 0 || errno == EPERM)) continue;
+    if (*owner > 0 && ProcessExists(*owner)) continue;
     if (::unlink(e.path().c_str()) != 0 && errno != ENOENT) {
       return std::unexpected(ErrnoError(errno, "removing leftover snapshot " + e.path().string()));
     }

@@ -326,7 +326,7 @@ class DeviceWriter final : public VolumeWriter {
 
 Status CheckVolumeFileType(const struct stat& st, const std::string& path) {
   if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) return {};
-  const char* what = S_ISFIFO(st.st_mode)  ? "a FIFO"
+  const char* what = S_ISFIFO(st.st_mode)   ? "a FIFO"
                      : S_ISSOCK(st.st_mode) ? "a socket"
                      : S_ISCHR(st.st_mode)  ? "a character device"
                      : S_ISDIR(st.st_mode)  ? "a directory"

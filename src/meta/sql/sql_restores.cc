@@ -6,8 +6,8 @@
 
 namespace coffer::meta::sql {
 
-#define COFFER_RESTORE_COLUMNS                                                   \
-  "id, backup_id, volume_id, agent_id, agent_job_id, state, total_bytes,"       \
+#define COFFER_RESTORE_COLUMNS                                            \
+  "id, backup_id, volume_id, agent_id, agent_job_id, state, total_bytes," \
   " done_bytes, result, error, started_at_us, heartbeat_at_us, finished_at_us"
 
 namespace {
@@ -55,10 +55,10 @@ Result<Restore> SqlMetaStore::CreateRestore(const NewRestore& in) {
   return Tx<Restore>(TxKind::kWrite, [&](SqlConn& c) -> Result<Restore> {
     COFFER_RETURN_IF_ERROR(LoadVolume(c, volume_id));
     const int64_t now = Now();
-    COFFER_RETURN_IF_ERROR(Done(c.Exec(
-        "INSERT INTO restore (id, backup_id, volume_id, agent_id, agent_job_id, state,"
-        " started_at_us, heartbeat_at_us) VALUES ($1, $2, $3, $4, $5, 'running', $6, $6)",
-        {id, in.backup_id, volume_id, agent_id, in.agent_job_id, now})));
+    COFFER_RETURN_IF_ERROR(Done(
+        c.Exec("INSERT INTO restore (id, backup_id, volume_id, agent_id, agent_job_id, state,"
+               " started_at_us, heartbeat_at_us) VALUES ($1, $2, $3, $4, $5, 'running', $6, $6)",
+               {id, in.backup_id, volume_id, agent_id, in.agent_job_id, now})));
     return LoadRestore(c, id);
   });
 }
@@ -98,10 +98,10 @@ Status SqlMetaStore::UpdateRestoreProgress(std::string_view id_in, int64_t total
   COFFER_ASSIGN_OR_RETURN(std::string id, IdForLookup(id_in, "restore"));
   if (total_bytes < 0 || done_bytes < 0) return InvalidArgument("progress must not be negative");
   return Tx(TxKind::kWrite, [&](SqlConn& c) -> Status {
-    COFFER_ASSIGN_OR_RETURN(
-        auto upd, c.Exec("UPDATE restore SET total_bytes = $2, done_bytes = $3,"
-                         " heartbeat_at_us = $4 WHERE id = $1 AND state = 'running'",
-                         {id, total_bytes, done_bytes, Now()}));
+    COFFER_ASSIGN_OR_RETURN(auto upd,
+                            c.Exec("UPDATE restore SET total_bytes = $2, done_bytes = $3,"
+                                   " heartbeat_at_us = $4 WHERE id = $1 AND state = 'running'",
+                                   {id, total_bytes, done_bytes, Now()}));
     if (upd.affected > 0) return {};
     COFFER_ASSIGN_OR_RETURN(Restore r, LoadRestore(c, id));
     return Ended(r);
@@ -117,11 +117,11 @@ Result<Restore> SqlMetaStore::FinishRestore(std::string_view id_in, RestoreState
   }
   return Tx<Restore>(TxKind::kWrite, [&](SqlConn& c) -> Result<Restore> {
     const int64_t now = Now();
-    COFFER_ASSIGN_OR_RETURN(
-        auto upd, c.Exec("UPDATE restore SET state = $2, result = $3, error = $4,"
-                         " finished_at_us = $5, heartbeat_at_us = $5"
-                         " WHERE id = $1 AND state = 'running'",
-                         {id, ToString(state), result, error, now}));
+    COFFER_ASSIGN_OR_RETURN(auto upd,
+                            c.Exec("UPDATE restore SET state = $2, result = $3, error = $4,"
+                                   " finished_at_us = $5, heartbeat_at_us = $5"
+                                   " WHERE id = $1 AND state = 'running'",
+                                   {id, ToString(state), result, error, now}));
     COFFER_ASSIGN_OR_RETURN(Restore r, LoadRestore(c, id));
     if (upd.affected == 0) return Ended(r);
     return r;

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/subprocess.h"
 namespace coffer::meta::pgtest {
 namespace {
 
@@ -129,7 +130,7 @@ void SweepStaleDirs() {
     if (fs::last_write_time(entry.path(), e2) > cutoff || e2) continue;
     std::ifstream pidfile(entry.path() / "data" / "postmaster.pid");
     long pid = 0;
-    if (pidfile >> pid && pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM)) {
+    if (pidfile >> pid && pid > 0 && ProcessExists(pid)) {
       continue;  // still running
     }
     fs::remove_all(entry.path(), e2);
