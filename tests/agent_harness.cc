@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -14,6 +13,7 @@
 
 #include "base/bytes.h"
 #include "engine/repository.h"
+#include "service/http_client.h"
 #include "store/local/local_store.h"
 #include "store/open_store.h"
 #include "tests/harness.h"
@@ -94,16 +94,11 @@ AgentProcess::~AgentProcess() {
 HttpReply AgentProcess::Call(const std::string& method, const std::string& path,
                              const std::string& body, const std::string* token) const {
   std::string scheme = tls_ca_.empty() ? "http://" : "https://";
-  httplib::Client client(scheme + "127.0.0.1:" + std::to_string(port_));
-  if (!tls_ca_.empty()) client.set_ca_cert_path(tls_ca_.c_str());
-  client.set_connection_timeout(5);
-  client.set_read_timeout(30);
-  httplib::Headers headers;
+  service::HttpClient client(scheme + "127.0.0.1:" + std::to_string(port_),
+                             {std::chrono::seconds(30), tls_ca_});
   const std::string& t = token ? *token : token_;
-  if (!t.empty()) headers.emplace("Authorization", "Bearer " + t);
-  httplib::Result r = method == "GET"      ? client.Get(path, headers)
-                      : method == "DELETE" ? client.Delete(path, headers)
-                                           : client.Post(path, headers, body, "application/json");
+  const bool with_body = method != "GET" && method != "DELETE";
+  auto r = client.Call(method, path, t, with_body ? &body : nullptr);
   HttpReply reply;
   if (!r) return reply;
   reply.status = r->status;

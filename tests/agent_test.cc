@@ -120,7 +120,7 @@ TEST_F(AgentTest, RequestsWithoutTheRightTokenAre401) {
     for (const char* path : {"/healthz", "/v1/storage/jobs"}) {
       HttpReply r = agent_->Call("GET", path, "", t);
       EXPECT_EQ(r.status, 401) << path << " with '" << *t << "'";
-      EXPECT_EQ(r.body["error"]["code"], "auth-failed");
+      EXPECT_EQ(r.body["error"]["code"], "unauthenticated");
     }
     HttpReply r =
         agent_->Call("POST", "/v1/storage/backup", BackupRequest(root_ + "/x.img", "x").dump(), t);
@@ -145,7 +145,7 @@ TEST_F(AgentTest, BadRequestsAre400NamingTheField) {
   expect_400("[1,2]", "", "must be a JSON object");
   json no_key = BackupRequest(img, "vm");
   no_key["target"].erase("key");
-  expect_400(no_key.dump(), "target.key", "target.key is required");
+  expect_400(no_key.dump(), "target.key", "target.key: required");
   json bad_id = BackupRequest(img, "vm");
   bad_id["backup_id"] = "not-a-uuid";
   expect_400(bad_id.dump(), "backup_id", "full backup uuid");
@@ -154,7 +154,7 @@ TEST_F(AgentTest, BadRequestsAre400NamingTheField) {
   expect_400(short_key.dump(), "target.key", "64 hex digits");
   json no_attempt = BackupRequest(img, "vm");
   no_attempt.erase("attempt");
-  expect_400(no_attempt.dump(), "attempt", "attempt is required");
+  expect_400(no_attempt.dump(), "attempt", "attempt: required");
   json bad_backend = BackupRequest(img, "vm");
   bad_backend["volume"]["backend"] = "ceph";
   expect_400(bad_backend.dump(), "volume.backend", "unknown backend");

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <thread>
 
+#include "agent_api/protocol.h"
 #include "base/uuid.h"
+#include "service/http_server.h"
 #include "tests/manager_fixture.h"
 
 namespace coffer::testing {
@@ -171,6 +173,79 @@ TEST_F(ManagerErrorsTest, UnreachableOrRefusingTargetIs422WithTheS3Code) {
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(manager_->Get(path).body["name"], "renamed");
   EXPECT_EQ(manager_->Get(path).body["gc_hour"], 5);
+}
+
+}  // namespace
+}  // namespace coffer::testing
+
+namespace coffer::testing {
+namespace {
+
+// An in-process stand-in for an agent of another version: it answers
+// /healthz with the protocol it is given, and nothing else.
+class OtherAgent {
+ public:
+  explicit OtherAgent(int protocol) : server_(Options()) {
+    server_.Get("/healthz", [protocol](service::Request&, service::Response& res) {
+      res.Json(200, {{"status", "ok"}, {"protocol_version", protocol}, {"version", "9.9.9"}});
+    });
+    EXPECT_TRUE(server_.Bind());
+    thread_ = std::thread([this] { (void)server_.Serve(); });
+  }
+  ~OtherAgent() {
+    server_.Stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
+
+ private:
+  static service::ServerOptions Options() {
+    service::ServerOptions o;
+    o.name = "other agent";
+    o.listen = {"127.0.0.1", 0};
+    o.authorize = [](std::string_view) { return true; };
+    o.log_requests = false;
+    return o;
+  }
+  service::HttpServer server_;
+  std::thread thread_;
+};
+
+// An agent is asked what it speaks before it is registered: another
+// protocol version, a refused token or no answer is a 422 naming the field,
+// and nothing is stored.
+TEST_F(ManagerErrorsTest, AgentsAreCheckedWhenTheyAreRegistered) {
+  StartCluster();
+  const std::string token = "an-agent-token-0123456789";
+  OtherAgent other(agent_api::kProtocolVersion + 1);
+  Reply r = manager_->Post("/v1/agents", {{"name", "other"}, {"url", other.url()}, {"token", token}});
+  ExpectError(r, 422, "url");
+  const std::string message = r.body["error"]["message"];
+  EXPECT_NE(message.find("speaks agent protocol " +
+                         std::to_string(agent_api::kProtocolVersion + 1) + " (coffer 9.9.9)"),
+            std::string::npos)
+      << message;
+
+  r = manager_->Post("/v1/agents",
+                     {{"name", "down"}, {"url", "http://127.0.0.1:9"}, {"token", token}});
+  ExpectError(r, 422, "url");
+  EXPECT_NE(r.raw.find("register the agent once it runs"), std::string::npos) << r.raw;
+
+  r = manager_->Post("/v1/agents",
+                     {{"name", "wrong-token"}, {"url", agent1_->url()}, {"token", token}});
+  ExpectError(r, 422, "token");
+  EXPECT_EQ(manager_->Get("/v1/agents").body["agents"].size(), 0u);
+
+  // The real one is registered, and says what it speaks.
+  r = manager_->Post("/v1/agents",
+                     {{"name", "agent-1"}, {"url", agent1_->url()}, {"token", agent1_->token()}});
+  ASSERT_EQ(r.status, 201) << r.raw;
+  EXPECT_EQ(r.body["protocol_version"], agent_api::kProtocolVersion);
+  EXPECT_EQ(r.body["agent_version"], COFFER_VERSION);
+  // Moving it to the other agent's URL is refused the same way; it stays.
+  const std::string path = "/v1/agents/" + r.body["id"].get<std::string>();
+  ExpectError(manager_->Patch(path, {{"url", other.url()}}), 422, "url");
+  EXPECT_EQ(manager_->Get(path).body["url"], agent1_->url());
 }
 
 }  // namespace

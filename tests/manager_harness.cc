@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -15,6 +14,7 @@
 
 #include "base/bytes.h"
 #include "base/uuid.h"
+#include "service/http_client.h"
 #include "store/s3/testing/moto_server.h"
 
 extern char** environ;
@@ -61,21 +61,15 @@ bool WaitHealthy(int port, double timeout_s, const std::string& token = "") {
 
 Reply HttpCall(int port, const std::string& method, const std::string& path,
                const std::string& body, const std::string& token) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(5);
-  client.set_read_timeout(60);
-  httplib::Headers headers;
-  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-  const char* type = "application/json";
-  httplib::Result r = method == "GET"      ? client.Get(path, headers)
-                      : method == "DELETE" ? client.Delete(path, headers)
-                      : method == "PATCH"  ? client.Patch(path, headers, body, type)
-                                           : client.Post(path, headers, body, type);
+  service::HttpClient client("http://127.0.0.1:" + std::to_string(port),
+                             {std::chrono::seconds(60), ""});
+  const bool with_body = method != "GET" && method != "DELETE";
+  auto r = client.Call(method, path, token, with_body ? &body : nullptr);
   Reply reply;
   if (!r) return reply;
   reply.status = r->status;
   reply.raw = r->body;
-  reply.content_type = r->get_header_value("Content-Type");
+  reply.content_type = r->Header("Content-Type");
   reply.body = json::parse(r->body, nullptr, false);
   if (reply.body.is_discarded()) reply.body = nullptr;
   return reply;

@@ -21,12 +21,12 @@
 #include <vector>
 
 #include "base/error.h"
+#include "service/http.h"
 
 namespace coffer::agent {
 
 struct AgentConfig {
-  std::string listen_host = "127.0.0.1";
-  int listen_port = 8081;
+  service::ListenAddress listen{"127.0.0.1", 8081};
   std::string token_file;
   std::string token;                      // read from token_file by Finish()
   std::vector<std::string> volume_roots;  // canonical (realpath) after Finish()
@@ -41,9 +41,6 @@ struct AgentConfig {
   int commit_wait_seconds = 600;
   std::string iscsi_initiator = "iqn.2026-11.dev.coffer:agent";
 };
-
-// "HOST:PORT" ("[::1]:8081" for IPv6) into the config.
-Status ParseListen(const std::string& text, AgentConfig* config);
 
 // Reads a TOML file into `config`; only keys present change it.
 // kInvalidArgument naming the key (or the parse error's line) on a bad file.

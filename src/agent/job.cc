@@ -5,25 +5,9 @@
 
 namespace coffer::agent {
 
-using nlohmann::json;
-
-std::string_view JobStateName(JobState s) {
-  switch (s) {
-    case JobState::kRunning:
-      return "running";
-    case JobState::kCompleted:
-      return "completed";
-    case JobState::kFailed:
-      return "failed";
-    case JobState::kCancelled:
-      return "cancelled";
-  }
-  return "?";
-}
-
-Job::Job(std::string id, std::string kind, uint64_t attempt, json volume)
+Job::Job(std::string id, JobKind kind, uint64_t attempt, agent_api::VolumeSpec volume)
     : id_(std::move(id)),
-      kind_(std::move(kind)),
+      kind_(kind),
       attempt_(attempt),
       volume_(std::move(volume)),
       created_at_(UnixNow()),
@@ -91,53 +75,57 @@ bool Job::Abandon(const std::string& reason) {
   return true;
 }
 
-void Job::Complete(json result) {
-  std::lock_guard lock(mu_);
-  result_ = std::move(result);
-  state_ = JobState::kCompleted;
+void Job::Ended(JobState state) {
+  state_ = state;
   seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   finished_at_ = UnixNow();
-  log_.Add(kind_ + " completed");
+}
+
+void Job::Complete(agent_api::BackupReport report) {
+  std::lock_guard lock(mu_);
+  backup_ = std::move(report);
+  Ended(JobState::kCompleted);
+  log_.Add("backup completed");
+}
+
+void Job::Complete(agent_api::RestoreReport report) {
+  std::lock_guard lock(mu_);
+  restore_ = std::move(report);
+  Ended(JobState::kCompleted);
+  log_.Add("restore completed");
 }
 
 void Job::Finish(const Error& error) {
   std::lock_guard lock(mu_);
   error_ = error;
-  state_ = error.code() == ErrorCode::kCancelled ? JobState::kCancelled : JobState::kFailed;
-  seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  finished_at_ = UnixNow();
-  log_.Add(kind_ + " " + std::string(JobStateName(state_)) + ": " + error.message());
+  Ended(error.code() == ErrorCode::kCancelled ? JobState::kCancelled : JobState::kFailed);
+  log_.Add(std::string(agent_api::JobKindName(kind_)) + " " +
+           std::string(JobStateName(state_)) + ": " + error.message());
 }
 
-json Job::ToJson(bool with_log) const {
+agent_api::JobReport Job::Report(bool with_log) const {
   std::lock_guard lock(mu_);
   double elapsed =
       seconds_ ? *seconds_
                : std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  uint64_t done = progress_.done.load(), total = progress_.total.load();
-  json j = {
-      {"id", id_},
-      {"kind", kind_},
-      {"state", JobStateName(state_)},
-      {"attempt", attempt_},
-      {"volume", volume_},
-      {"created_at", FormatRfc3339(created_at_)},
-      {"finished_at", finished_at_ ? json(FormatRfc3339(finished_at_)) : json()},
-      {"cancel_requested", cancel_.load()},
-      {"awaiting_commit", gate_ == Gate::kWaiting},
-      {"progress",
-       {{"total_bytes", total},
-        {"done_bytes", done},
-        {"new_bytes", progress_.new_bytes.load()},
-        {"elapsed_seconds", elapsed},
-        {"bytes_per_second", elapsed > 0 ? uint64_t(double(done) / elapsed) : 0}}},
-      {"result", result_.is_null() ? json() : result_},
-      {"error", error_
-                    ? json{{"code", ErrorCodeName(error_->code())}, {"message", error_->message()}}
-                    : json()},
-  };
-  if (with_log) j["log"] = log_.Lines();
-  return j;
+  agent_api::JobReport r;
+  r.id = id_;
+  r.kind = kind_;
+  r.state = state_;
+  r.attempt = attempt_;
+  r.volume = volume_;
+  r.created_at = FormatRfc3339(created_at_);
+  if (finished_at_) r.finished_at = FormatRfc3339(finished_at_);
+  r.cancel_requested = cancel_.load();
+  r.awaiting_commit = gate_ == Gate::kWaiting;
+  const uint64_t done = progress_.done.load();
+  r.progress = {progress_.total.load(), done, progress_.new_bytes.load(),
+                elapsed > 0 ? uint64_t(double(done) / elapsed) : 0, elapsed};
+  r.backup = backup_;
+  r.restore = restore_;
+  r.error = error_;
+  if (with_log) r.log = log_.Lines();
+  return r;
 }
 
 JobRegistry::~JobRegistry() {
@@ -173,7 +161,8 @@ void JobRegistry::Reap() {
   }
 }
 
-Result<std::shared_ptr<Job>> JobRegistry::Start(std::string kind, uint64_t attempt, json volume,
+Result<std::shared_ptr<Job>> JobRegistry::Start(JobKind kind, uint64_t attempt,
+                                                agent_api::VolumeSpec volume,
                                                 std::string exclusive_key,
                                                 std::function<void(Job&)> work) {
   std::lock_guard lock(mu_);
@@ -192,7 +181,7 @@ Result<std::shared_ptr<Job>> JobRegistry::Start(std::string kind, uint64_t attem
                              " jobs are running, the agent's limit; retry later");
   }
   auto job =
-      std::make_shared<Job>(Uuid::Random().ToString(), std::move(kind), attempt, std::move(volume));
+      std::make_shared<Job>(Uuid::Random().ToString(), kind, attempt, std::move(volume));
   Entry& e = jobs_[job->id()];
   e.job = job;
   e.exclusive_key = std::move(exclusive_key);

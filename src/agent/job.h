@@ -21,28 +21,31 @@
 #include <thread>
 
 #include "agent/job_log.h"
+#include "agent_api/protocol.h"
 #include "base/error.h"
 #include "engine/progress.h"
 
 namespace coffer::agent {
 
-enum class JobState { kRunning, kCompleted, kFailed, kCancelled };
-std::string_view JobStateName(JobState s);
+using agent_api::JobKind;
+using agent_api::JobState;
+using agent_api::JobStateName;
 
 class Job {
  public:
-  Job(std::string id, std::string kind, uint64_t attempt, nlohmann::json volume);
+  // `volume`: id, name, backend and the locator without its secrets.
+  Job(std::string id, JobKind kind, uint64_t attempt, agent_api::VolumeSpec volume);
 
   const std::string& id() const { return id_; }
-  const std::string& kind() const { return kind_; }         // "backup" or "restore"
-  const nlohmann::json& volume() const { return volume_; }  // id, name, backend, locator
+  JobKind kind() const { return kind_; }
   Progress& progress() { return progress_; }
   JobLog& log() { return log_; }
   const std::atomic<bool>& cancel_flag() const { return cancel_; }
 
   JobState state() const;
   bool RequestCancel();  // false if the job already finished
-  void Complete(nlohmann::json result);
+  void Complete(agent_api::BackupReport report);
+  void Complete(agent_api::RestoreReport report);
   void Finish(const Error& error);  // kCancelled → cancelled, else failed
 
   // The commit gate (DESIGN §5, fencing). The job thread calls AwaitCommit
@@ -60,12 +63,15 @@ class Job {
   bool Abandon(const std::string& reason);
 
   // The job as the API shows it (docs/API.md).
-  nlohmann::json ToJson(bool with_log) const;
+  agent_api::JobReport Report(bool with_log) const;
 
  private:
-  const std::string id_, kind_;
+  void Ended(JobState state);  // mu_ held
+
+  const std::string id_;
+  const JobKind kind_;
   const uint64_t attempt_;
-  const nlohmann::json volume_;
+  const agent_api::VolumeSpec volume_;
   const int64_t created_at_;
   const std::chrono::steady_clock::time_point started_;
   Progress progress_;
@@ -81,7 +87,8 @@ class Job {
   JobState state_ = JobState::kRunning;
   std::optional<double> seconds_;  // set when finished
   int64_t finished_at_ = 0;
-  nlohmann::json result_;
+  std::optional<agent_api::BackupReport> backup_;
+  std::optional<agent_api::RestoreReport> restore_;
   std::optional<Error> error_;
 };
 
@@ -97,7 +104,7 @@ class JobRegistry {
   // Starts `work` on a new thread for a new job. kResourceExhausted when
   // max_running jobs run already; kConflict when `exclusive_key` is not
   // empty and a running job holds the same key (two backups of a volume).
-  Result<std::shared_ptr<Job>> Start(std::string kind, uint64_t attempt, nlohmann::json volume,
+  Result<std::shared_ptr<Job>> Start(JobKind kind, uint64_t attempt, agent_api::VolumeSpec volume,
                                      std::string exclusive_key, std::function<void(Job&)> work);
 
   std::shared_ptr<Job> Find(const std::string& id) const;

@@ -1,7 +1,6 @@
 #include "agent/run_job.h"
 
 #include "agent/hooks.h"
-#include "agent/volumes.h"
 #include "base/text.h"
 #include "engine/backup.h"
 #include "engine/lock.h"
@@ -13,7 +12,9 @@
 namespace coffer::agent {
 namespace {
 
-using nlohmann::json;
+using agent_api::BackupRequest;
+using agent_api::RestoreRequest;
+using agent_api::TargetSpec;
 
 // `metrics`, when given, counts the job's requests to the target.
 Result<std::unique_ptr<Repository>> OpenTarget(const TargetSpec& t, JobLog& log,
@@ -40,7 +41,8 @@ Result<std::unique_ptr<Repository>> OpenTarget(const TargetSpec& t, JobLog& log,
 Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, TargetLock* lock,
                                    const BackupRequest& req, const std::string& locator,
                                    bool from_hook, const AgentConfig& config,
-                                   KnownChunkSets& known_sets, std::string* snapshot_method) {
+                                   const BackendContext& backends, KnownChunkSets& known_sets,
+                                   std::string* snapshot_method) {
   std::unique_ptr<FileSnapshot> snapshot;
   std::string path = locator;
   *snapshot_method = from_hook ? "hook" : "none";
@@ -52,8 +54,9 @@ Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, TargetLock* lock,
     job.log().Add("snapshot: " + snapshot->method() +
                   (snapshot->method() == "none" ? " (the volume is quiescent)" : " of " + locator));
   }
-  COFFER_ASSIGN_OR_RETURN(auto source, OpenSourceVolume(req.volume.backend, path, config));
-  job.log().Add("reading " + RedactLocator(req.volume.backend, source->name()) + " (" +
+  const BackendInfo& backend = BackendOf(req.volume.backend);
+  COFFER_ASSIGN_OR_RETURN(auto source, backend.open_source(path, backends));
+  job.log().Add("reading " + backend.redact(source->name()) + " (" +
                 FormatBytes(source->size()) + ")");
   BackupOptions o;
   o.backup_id = req.backup_id;
@@ -104,47 +107,40 @@ Result<std::unique_ptr<TargetLock>> LockForJob(Job& job, Repository& repo, std::
   return lock;
 }
 
-json RequestsJson(const StoreMetrics& metrics) {
-  json requests = json::object();
-  for (const auto& [kind, n] : metrics.RequestCounts()) requests[kind] = n;
-  return requests;
-}
-
-json BackupJson(const BackupResult& r, const std::string& snapshot_method,
-                const StoreMetrics& metrics) {
+agent_api::BackupReport ReportOf(const BackupResult& r, const std::string& snapshot_method,
+                                 const StoreMetrics& metrics) {
   const ManifestSummary& s = r.summary;
-  return {{"backup_id", s.backup_id.ToString()},
-          {"parent_id", s.parent_id.IsNil() ? json() : json(s.parent_id.ToString())},
-          {"target_id", s.target_id.ToString()},
-          {"volume_id", s.volume_id},
-          {"volume_name", s.volume_name},
-          {"logical_bytes", s.source_size},
-          {"zero_bytes", s.zero_bytes},
-          {"new_bytes", s.new_bytes},
-          {"stored_bytes", s.stored_bytes + r.manifest_bytes},
-          {"chunks", s.chunk_count},
-          {"zero_chunks", r.zero_chunks},
-          {"new_chunks", s.new_chunks},
-          {"seconds", r.seconds},
-          {"commit",
-           {{"generation_at_start", r.commit.generation_at_start},
-            {"generation_at_commit", r.commit.generation_at_commit},
-            {"chunks_confirmed", r.commit.chunks_confirmed},
-            {"chunks_restored", r.commit.chunks_restored}}},
-          {"snapshot", snapshot_method},
-          {"requests", RequestsJson(metrics)},
-          {"retries", metrics.retries()}};
+  agent_api::BackupReport b;
+  b.backup_id = s.backup_id.ToString();
+  if (!s.parent_id.IsNil()) b.parent_id = s.parent_id.ToString();
+  b.target_id = s.target_id.ToString();
+  b.volume_id = s.volume_id;
+  b.volume_name = s.volume_name;
+  b.logical_bytes = s.source_size;
+  b.zero_bytes = s.zero_bytes;
+  b.new_bytes = s.new_bytes;
+  b.stored_bytes = s.stored_bytes + r.manifest_bytes;
+  b.chunks = s.chunk_count;
+  b.zero_chunks = r.zero_chunks;
+  b.new_chunks = s.new_chunks;
+  b.seconds = r.seconds;
+  b.commit = {r.commit.generation_at_start, r.commit.generation_at_commit,
+              r.commit.chunks_confirmed, r.commit.chunks_restored};
+  b.snapshot = snapshot_method;
+  for (const auto& [kind, n] : metrics.RequestCounts()) b.requests[kind] = n;
+  b.retries = metrics.retries();
+  return b;
 }
 
 }  // namespace
 
 void RunBackupJob(Job& job, BackupRequest& req, const std::string& source,
-                  const AgentConfig& config, KnownChunkSets& known_sets) {
+                  const AgentConfig& config, const BackendContext& backends,
+                  KnownChunkSets& known_sets) {
   JobLog& log = job.log();
-  log.Add("backup of volume '" + req.volume.name + "' (" +
-          std::string(BackendName(req.volume.backend)) + " " +
-          RedactLocator(req.volume.backend, req.volume.locator) + "), attempt " +
-          std::to_string(req.attempt));
+  const BackendInfo& backend = BackendOf(req.volume.backend);
+  log.Add("backup of volume '" + req.volume.name + "' (" + std::string(backend.name) + " " +
+          backend.redact(req.volume.locator) + "), attempt " + std::to_string(req.attempt));
   auto metrics = std::make_shared<StoreMetrics>();
   auto repo = OpenTarget(req.target, log, metrics);
   if (!repo) return job.Finish(repo.error());
@@ -157,7 +153,7 @@ void RunBackupJob(Job& job, BackupRequest& req, const std::string& source,
   hook.job_id = job.id();
   hook.volume_id = req.volume.id;
   hook.volume_name = req.volume.name;
-  hook.backend = std::string(BackendName(req.volume.backend));
+  hook.backend = std::string(backend.name);
   hook.locator = source;
   hook.timeout = req.volume.hooks.timeout.count() > 0
                      ? req.volume.hooks.timeout
@@ -168,7 +164,7 @@ void RunBackupJob(Job& job, BackupRequest& req, const std::string& source,
   if (has_pre) {
     auto printed = RunPreHook(req.volume.hooks.pre_backup, hook, log, &job.cancel_flag());
     if (!printed) return job.Finish(printed.error());
-    auto valid = ValidateSource(req.volume.backend, *printed, config.volume_roots);
+    auto valid = backend.validate_source(*printed, backends);
     if (!valid) {
       Error e = valid.error().WithContext("the pre-backup hook's locator");
       if (!req.volume.hooks.post_backup.empty()) {
@@ -177,12 +173,12 @@ void RunBackupJob(Job& job, BackupRequest& req, const std::string& source,
       return job.Finish(e);
     }
     locator = *valid;
-    log.Add("pre-backup hook gave snapshot " + RedactLocator(req.volume.backend, locator));
+    log.Add("pre-backup hook gave snapshot " + backend.redact(locator));
   }
 
   std::string method;
-  auto result =
-      ReadAndBackUp(job, **repo, lock->get(), req, locator, has_pre, config, known_sets, &method);
+  auto result = ReadAndBackUp(job, **repo, lock->get(), req, locator, has_pre, config, backends,
+                              known_sets, &method);
   lock->reset();
 
   // Released whatever happened, once the pre-backup hook made a snapshot
@@ -202,15 +198,15 @@ void RunBackupJob(Job& job, BackupRequest& req, const std::string& source,
   log.Add("backup " + result->summary.backup_id.ToString() + ": " +
           FormatBytes(result->summary.source_size) + ", " + FormatBytes(result->summary.new_bytes) +
           " new, " + FormatBytes(result->summary.zero_bytes) + " zeros");
-  job.Complete(BackupJson(*result, method, *metrics));
+  job.Complete(ReportOf(*result, method, *metrics));
 }
 
 void RunRestoreJob(Job& job, RestoreRequest& req, const std::string& destination,
-                   const AgentConfig& config) {
+                   const AgentConfig& config, const BackendContext& backends) {
   JobLog& log = job.log();
-  const Backend backend = req.destination.backend;
-  log.Add("restore of backup " + req.backup_id + " into " + std::string(BackendName(backend)) +
-          " " + RedactLocator(backend, req.destination.locator));
+  const BackendInfo& backend = BackendOf(req.destination.backend);
+  log.Add("restore of backup " + req.backup_id + " into " + std::string(backend.name) + " " +
+          backend.redact(req.destination.locator));
   auto repo = OpenTarget(req.target, log);
   if (!repo) return job.Finish(repo.error());
   auto lock = LockForJob(job, **repo, "restore", "backup " + req.backup_id, config);
@@ -222,7 +218,7 @@ void RunRestoreJob(Job& job, RestoreRequest& req, const std::string& destination
   const ManifestSummary& s = manifest->summary;
   log.Add("backup " + s.backup_id.ToString() + " of volume '" + s.volume_name + "' (" +
           FormatBytes(s.source_size) + ")");
-  auto dest = OpenDestinationVolume(backend, destination, s.source_size, config);
+  auto dest = backend.open_destination(destination, s.source_size, backends);
   if (!dest) return job.Finish(dest.error());
   RestoreOptions o;
   o.progress = &job.progress();
@@ -230,14 +226,9 @@ void RunRestoreJob(Job& job, RestoreRequest& req, const std::string& destination
   auto r = RunRestore(**repo, *manifest, **dest, o);
   dest->reset();  // a file destination that was not committed is removed here
   if (!r) return job.Finish(r.error());
-  job.Complete({{"backup_id", s.backup_id.ToString()},
-                {"volume_name", s.volume_name},
-                {"backend", BackendName(backend)},
-                {"locator", RedactLocator(backend, destination)},
-                {"bytes", r->bytes},
-                {"zero_bytes", r->zero_bytes},
-                {"chunks_fetched", r->chunks_fetched},
-                {"seconds", r->seconds}});
+  job.Complete(agent_api::RestoreReport{s.backup_id.ToString(), s.volume_name,
+                                        req.destination.backend, backend.redact(destination),
+                                        r->bytes, r->zero_bytes, r->chunks_fetched, r->seconds});
 }
 
 }  // namespace coffer::agent

@@ -1,16 +1,15 @@
-// AgentServer: the agent's HTTP API (docs/API.md, "Agent API") on
-// cpp-httplib, over TLS when a certificate is configured.
+// AgentServer: the agent's HTTP API (docs/API.md, "Agent API"), the agent
+// protocol (agent_api/protocol.h) on the service shell (service/), over
+// TLS when a certificate is configured.
 //
-// Every request must carry `Authorization: Bearer <token>`; the token is
-// compared in constant time (SecretsEqual) before any body is read, and a
-// missing or wrong one is a 401. Bodies above max_body_bytes are refused
-// with 413 before they are read. Errors are JSON:
+// Every request but GET /healthz must carry `Authorization: Bearer
+// <token>`, compared in constant time (SecretsEqual) before any body is
+// read; GET /healthz says the agent's protocol version and build. Errors
+// are the service error body, naming the field at fault:
 //   {"error": {"code": "invalid-argument", "message": "…", "field": "volume.locator"}}
-// Requests are logged to stderr as "METHOD PATH STATUS" — never headers or
-// bodies, which hold the token and key material.
 //
-// Thread safety: Serve blocks on the calling thread and answers on
-// httplib's worker threads; Stop may be called from any thread.
+// Thread safety: Serve blocks on the calling thread and answers on the
+// HTTP library's worker threads; Stop may be called from any thread.
 #pragma once
 
 #include <memory>
@@ -19,10 +18,8 @@
 #include "agent/job.h"
 #include "agent/known_sets.h"
 #include "base/error.h"
-
-namespace httplib {
-class Server;
-}
+#include "service/http_server.h"
+#include "volume/backends.h"
 
 namespace coffer::agent {
 
@@ -34,7 +31,7 @@ class AgentServer {
   // Binds the listening socket: kInvalidArgument for unusable TLS files,
   // kUnavailable when the address cannot be bound.
   Status Bind();
-  int port() const { return port_; }
+  int port() const;
   // Answers requests until Stop().
   Status Serve();
   void Stop();
@@ -43,10 +40,10 @@ class AgentServer {
   void Routes();
 
   const AgentConfig config_;
+  const BackendContext backends_;
   KnownChunkSets known_sets_;  // shared by the backup jobs, so it outlives them
   JobRegistry jobs_;
-  std::unique_ptr<httplib::Server> http_;
-  int port_ = 0;
+  std::unique_ptr<service::HttpServer> http_;
 };
 
 }  // namespace coffer::agent

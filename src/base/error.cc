@@ -34,10 +34,33 @@ std::string_view ErrorCodeName(ErrorCode code) {
 }
 
 Error Error::WithContext(std::string_view context) const {
+  Error e = *this;
   std::string m(context);
   m += ": ";
   m += message_;
-  return Error(code_, std::move(m));
+  e.message_ = std::move(m);
+  return e;
+}
+
+Error Error::WithField(std::string field) const {
+  Error e = *this;
+  if (e.field_.empty()) e.field_ = std::move(field);
+  return e;
+}
+
+Error Error::Reworded(std::string message) const { return Recoded(code_, std::move(message)); }
+
+Error Error::Recoded(ErrorCode code, std::string message) const {
+  Error e = *this;
+  e.code_ = code;
+  e.message_ = std::move(message);
+  return e;
+}
+
+Error Error::WithS3Code(std::string code) const {
+  Error e = *this;
+  e.s3_code_ = std::move(code);
+  return e;
 }
 
 Error ErrnoError(int err, std::string_view what) {

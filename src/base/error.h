@@ -1,7 +1,10 @@
 // Errors are values: every fallible function returns Result<T>, which is
 // std::expected<T, Error>. An Error carries a code that says whether a retry
 // can help (only kUnavailable) and a message that names the thing involved:
-// the object key, the volume offset, the file path.
+// the object key, the volume offset, the file path. Two details travel with
+// it when known, so that no caller parses them back out of the message: the
+// request field at fault ("volume.locator") and the S3 service's error code
+// ("InvalidAccessKeyId").
 //
 // Thread safety: plain values, no shared state.
 #pragma once
@@ -37,15 +40,30 @@ class Error {
   ErrorCode code() const { return code_; }
   const std::string& message() const { return message_; }
 
+  // The request field at fault, or "": set where a field is checked.
+  const std::string& field() const { return field_; }
+  // The S3 service's error code, or "": set where an S3 answer is read.
+  const std::string& s3_code() const { return s3_code_; }
+
   // Returns a copy whose message is "context: message", for adding the name
-  // of the thing an inner error was about.
+  // of the thing an inner error was about. The details are kept.
   Error WithContext(std::string_view context) const;
+  // Copies with a detail set (a field already set is kept: the innermost
+  // check knows best which field it read).
+  Error WithField(std::string field) const;
+  Error WithS3Code(std::string code) const;
+  // A copy with another message (an outer layer's wording), and with
+  // another code too, details kept.
+  Error Reworded(std::string message) const;
+  Error Recoded(ErrorCode code, std::string message) const;
 
   bool IsRetryable() const { return code_ == ErrorCode::kUnavailable; }
 
  private:
   ErrorCode code_;
   std::string message_;
+  std::string field_;
+  std::string s3_code_;
 };
 
 template <typename T>
@@ -88,6 +106,13 @@ inline std::unexpected<Error> Cancelled(std::string m) {
 }
 inline std::unexpected<Error> Internal(std::string m) {
   return MakeError(ErrorCode::kInternal, std::move(m));
+}
+// kInvalidArgument about one request field: the message is "field: why",
+// and the field travels as a detail.
+inline std::unexpected<Error> FieldInvalid(std::string field, std::string_view why) {
+  std::string m = field + ": ";
+  m += why;
+  return std::unexpected<Error>(Error(ErrorCode::kInvalidArgument, std::move(m)).WithField(field));
 }
 
 // Prefixes the error of a failed Result with `context` ("context: message");

@@ -2,15 +2,13 @@
 // [--tls-cert F --tls-key F]: the service on every host that owns volumes
 // (DESIGN §6, §10). Runs until SIGINT or SIGTERM; running jobs are cancelled
 // on the way out.
-#include <signal.h>
-
 #include <cstdio>
-#include <thread>
 
 #include "agent/config.h"
 #include "agent/server.h"
 #include "cli/common.h"
 #include "cli/verbs.h"
+#include "service/http_server.h"
 #include "volume/file_snapshot.h"
 
 namespace coffer::cli {
@@ -39,9 +37,9 @@ VerbRun AddAgent(CLI::App& app) {
       }
     }
     if (!f->listen.empty()) {
-      if (auto st = agent::ParseListen(f->listen, &config); !st) {
-        return Report(UsageFailure(st.error().message()), false);
-      }
+      auto listen = service::ParseListen(f->listen);
+      if (!listen) return Report(UsageFailure(listen.error().message()), false);
+      config.listen = *listen;
     }
     if (!f->token_file.empty()) config.token_file = f->token_file;
     if (!f->roots.empty()) config.volume_roots = f->roots;
@@ -50,13 +48,8 @@ VerbRun AddAgent(CLI::App& app) {
     if (auto st = agent::FinishConfig(&config); !st) {
       return Report(UsageFailure(st.error().message()), false);
     }
-    // Signals go to the waiter thread only, which stops the server.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-    signal(SIGPIPE, SIG_IGN);
+    // Before any thread starts: the stop signals go to ServeUntilSignal only.
+    service::BlockStopSignals();
 
     // Snapshot copies of an agent that was killed mid-backup (each the
     // volume's full size) are removed before anything else runs.
@@ -71,21 +64,14 @@ VerbRun AddAgent(CLI::App& app) {
       }
     }
     const bool tls = !config.tls_cert.empty();
-    const std::string host = config.listen_host;
+    const std::string host = config.listen.host;
     agent::AgentServer server(std::move(config));
     if (auto st = server.Bind(); !st) return Report(FromError(st.error()), false);
-    std::fprintf(stderr, "coffer agent: listening on %s://%s:%d\n", tls ? "https" : "http",
-                 host.c_str(), server.port());
-    std::thread waiter([&server, stop_signals] {
-      int sig = 0;
-      sigwait(&stop_signals, &sig);
-      std::fprintf(stderr, "coffer agent: stopping (signal %d)\n", sig);
-      server.Stop();
-    });
-    auto served = server.Serve();
-    // Serve also returns if the listener fails; wake the waiter either way.
-    pthread_kill(waiter.native_handle(), SIGTERM);
-    waiter.join();
+    std::fprintf(stderr, "coffer agent: listening on %s://%s:%d (protocol %d)\n",
+                 tls ? "https" : "http", host.c_str(), server.port(),
+                 agent_api::kProtocolVersion);
+    auto served = service::ServeUntilSignal(
+        "agent", [&server] { return server.Serve(); }, [&server] { server.Stop(); });
     if (!served) return Report(FromError(served.error()), false);
     return kExitOk;
   };

@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   coffer::InitCrypto();
   coffer::RaiseOpenFileLimit();
   CLI::App app(kDescription, "coffer");
-  app.set_version_flag("--version", "coffer 0.1.0");
+  app.set_version_flag("--version", "coffer " COFFER_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
   std::map<CLI::App*, VerbRun> verbs;

@@ -4,16 +4,14 @@
 // from its manifests.
 #include "manager/manager.h"
 
-#include <signal.h>
-
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
 
 #include "cli/common.h"
 #include "cli/manager_index_rebuild.h"
 #include "cli/verbs.h"
 #include "manager/config.h"
+#include "service/http_server.h"
 
 namespace coffer::cli {
 namespace {
@@ -39,7 +37,9 @@ Result<manager::ManagerConfig> Resolve(const ConfigFlags& f) {
   if (!f.config.empty()) COFFER_RETURN_IF_ERROR(manager::LoadConfigFile(f.config, &c));
   if (!f.data_dir.empty()) c.data_dir = f.data_dir;
   if (!f.database_url.empty()) c.database_url = f.database_url;
-  if (!f.listen.empty()) COFFER_RETURN_IF_ERROR(manager::ParseListen(f.listen, &c));
+  if (!f.listen.empty()) {
+    COFFER_ASSIGN_OR_RETURN(c.listen, service::ParseListen(f.listen));
+  }
   COFFER_RETURN_IF_ERROR(manager::FinishConfig(&c));
   return c;
 }
@@ -47,30 +47,16 @@ Result<manager::ManagerConfig> Resolve(const ConfigFlags& f) {
 int RunManager(const ConfigFlags& f) {
   auto config = Resolve(f);
   if (!config) return Report(UsageFailure(config.error().message()), false);
-  // Signals go to the waiter thread only, which stops the server.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
+  // Before any thread starts: the stop signals go to ServeUntilSignal only.
+  service::BlockStopSignals();
   std::optional<std::string> env_token;
   if (const char* t = std::getenv("COFFER_ADMIN_TOKEN"); t != nullptr && *t != '\0') {
     env_token = t;
   }
   manager::Manager m(std::move(*config));
   if (auto st = m.Start(std::move(env_token)); !st) return Report(FromError(st.error()), false);
-  std::thread waiter([&m, stop_signals] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    std::fprintf(stderr, "coffer manager: stopping (signal %d)\n", sig);
-    m.Stop();
-  });
-  auto served = m.Serve();
-  // Serve also returns if the listener fails; wake the waiter either way.
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
+  auto served = service::ServeUntilSignal(
+      "manager", [&m] { return m.Serve(); }, [&m] { m.Stop(); });
   if (!served) return Report(FromError(served.error()), false);
   return kExitOk;
 }

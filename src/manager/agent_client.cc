@@ -1,173 +1,151 @@
 #include "manager/agent_client.h"
 
-#include <httplib.h>
-
 #include "core/crypto/secret.h"
+#include "service/http.h"
 
 namespace coffer::manager {
 namespace {
 
 using nlohmann::json;
 
-void WipeString(std::string& s) {
-  if (!s.empty()) Wipe(s.data(), s.size());
-}
-
-// The agent's error JSON: {"error": {"code", "message", "field"}}, as
-// "field: agent URL: message" (the field first, where the REST layer looks
-// for it) or "agent URL: message".
-std::string ErrorText(const std::string& url, const std::string& body) {
-  std::string field, message;
-  try {
-    json j = json::parse(body);
-    const json& e = j.at("error");
-    message = e.value("message", std::string("(no message)"));
-    if (e.contains("field") && e["field"].is_string()) field = e["field"].get<std::string>();
-  } catch (const std::exception&) {
-    message = body.substr(0, 200);
-  }
-  std::string text = "agent " + url + ": " + message;
-  return field.empty() ? text : field + ": " + text;
-}
-
+// The agent's answer with status `status`: its error body, with the code
+// its status implies and the field and S3 code it named.
 Error ReplyError(const std::string& url, int status, const std::string& body) {
-  const std::string text = ErrorText(url, body);
+  json parsed = json::parse(body, nullptr, false);
+  std::optional<Error> sent = service::ErrorFromJson(parsed);
+  const std::string text =
+      "agent " + url + ": " + (sent ? sent->message() : body.substr(0, 200));
+  ErrorCode code = ErrorCode::kInternal;
   switch (status) {
     case 400:
     case 413:
-      return Error(ErrorCode::kInvalidArgument, text);
+      code = ErrorCode::kInvalidArgument;
+      break;
     case 401:
     case 403:
       return Error(ErrorCode::kAuthFailed, "agent " + url + " refused the manager's token");
     case 404:
-      return Error(ErrorCode::kNotFound, text);
+      code = ErrorCode::kNotFound;
+      break;
     case 409:
-      return Error(ErrorCode::kConflict, text);
+      code = ErrorCode::kConflict;
+      break;
     case 429:
-      return Error(ErrorCode::kResourceExhausted, text);
+      code = ErrorCode::kResourceExhausted;
+      break;
     default:
-      if (status >= 500) return Error(ErrorCode::kUnavailable, text);
-      return Error(ErrorCode::kInternal, text + " (HTTP " + std::to_string(status) + ")");
+      if (status >= 500) code = ErrorCode::kUnavailable;
   }
+  Error e(code, code == ErrorCode::kInternal
+                    ? text + " (HTTP " + std::to_string(status) + ")"
+                    : text);
+  if (sent && !sent->field().empty()) e = e.WithField(sent->field());
+  if (sent && !sent->s3_code().empty()) e = e.WithS3Code(sent->s3_code());
+  return e;
 }
 
-uint64_t U64(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+// An answer the protocol does not allow: kInternal naming the field.
+template <typename T>
+Result<T> Answer(const std::string& url, const std::string& what, Result<T> parsed) {
+  if (parsed) return parsed;
+  return std::unexpected(Error(ErrorCode::kInternal, "agent " + url + ": " + what +
+                                                         " breaks the agent protocol: " +
+                                                         parsed.error().message())
+                             .WithField(parsed.error().field()));
 }
 
 }  // namespace
 
-Result<AgentJob> ParseAgentJob(std::string_view body) {
-  try {
-    json j = json::parse(body);
-    AgentJob job;
-    job.id = j.at("id").get<std::string>();
-    job.kind = j.value("kind", std::string());
-    job.state = j.at("state").get<std::string>();
-    if (j.contains("attempt") && j["attempt"].is_number_integer()) {
-      job.attempt = j["attempt"].get<int64_t>();
-    }
-    if (auto a = j.find("awaiting_commit"); a != j.end() && a->is_boolean()) {
-      job.awaiting_commit = a->get<bool>();
-    }
-    if (auto p = j.find("progress"); p != j.end() && p->is_object()) {
-      job.total_bytes = U64(*p, "total_bytes");
-      job.done_bytes = U64(*p, "done_bytes");
-      job.new_bytes = U64(*p, "new_bytes");
-      job.bytes_per_second = U64(*p, "bytes_per_second");
-      if (p->contains("elapsed_seconds") && (*p)["elapsed_seconds"].is_number()) {
-        job.elapsed_seconds = (*p)["elapsed_seconds"].get<double>();
-      }
-    }
-    if (auto r = j.find("result"); r != j.end()) job.result = *r;
-    if (auto e = j.find("error"); e != j.end() && e->is_object()) {
-      job.error_code = e->value("code", std::string());
-      job.error_message = e->value("message", std::string());
-    }
-    if (auto l = j.find("log"); l != j.end()) job.log = *l;
-    return job;
-  } catch (const std::exception& e) {
-    return Internal(std::string("the agent's answer is not a job: ") + e.what());
-  }
-}
-
-Result<AgentClient::Reply> AgentClient::Call(const AgentEndpoint& agent, const char* method,
-                                             const std::string& path, std::string* body) {
-  httplib::Client cli(agent.url);
-  if (!cli.is_valid()) return InvalidArgument("agent URL " + agent.url + " is not usable");
-  const auto t = options_.timeout;
-  const auto sec = std::chrono::duration_cast<std::chrono::seconds>(t);
-  const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(t - sec);
-  cli.set_connection_timeout(sec.count(), usec.count());
-  cli.set_read_timeout(sec.count(), usec.count());
-  cli.set_write_timeout(sec.count(), usec.count());
-  if (!options_.ca_file.empty()) cli.set_ca_cert_path(options_.ca_file);
-  httplib::Headers headers = {{"Authorization", "Bearer " + agent.token.Reveal()}};
-  const std::string m = method;
-  httplib::Result res =
-      m == "GET" ? cli.Get(path, headers)
-                 : cli.Post(path, headers, body ? *body : std::string(), "application/json");
-  WipeString(headers.begin()->second);
+Result<json> AgentClient::Call(const AgentEndpoint& agent, const char* method,
+                               const std::string& path, std::string* body,
+                               std::initializer_list<int> ok) {
+  service::HttpClient http(agent.url, options_);
+  std::string token = agent.token.Reveal();
+  auto reply = http.Call(method, path, token, body);
+  WipeString(token);
   if (body) WipeString(*body);
-  if (!res) {
-    return Unavailable("agent " + agent.url + " did not answer " + m + " " + path + ": " +
-                       httplib::to_string(res.error()));
+  if (!reply) {
+    if (reply.error().code() == ErrorCode::kUnavailable) {
+      return std::unexpected(reply.error().Reworded("agent " + reply.error().message()));
+    }
+    return std::unexpected(
+        Error(ErrorCode::kInvalidArgument, "agent URL " + agent.url + " is not usable"));
   }
-  return Reply{res->status, std::move(res->body)};
+  for (int status : ok) {
+    if (reply->status != status) continue;
+    json j = json::parse(reply->body, nullptr, false);
+    if (j.is_discarded()) {
+      return Internal("agent " + agent.url + ": the answer to " + std::string(method) + " " +
+                      path + " is not JSON");
+    }
+    return j;
+  }
+  return std::unexpected(ReplyError(agent.url, reply->status, reply->body));
 }
 
-Result<AgentJob> AgentClient::StartBackup(const AgentEndpoint& agent, std::string body) {
-  COFFER_ASSIGN_OR_RETURN(Reply r, Call(agent, "POST", "/v1/storage/backup", &body));
-  if (r.status != 202 && r.status != 200)
-    return std::unexpected(ReplyError(agent.url, r.status, r.body));
-  return ParseAgentJob(r.body);
+Result<agent_api::Health> AgentClient::Health(const AgentEndpoint& agent) {
+  COFFER_ASSIGN_OR_RETURN(json j, Call(agent, "GET", "/healthz", nullptr, {200}));
+  COFFER_ASSIGN_OR_RETURN(agent_api::Health h,
+                          Answer(agent.url, "its health", agent_api::ParseHealth(j)));
+  if (h.protocol_version != agent_api::kProtocolVersion) {
+    return InvalidArgument("agent " + agent.url + " speaks agent protocol " +
+                           std::to_string(h.protocol_version) + " (coffer " + h.version +
+                           "); this manager speaks " +
+                           std::to_string(agent_api::kProtocolVersion) + " (coffer " +
+                           COFFER_VERSION + "): upgrade the one that is older");
+  }
+  return h;
 }
 
-Result<AgentJob> AgentClient::StartRestore(const AgentEndpoint& agent, std::string body) {
-  COFFER_ASSIGN_OR_RETURN(Reply r, Call(agent, "POST", "/v1/storage/restore", &body));
-  if (r.status != 202 && r.status != 200)
-    return std::unexpected(ReplyError(agent.url, r.status, r.body));
-  return ParseAgentJob(r.body);
+Result<AgentJob> AgentClient::StartJob(const AgentEndpoint& agent, const std::string& path,
+                                       json request) {
+  std::string body = request.dump();
+  agent_api::WipeRequestJson(request);
+  COFFER_ASSIGN_OR_RETURN(json j, Call(agent, "POST", path, &body, {202, 200}));
+  return Answer(agent.url, "the job it started", agent_api::ParseJobReport(j));
+}
+
+Result<AgentJob> AgentClient::StartBackup(const AgentEndpoint& agent,
+                                          const agent_api::BackupRequest& r) {
+  return StartJob(agent, "/v1/storage/backup", agent_api::ToJson(r));
+}
+
+Result<AgentJob> AgentClient::StartRestore(const AgentEndpoint& agent,
+                                           const agent_api::RestoreRequest& r) {
+  return StartJob(agent, "/v1/storage/restore", agent_api::ToJson(r));
 }
 
 Result<AgentJob> AgentClient::GetJob(const AgentEndpoint& agent, std::string_view job_id) {
-  COFFER_ASSIGN_OR_RETURN(Reply r,
-                          Call(agent, "GET", "/v1/storage/jobs/" + std::string(job_id), nullptr));
-  if (r.status != 200) return std::unexpected(ReplyError(agent.url, r.status, r.body));
-  return ParseAgentJob(r.body);
+  COFFER_ASSIGN_OR_RETURN(
+      json j, Call(agent, "GET", "/v1/storage/jobs/" + std::string(job_id), nullptr, {200}));
+  return Answer(agent.url, "its report of job " + std::string(job_id),
+                agent_api::ParseJobReport(j));
 }
 
 Status AgentClient::CancelJob(const AgentEndpoint& agent, std::string_view job_id) {
   std::string empty;
-  COFFER_ASSIGN_OR_RETURN(
-      Reply r, Call(agent, "POST", "/v1/storage/jobs/" + std::string(job_id) + "/cancel", &empty));
-  if (r.status == 202 || r.status == 200 || r.status == 409) return {};
-  return std::unexpected(ReplyError(agent.url, r.status, r.body));
+  auto r = Call(agent, "POST", "/v1/storage/jobs/" + std::string(job_id) + "/cancel", &empty,
+                {202, 200});
+  // 409: it ended already, which is what a cancel wants.
+  if (!r && r.error().code() != ErrorCode::kConflict) return std::unexpected(r.error());
+  return {};
 }
 
 Status AgentClient::CommitJob(const AgentEndpoint& agent, std::string_view job_id,
                               int64_t attempt) {
-  std::string body = json{{"attempt", attempt}}.dump();
-  COFFER_ASSIGN_OR_RETURN(
-      Reply r, Call(agent, "POST", "/v1/storage/jobs/" + std::string(job_id) + "/commit", &body));
-  if (r.status == 200) return {};
-  return std::unexpected(ReplyError(agent.url, r.status, r.body));
+  std::string body = agent_api::ToJson(agent_api::CommitRequest{uint64_t(attempt)}).dump();
+  COFFER_RETURN_IF_ERROR(
+      Call(agent, "POST", "/v1/storage/jobs/" + std::string(job_id) + "/commit", &body, {200}));
+  return {};
 }
 
 Status AgentClient::AbandonJob(const AgentEndpoint& agent, std::string_view job_id,
                                const std::string& reason) {
-  std::string body = json{{"reason", reason}}.dump();
-  COFFER_ASSIGN_OR_RETURN(
-      Reply r, Call(agent, "POST", "/v1/storage/jobs/" + std::string(job_id) + "/abandon", &body));
-  if (r.status == 200 || r.status == 409) return {};  // 409: it ended already
-  return std::unexpected(ReplyError(agent.url, r.status, r.body));
-}
-
-Status AgentClient::Ping(const AgentEndpoint& agent) {
-  COFFER_ASSIGN_OR_RETURN(Reply r, Call(agent, "GET", "/healthz", nullptr));
-  if (r.status != 200) return std::unexpected(ReplyError(agent.url, r.status, r.body));
-  return {};
+  std::string body = agent_api::ToJson(agent_api::AbandonRequest{reason}).dump();
+  auto r =
+      Call(agent, "POST", "/v1/storage/jobs/" + std::string(job_id) + "/abandon", &body, {200});
+  if (!r && r.error().code() != ErrorCode::kConflict) return std::unexpected(r.error());
+  return {};  // 409: it ended already
 }
 
 }  // namespace coffer::manager

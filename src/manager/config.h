@@ -23,13 +23,13 @@
 #include <string>
 
 #include "base/error.h"
+#include "service/http.h"
 
 namespace coffer::manager {
 
 struct ManagerConfig {
   std::string data_dir;
-  std::string listen_host = "127.0.0.1";
-  int listen_port = 8080;
+  service::ListenAddress listen{"127.0.0.1", 8080};
   std::string database_url;
   std::string master_key_file;
   uint64_t max_body_bytes = 1 << 20;
@@ -42,9 +42,6 @@ struct ManagerConfig {
   std::chrono::seconds gc_lock_wait{600};
   bool log_requests = true;
 };
-
-// "HOST:PORT" ("[::1]:8080" for IPv6) into the config.
-Status ParseListen(const std::string& text, ManagerConfig* config);
 
 // Reads a TOML file into `config`; only keys present change it.
 // kInvalidArgument naming the key (or the parse error's line) on a bad file.

@@ -1,7 +1,6 @@
-// The JSON bodies of the agent's job requests (docs/API.md, "Agent API"),
-// built from the manager's records. They carry the target's key and S3
-// secret: callers hand the string to AgentClient (which wipes it) and never
-// log it.
+// The agent protocol's job requests (agent_api/protocol.h), built from the
+// manager's records. They carry the target's key and S3 secret: they go to
+// AgentClient, which sends and wipes their text, and are never logged.
 //
 // Thread safety: pure functions.
 #pragma once
@@ -9,19 +8,19 @@
 #include <cstdint>
 #include <string>
 
-#include "manager/targets.h"
+#include "agent_api/protocol.h"
 #include "meta/types.h"
 
 namespace coffer::manager {
 
-// POST /v1/storage/backup for `volume` into `target`, storing the manifest
-// under `backup_id`, fenced by `attempt`.
-std::string BackupJobBody(const meta::Volume& volume, const JobTarget& target,
-                          const std::string& backup_id, int64_t attempt);
+// A backup of `volume` into `target`, storing the manifest under
+// `backup_id`, fenced by `attempt` and held at the commit gate.
+agent_api::BackupRequest BackupRequestFor(const meta::Volume& volume, agent_api::TargetSpec target,
+                                          const std::string& backup_id, int64_t attempt);
 
-// POST /v1/storage/restore of `backup_id` from `target` into the new volume
-// `destination`.
-std::string RestoreJobBody(const meta::Volume& destination, const JobTarget& target,
-                           const std::string& backup_id);
+// A restore of `backup_id` from `target` into the new volume `destination`.
+agent_api::RestoreRequest RestoreRequestFor(const meta::Volume& destination,
+                                            agent_api::TargetSpec target,
+                                            const std::string& backup_id);
 
 }  // namespace coffer::manager

@@ -30,6 +30,7 @@ struct Manager::Parts {
   std::unique_ptr<Retention> retention;
   std::unique_ptr<ManagerMetrics> metrics;
   std::unique_ptr<AgentClient> agents;
+  std::unique_ptr<AgentService> agent_service;
   std::unique_ptr<JobPoller> poller;
   std::unique_ptr<Orchestrator> orchestrator;
   std::unique_ptr<RestoreService> restores;
@@ -95,6 +96,7 @@ void Manager::BuildServices() {
   p.retention = std::make_unique<Retention>(*p.meta, *p.targets);
   p.metrics = std::make_unique<ManagerMetrics>();
   p.agents = std::make_unique<AgentClient>(AgentClientOptions{config_.agent_timeout, ""});
+  p.agent_service = std::make_unique<AgentService>(*p.meta, *p.agents);
   p.poller = std::make_unique<JobPoller>(*p.agents, config_.job_poll_interval);
   p.orchestrator = std::make_unique<Orchestrator>(*p.meta, *p.targets, *p.retention, *p.agents,
                                                   *p.poller, *p.metrics);
@@ -130,6 +132,7 @@ Status Manager::Start(std::optional<std::string> env_token) {
   api::ApiContext ctx;
   ctx.meta = p.meta.get();
   ctx.targets = p.targets.get();
+  ctx.agents = p.agent_service.get();
   ctx.gc = p.gc.get();
   ctx.orchestrator = p.orchestrator.get();
   ctx.restores = p.restores.get();
@@ -137,8 +140,8 @@ Status Manager::Start(std::optional<std::string> env_token) {
   ctx.auth = p.auth.get();
   ctx.is_leader = [this] { return IsLeader(); };
   api::ApiOptions ao;
-  ao.host = config_.listen_host;
-  ao.port = config_.listen_port;
+  ao.host = config_.listen.host;
+  ao.port = config_.listen.port;
   ao.max_body_bytes = config_.max_body_bytes;
   ao.log_requests = config_.log_requests;
   p.server = std::make_unique<api::ApiServer>(std::move(ctx), ao);
@@ -154,7 +157,7 @@ Status Manager::Start(std::optional<std::string> env_token) {
 
 Status Manager::Serve() {
   if (!parts_ || !parts_->server) return Internal("the manager was not started");
-  Log("listening on http://" + config_.listen_host + ":" + std::to_string(port()));
+  Log("listening on http://" + config_.listen.host + ":" + std::to_string(port()));
   auto served = parts_->server->Serve();
   Log("stopping");
   parts_->scheduler->Stop();

@@ -11,7 +11,7 @@ add_library(coffer_manager_ops
   ${_ops}/scheduler.cc
   ${_ops}/gc_loop.cc
   ${_ops}/index_rebuild.cc)
-target_link_libraries(coffer_manager_ops PUBLIC coffer_meta coffer_engine coffer_store)
+target_link_libraries(coffer_manager_ops PUBLIC coffer_meta coffer_engine coffer_store coffer_agent_api)
 
 # Tests: a SQLite metadata store, real local targets, moto for S3.
 add_library(coffer_manager_ops_testing ${_ops}/testing/ops_testing.cc)

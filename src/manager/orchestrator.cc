@@ -8,29 +8,22 @@
 namespace coffer::manager {
 namespace {
 
-using nlohmann::json;
-
-int64_t I64(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return 0;
-  return it->is_number_float() ? int64_t(it->get<double>()) : it->get<int64_t>();
-}
-
-meta::BackupStats StatsOf(const json& r) {
+meta::BackupStats StatsOf(const agent_api::BackupReport& r) {
   meta::BackupStats s;
-  s.logical_bytes = I64(r, "logical_bytes");
-  s.zero_bytes = I64(r, "zero_bytes");
-  s.new_bytes = I64(r, "new_bytes");
-  s.stored_bytes = I64(r, "stored_bytes");
-  s.chunks = I64(r, "chunks");
-  s.new_chunks = I64(r, "new_chunks");
+  s.logical_bytes = int64_t(r.logical_bytes);
+  s.zero_bytes = int64_t(r.zero_bytes);
+  s.new_bytes = int64_t(r.new_bytes);
+  s.stored_bytes = int64_t(r.stored_bytes);
+  s.chunks = int64_t(r.chunks);
+  s.new_chunks = int64_t(r.new_chunks);
   return s;
 }
 
 std::string JobFailure(const AgentJob& job) {
-  std::string why = job.error_message.empty() ? "no reason given" : job.error_message;
-  if (!job.error_code.empty()) why = job.error_code + ": " + why;
-  return "agent job " + job.id + " " + job.state + ": " + why;
+  std::string why = "no reason given";
+  if (job.error) why = std::string(ErrorCodeName(job.error->code())) + ": " + job.error->message();
+  return "agent job " + job.id + " " + std::string(agent_api::JobStateName(job.state)) + ": " +
+         why;
 }
 
 }  // namespace
@@ -45,9 +38,9 @@ Result<std::string> Orchestrator::StartBackup(const std::string& volume_id,
                                               std::string_view reason) {
   COFFER_ASSIGN_OR_RETURN(meta::Volume volume, meta_.GetVolume(volume_id));
   if (!volume.backup_target_id || volume.backup_target_id->empty()) {
-    return InvalidArgument("backup_target_id: volume " + volume.name +
-                           " has no backup target; set one with PATCH "
-                           "/v1/volumes/{id}/backup_schedule");
+    return FieldInvalid("backup_target_id", "volume " + volume.name +
+                                                " has no backup target; set one with PATCH "
+                                                "/v1/volumes/{id}/backup_schedule");
   }
   const std::string target_id = *volume.backup_target_id;
   // A volume a restore made holds complete data only once that restore has
@@ -65,7 +58,7 @@ Result<std::string> Orchestrator::StartBackup(const std::string& volume_id,
   // Both looked up before the row exists: a volume whose agent or target is
   // gone starts nothing.
   COFFER_ASSIGN_OR_RETURN(AgentEndpoint agent, EndpointOf(meta_, volume.agent_id));
-  COFFER_ASSIGN_OR_RETURN(JobTarget target, targets_.GetJobTarget(target_id));
+  COFFER_ASSIGN_OR_RETURN(agent_api::TargetSpec target, targets_.GetJobTarget(target_id));
 
   meta::NewBackup nb;
   nb.id = Uuid::Random().ToString();
@@ -74,7 +67,7 @@ Result<std::string> Orchestrator::StartBackup(const std::string& volume_id,
   COFFER_ASSIGN_OR_RETURN(meta::Backup backup, meta_.CreateBackup(nb));
   Log("backup " + backup.id + " of volume " + volume.name + " started (" + std::string(reason) +
       ")");
-  COFFER_RETURN_IF_ERROR(Send(backup, volume, std::move(agent), target, ""));
+  COFFER_RETURN_IF_ERROR(Send(backup, volume, std::move(agent), std::move(target), ""));
   return backup.id;
 }
 
@@ -97,12 +90,14 @@ Status Orchestrator::Dispatch(const meta::Backup& backup, const std::string& aft
   if (!target) {
     return FailDispatch(backup, after, target.error(), "its target: " + target.error().message());
   }
-  return Send(backup, *volume, std::move(*agent), *target, after);
+  return Send(backup, *volume, std::move(*agent), std::move(*target), after);
 }
 
 Status Orchestrator::Send(const meta::Backup& backup, const meta::Volume& volume,
-                          AgentEndpoint agent, const JobTarget& target, const std::string& after) {
-  auto job = client_.StartBackup(agent, BackupJobBody(volume, target, backup.id, backup.attempt));
+                          AgentEndpoint agent, agent_api::TargetSpec target,
+                          const std::string& after) {
+  auto job = client_.StartBackup(
+      agent, BackupRequestFor(volume, std::move(target), backup.id, backup.attempt));
   if (!job) {
     return FailDispatch(backup, after, job.error(),
                         "the agent did not take the job: " + job.error().message());
@@ -173,6 +168,11 @@ bool Orchestrator::OnBackupPoll(const meta::Backup& backup, const Result<AgentJo
                              " (the agent restarted or dropped the job)");
       return false;
     }
+    if (answer.error().code() == ErrorCode::kInternal) {
+      // An answer that breaks the agent protocol will not mend itself.
+      Failed(backup, answer.error().message());
+      return false;
+    }
     // Unreachable or refusing: no heartbeat; the reconciler fails the backup
     // once it has been silent for too long.
     return true;
@@ -183,7 +183,7 @@ bool Orchestrator::OnBackupPoll(const meta::Backup& backup, const Result<AgentJo
     auto st = meta_.HeartbeatBackup(backup.id, backup.attempt);
     return st || st.error().code() != ErrorCode::kConflict;  // conflict: decided elsewhere
   }
-  if (job.state == "completed") {
+  if (job.state == agent_api::JobState::kCompleted) {
     Completed(backup, job);
   } else {
     Failed(backup, JobFailure(job));
@@ -206,7 +206,7 @@ bool Orchestrator::OnCommitAsked(const meta::Backup& backup, const AgentJob& job
     }
     return false;
   };
-  if (job.attempt != backup.attempt) {
+  if (int64_t(job.attempt) != backup.attempt) {
     return fenced("it runs attempt " + std::to_string(job.attempt) + ", the backup's is " +
                   std::to_string(backup.attempt));
   }
@@ -234,7 +234,7 @@ void Orchestrator::Fence(const meta::Backup& backup, std::string reason) {
                     return answer.error().code() != ErrorCode::kNotFound && UnixNowMicros() < until;
                   }
                   if (!answer->running()) {
-                    if (answer->state == "completed") {
+                    if (answer->state == agent_api::JobState::kCompleted) {
                       Log("backup " + backup.id + ": agent job " + answer->id +
                           " completed after the backup was failed (an agent without the commit "
                           "gate?); its manifest is in the target, run `coffer manager "
@@ -260,12 +260,14 @@ Result<AgentEndpoint> Orchestrator::Endpoint(const meta::Backup& backup) {
 }
 
 void Orchestrator::Completed(const meta::Backup& backup, const AgentJob& job) {
-  const json& r = job.result;
-  const std::string stored_id = r.is_object() ? r.value("backup_id", std::string()) : "";
-  const meta::BackupStats stats = StatsOf(r.is_object() ? r : json::object());
-  const double seconds = r.is_object() && r.contains("seconds") && r["seconds"].is_number()
-                             ? r["seconds"].get<double>()
-                             : job.elapsed_seconds;
+  if (!job.backup) {
+    Failed(backup, "agent job " + job.id + " completed without a backup report");
+    return;
+  }
+  const agent_api::BackupReport& r = *job.backup;
+  const std::string& stored_id = r.backup_id;
+  const meta::BackupStats stats = StatsOf(r);
+  const double seconds = r.seconds;
   const int64_t duration_ms = int64_t(seconds * 1000);
   if (stored_id != backup.id) {
     // An agent that ignores backup_id: record what it stored under its id

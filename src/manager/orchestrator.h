@@ -93,7 +93,7 @@ class Orchestrator : public BackupStarter {
   // `after` (what led to this dispatch) when given.
   Status Dispatch(const meta::Backup& backup, const std::string& after = "");
   Status Send(const meta::Backup& backup, const meta::Volume& volume, AgentEndpoint agent,
-              const JobTarget& target, const std::string& after);
+              agent_api::TargetSpec target, const std::string& after);
   Status FailDispatch(const meta::Backup& backup, const std::string& after, const Error& error,
                       const std::string& why);
   void Redispatch(const meta::Backup& backup, const std::string& why);

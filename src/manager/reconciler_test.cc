@@ -4,57 +4,70 @@
 #include "manager/reconciler.h"
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "agent_api/protocol.h"
 #include "base/uuid.h"
 #include "manager/testing/ops_testing.h"
+#include "service/http_server.h"
 
 namespace coffer::manager {
 namespace {
 
-using nlohmann::json;
 using testing_support::TempDir;
+
+// A job as the fake agent reports it: `state`, attempt 1.
+agent_api::JobReport FakeJob(agent_api::JobState state) {
+  agent_api::JobReport j;
+  j.state = state;
+  j.attempt = 1;
+  j.volume = {"v", "v", Backend::kFile, "/v", false, {}};
+  j.created_at = "2026-12-07T00:00:00Z";
+  return j;
+}
 
 class FakeAgent {
  public:
-  FakeAgent() {
-    server_.Get(R"(/v1/storage/jobs/([0-9a-f-]+))",
-                [this](const httplib::Request& req, httplib::Response& res) {
-                  std::lock_guard lock(mu_);
-                  auto it = jobs_.find(req.matches[1].str());
-                  if (it == jobs_.end()) {
-                    res.status = 404;
-                    res.set_content(R"({"error": {"code": "not-found", "message": "no job"}})",
-                                    "application/json");
-                    return;
-                  }
-                  res.set_content(it->second.dump(), "application/json");
-                });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  FakeAgent() : server_(Options()) {
+    server_.Get(R"(/v1/storage/jobs/([0-9a-f-]+))", [this](service::Request& req,
+                                                           service::Response& res) {
+      std::lock_guard lock(mu_);
+      auto it = jobs_.find(req.params.at(0));
+      if (it == jobs_.end()) return service::SendError(res, service::ToApiError(NotFound("no job").error()));
+      res.Json(200, agent_api::ToJson(it->second));
+    });
+    EXPECT_TRUE(server_.Bind());
+    thread_ = std::thread([this] { (void)server_.Serve(); });
   }
   ~FakeAgent() {
-    server_.stop();
+    server_.Stop();
     thread_.join();
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  void SetJob(const std::string& id, json job) {
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
+  void SetJob(const std::string& id, agent_api::JobReport job) {
     std::lock_guard lock(mu_);
-    job["id"] = id;
+    job.id = id;
     jobs_[id] = std::move(job);
   }
 
  private:
-  httplib::Server server_;
-  int port_ = 0;
+  static service::ServerOptions Options() {
+    service::ServerOptions o;
+    o.name = "fake agent";
+    o.listen = {"127.0.0.1", 0};
+    o.authorize = [](std::string_view) { return true; };
+    o.log_requests = false;
+    return o;
+  }
+
+  service::HttpServer server_;
   std::thread thread_;
   std::mutex mu_;
-  std::map<std::string, json> jobs_;
+  std::map<std::string, agent_api::JobReport> jobs_;
 };
 
 class ReconcilerTest : public ::testing::Test {
@@ -128,7 +141,7 @@ TEST_F(ReconcilerTest, RecentBackupsAreLeftAlone) {
 TEST_F(ReconcilerTest, ARunningJobNobodyPollsIsAdopted) {
   const std::string job = Uuid::Random().ToString();
   meta::Backup b = Running("adopt", agent_.url(), job);
-  agent_.SetJob(job, {{"state", "running"}, {"attempt", 1}});
+  agent_.SetJob(job, FakeJob(agent_api::JobState::kRunning));
   Advance(10);
   auto round = reconciler_->RunOnce();
   ASSERT_TRUE(round.has_value());
@@ -141,15 +154,19 @@ TEST_F(ReconcilerTest, ARunningJobNobodyPollsIsAdopted) {
 TEST_F(ReconcilerTest, AFinishedJobIsSettled) {
   const std::string job = Uuid::Random().ToString();
   meta::Backup b = Running("settle", agent_.url(), job);
-  agent_.SetJob(job, {{"state", "completed"},
-                      {"result",
-                       {{"backup_id", b.id},
-                        {"logical_bytes", 4096},
-                        {"new_bytes", 1024},
-                        {"stored_bytes", 700},
-                        {"chunks", 2},
-                        {"new_chunks", 1},
-                        {"seconds", 1.5}}}});
+  agent_api::JobReport done_job = FakeJob(agent_api::JobState::kCompleted);
+  agent_api::BackupReport& r = done_job.backup.emplace();
+  r.backup_id = b.id;
+  r.target_id = Uuid::Random().ToString();
+  r.volume_name = "settle";
+  r.snapshot = "none";
+  r.logical_bytes = 4096;
+  r.new_bytes = 1024;
+  r.stored_bytes = 700;
+  r.chunks = 2;
+  r.new_chunks = 1;
+  r.seconds = 1.5;
+  agent_.SetJob(job, done_job);
   Advance(10);
   auto round = reconciler_->RunOnce();
   ASSERT_TRUE(round.has_value());

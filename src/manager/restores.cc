@@ -11,13 +11,14 @@
 namespace coffer::manager {
 namespace {
 
-// The agent names its request's fields ("destination.locator: …"); the
-// API's request has them at the top ("locator: …").
+// The agent names its request's fields ("destination.locator"); the API's
+// request has them at the top ("locator").
 Error RenameField(const Error& e) {
   constexpr std::string_view kPrefix = "destination.";
-  std::string m = e.message();
-  if (m.starts_with(kPrefix)) m.erase(0, kPrefix.size());
-  return Error(e.code(), m);
+  if (!e.field().starts_with(kPrefix)) return e;
+  Error renamed(e.code(), e.message());
+  if (!e.s3_code().empty()) renamed = renamed.WithS3Code(e.s3_code());
+  return renamed.WithField(e.field().substr(kPrefix.size()));
 }
 
 }  // namespace
@@ -29,7 +30,7 @@ Result<std::pair<meta::Volume, Restore>> RestoreService::Start(const RestoreRequ
                     "; only a completed backup can be restored");
   }
   COFFER_ASSIGN_OR_RETURN(AgentEndpoint agent, EndpointOf(meta_, request.agent_id));
-  COFFER_ASSIGN_OR_RETURN(JobTarget target, targets_.GetJobTarget(backup.target_id));
+  COFFER_ASSIGN_OR_RETURN(agent_api::TargetSpec target, targets_.GetJobTarget(backup.target_id));
 
   meta::Volume v;
   v.name = request.name;
@@ -39,7 +40,7 @@ Result<std::pair<meta::Volume, Restore>> RestoreService::Start(const RestoreRequ
   v.size_bytes = backup.stats.logical_bytes;
   COFFER_ASSIGN_OR_RETURN(meta::Volume volume, meta_.CreateVolume(v));
 
-  auto job = client_.StartRestore(agent, RestoreJobBody(volume, target, backup.id));
+  auto job = client_.StartRestore(agent, RestoreRequestFor(volume, std::move(target), backup.id));
   if (!job) {
     if (auto st = meta_.DeleteVolume(volume.id); !st) {
       Log("restore: cannot remove volume " + volume.name + " again: " + st.error().message());
@@ -78,6 +79,10 @@ bool RestoreService::OnPoll(const std::string& id, const Result<AgentJob>& answe
   if (!r) return r.error().code() != ErrorCode::kNotFound;  // the database: ask again
   if (r->state != meta::RestoreState::kRunning) return false;
   if (!answer) {
+    if (answer.error().code() == ErrorCode::kInternal) {
+      Fail(*r, answer.error().message());  // breaks the agent protocol: will not mend
+      return false;
+    }
     if (answer.error().code() != ErrorCode::kNotFound) return true;  // unreachable: retry
     Fail(*r, "the agent no longer knows job " + r->agent_job_id +
                  " (the agent restarted or dropped the job); volume " + r->volume_id +
@@ -85,21 +90,23 @@ bool RestoreService::OnPoll(const std::string& id, const Result<AgentJob>& answe
     return false;
   }
   if (answer->running()) {
-    auto st =
-        meta_.UpdateRestoreProgress(id, int64_t(answer->total_bytes), int64_t(answer->done_bytes));
+    auto st = meta_.UpdateRestoreProgress(id, int64_t(answer->progress.total_bytes),
+                                          int64_t(answer->progress.done_bytes));
     return st || st.error().code() != ErrorCode::kConflict;
   }
-  if (answer->state == "completed") {
+  if (answer->state == agent_api::JobState::kCompleted && answer->restore) {
     auto done = meta_.FinishRestore(id, meta::RestoreState::kCompleted,
-                                    answer->result.is_null() ? "" : answer->result.dump(), "");
+                                    agent_api::ToJson(*answer->restore).dump(), "");
     if (done) {
       metrics_.RestoreFinished("completed");
       Log("restore " + id + " completed");
     }
   } else {
-    Fail(*r, "agent job " + r->agent_job_id + " " + answer->state + ": " +
-                 (answer->error_code.empty() ? "" : answer->error_code + ": ") +
-                 answer->error_message);
+    std::string why = answer->error ? std::string(ErrorCodeName(answer->error->code())) + ": " +
+                                          answer->error->message()
+                                    : "completed without a restore report";
+    Fail(*r, "agent job " + r->agent_job_id + " " +
+                 std::string(agent_api::JobStateName(answer->state)) + ": " + why);
   }
   return false;
 }

@@ -15,7 +15,7 @@ constexpr size_t kMinPassphrase = 8;
 }  // namespace
 
 std::unexpected<Error> FieldError(std::string_view field, const std::string& why) {
-  return InvalidArgument(std::string(field) + ": " + why);
+  return FieldInvalid(std::string(field), why);
 }
 
 Status ValidateEndpoint(std::string_view endpoint) {
@@ -80,7 +80,7 @@ Error ProbeError(const Error& e, std::string_view address) {
       code != ErrorCode::kAuthFailed) {
     code = ErrorCode::kUnavailable;
   }
-  return Error(code, "target " + std::string(address) + ": " + e.message());
+  return e.Recoded(code, "target " + std::string(address) + ": " + e.message());
 }
 
 Status ProbeObjects(ObjectStore& store) {

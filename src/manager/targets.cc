@@ -62,10 +62,6 @@ meta::NewBackupTarget RowFor(const CreateTargetRequest& r, const Repository& rep
 
 }  // namespace
 
-meta::SecretString JobTarget::TargetKeyHex() const {
-  return meta::SecretString(HexEncode(ByteView(target_key.data(), kKeyLen)));
-}
-
 StoreOptions TargetService::StoreOptionsFor(const meta::BackupTarget& target,
                                             const meta::SecretString& s3_secret) const {
   StoreOptions o;
@@ -207,20 +203,20 @@ Result<std::unique_ptr<Repository>> TargetService::OpenRepositoryWithPassphrase(
   return AddContext(Repository::Open(std::move(store), passphrase), "target " + target.name);
 }
 
-Result<JobTarget> TargetService::GetJobTarget(std::string_view target_id) {
+Result<agent_api::TargetSpec> TargetService::GetJobTarget(std::string_view target_id) {
   COFFER_ASSIGN_OR_RETURN(meta::BackupTarget target, meta_.GetBackupTarget(target_id));
   COFFER_ASSIGN_OR_RETURN(meta::TargetSecrets secrets, meta_.GetTargetSecrets(target_id));
-  JobTarget j;
-  j.address = target.address;
-  j.s3_endpoint = target.s3_endpoint;
-  // The region the manager itself uses, not whatever the agent's
-  // environment would pick for an empty one.
-  j.s3_region = TargetAddress::IsS3(target.address) && target.s3_region.empty() ? "us-east-1"
+  agent_api::TargetSpec t;
+  t.address = target.address;
+  t.s3_endpoint = target.s3_endpoint;
+  t.s3_region = TargetAddress::IsS3(target.address) && target.s3_region.empty() ? "us-east-1"
                                                                                 : target.s3_region;
-  j.s3_access_key_id = target.s3_access_key_id;
-  j.s3_secret_access_key = std::move(secrets.s3_secret_access_key);
-  j.target_key = secrets.target_key;
-  return j;
+  if (!target.s3_access_key_id.empty()) {
+    t.s3_credentials =
+        AwsCredentials{target.s3_access_key_id, secrets.s3_secret_access_key.Reveal(), ""};
+  }
+  t.key = secrets.target_key;
+  return t;
 }
 
 Status TargetService::DeleteBackup(std::string_view backup_id) {

@@ -41,6 +41,7 @@
 #include "core/crypto/password.h"
 #include "core/crypto/secret.h"
 #include "engine/repository.h"
+#include "agent_api/protocol.h"
 #include "meta/meta_store.h"
 #include "store/open_store.h"
 
@@ -84,19 +85,6 @@ struct UpdateTargetRequest {
   std::optional<int64_t> gc_grace_seconds;
 };
 
-// What an agent job needs to reach and open a target (DESIGN §4): kept in
-// memory only, for the one request it goes into. Never log or return it.
-struct JobTarget {
-  std::string address;
-  std::string s3_endpoint;
-  std::string s3_region;                    // for S3 never empty: us-east-1 when the row has none
-  std::string s3_access_key_id;             // empty for a local target
-  meta::SecretString s3_secret_access_key;  // empty for a local target
-  SecretKey target_key;                     // TK
-  // TK as 64 lower-case hex digits, the form the agent's JSON carries.
-  meta::SecretString TargetKeyHex() const;
-};
-
 struct TargetServiceOptions {
   // Key slot parameters for new targets (never below INTERACTIVE).
   Argon2Params argon2 = DefaultArgon2Params();
@@ -138,8 +126,11 @@ class TargetService {
   Result<std::unique_ptr<Repository>> OpenRepositoryWithPassphrase(std::string_view target_id,
                                                                    std::string_view passphrase);
 
-  // The connection and key material for an agent job.
-  Result<JobTarget> GetJobTarget(std::string_view target_id);
+  // The connection and key material for an agent job (DESIGN §4): kept in
+  // memory only, for the one request it goes into. Never log or return it.
+  // The S3 region is never empty for an S3 target: the manager's default
+  // (us-east-1), not whatever the agent's environment would pick.
+  Result<agent_api::TargetSpec> GetJobTarget(std::string_view target_id);
 
   // Deletes a backup (DESIGN §5): its manifest object first, then its row.
   // A manifest that is already gone is fine. kConflict while it is running

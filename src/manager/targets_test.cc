@@ -121,9 +121,12 @@ TEST_F(TargetsTest, LocalTargetIsProbedInitialisedAndRegisteredUnderItsOwnUuid) 
   // The job gets the same key, as 64 hex digits.
   auto job = targets_.GetJobTarget(t->id);
   ASSERT_OK(job);
-  EXPECT_EQ(job->target_key, (*repo)->keys().target_key);
-  EXPECT_EQ(job->TargetKeyHex().Reveal().size(), 64u);
-  EXPECT_TRUE(job->s3_secret_access_key.empty());
+  EXPECT_EQ(job->key, (*repo)->keys().target_key);
+  EXPECT_EQ(agent_api::ToJson(agent_api::RestoreRequest{1, *job, "b", {}})["target"]["key"]
+                .get<std::string>()
+                .size(),
+            64u);
+  EXPECT_FALSE(job->s3_credentials.has_value());
 }
 
 TEST_F(TargetsTest, FileUrlAddressesWork) {
@@ -285,8 +288,9 @@ TEST_F(TargetsTest, S3TargetIsProbedInitialisedAndOpensWithStoredSecrets) {
   ASSERT_OK(job);
   EXPECT_EQ(job->address, "s3://targets-a");
   EXPECT_EQ(job->s3_endpoint, Moto().server->endpoint());
-  EXPECT_EQ(job->s3_access_key_id, Moto().keys.access_key_id);
-  EXPECT_EQ(job->s3_secret_access_key.Reveal(), Moto().keys.secret_access_key);
+  ASSERT_TRUE(job->s3_credentials.has_value());
+  EXPECT_EQ(job->s3_credentials->access_key_id, Moto().keys.access_key_id);
+  EXPECT_EQ(job->s3_credentials->secret_access_key, Moto().keys.secret_access_key);
   auto again = targets_.CreateTarget(S3("s3-again", "s3://targets-a/"));
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().code(), ErrorCode::kAlreadyExists);

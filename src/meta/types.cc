@@ -43,8 +43,6 @@ std::string_view NameOf(E e, const std::pair<E, std::string_view> (&names)[N]) {
   return "unknown";
 }
 
-constexpr std::pair<VolumeBackend, std::string_view> kBackends[] = {
-    {VolumeBackend::kFile, "file"}, {VolumeBackend::kIscsi, "iscsi"}, {VolumeBackend::kNbd, "nbd"}};
 constexpr std::pair<BackupStatus, std::string_view> kBackupStatuses[] = {
     {BackupStatus::kRunning, "running"},
     {BackupStatus::kCompleted, "completed"},
@@ -62,15 +60,13 @@ constexpr std::pair<LeaseKind, std::string_view> kLeaseKinds[] = {{LeaseKind::kB
 
 }  // namespace
 
-std::string_view ToString(VolumeBackend b) { return NameOf(b, kBackends); }
+std::string_view ToString(VolumeBackend b) { return BackendName(b); }
 std::string_view ToString(BackupStatus s) { return NameOf(s, kBackupStatuses); }
 std::string_view ToString(GcRunStatus s) { return NameOf(s, kGcStatuses); }
 std::string_view ToString(LeaseKind k) { return NameOf(k, kLeaseKinds); }
 std::string_view ToString(RestoreState s) { return NameOf(s, kRestoreStates); }
 
-Result<VolumeBackend> ParseVolumeBackend(std::string_view s) {
-  return ParseName(s, kBackends, "volume backend");
-}
+Result<VolumeBackend> ParseVolumeBackend(std::string_view s) { return ParseBackend(s); }
 Result<BackupStatus> ParseBackupStatus(std::string_view s) {
   return ParseName(s, kBackupStatuses, "backup status");
 }

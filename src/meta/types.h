@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "base/error.h"
+#include "volume/backends.h"
 #include "core/crypto/secret.h"
 
 namespace coffer::meta {
@@ -48,7 +49,8 @@ class SecretString {
   std::string s_;
 };
 
-enum class VolumeBackend { kFile, kIscsi, kNbd };
+// The volume backends are those of the registry (volume/backends.h).
+using VolumeBackend = ::coffer::Backend;
 enum class BackupStatus { kRunning, kCompleted, kFailed };
 enum class GcRunStatus { kRunning, kCompleted, kFailed };
 enum class RestoreState { kRunning, kCompleted, kFailed };
@@ -56,8 +58,8 @@ enum class RestoreState { kRunning, kCompleted, kFailed };
 // a kGc lease excludes every other lease and every running backup (DESIGN §5).
 enum class LeaseKind { kBackup, kGc };
 
-// The names used in the database and the API: "file", "iscsi", "nbd";
-// "running", "completed", "failed"; "backup", "gc".
+// The names used in the database and the API: the registry's backend
+// names; "running", "completed", "failed"; "backup", "gc".
 std::string_view ToString(VolumeBackend b);
 std::string_view ToString(BackupStatus s);
 std::string_view ToString(GcRunStatus s);

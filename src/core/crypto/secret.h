@@ -9,6 +9,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace coffer {
@@ -18,6 +19,10 @@ void InitCrypto();
 
 // Overwrites n bytes at p with zeros in a way the compiler cannot elide.
 void Wipe(void* p, size_t n);
+// Overwrites a string's bytes (a secret about to be freed or reused).
+inline void WipeString(std::string& s) {
+  if (!s.empty()) Wipe(s.data(), s.size());
+}
 
 // Whether two secrets (API tokens) are equal, in time that depends on
 // neither their contents nor where they differ: both are hashed to 32 bytes

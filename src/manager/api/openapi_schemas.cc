@@ -1,5 +1,8 @@
 // The schemas of the OpenAPI document (openapi.cc has the paths).
 #include <nlohmann/json.hpp>
+#include <string>
+
+#include "volume/backends.h"
 
 namespace coffer::manager::api {
 
@@ -20,6 +23,17 @@ json Nullable(json j) {
 json Enum(std::initializer_list<const char*> values, const char* d) {
   json e = json::array();
   for (auto v : values) e.push_back(v);
+  return {{"type", "string"}, {"enum", e}, {"description", d}};
+}
+// The registered volume backends (volume/backends.h), each with its locator.
+json BackendEnum() {
+  json e = json::array();
+  std::string d = "the volume's backend; its locator is";
+  for (const BackendInfo& b : Backends()) {
+    e.push_back(b.name);
+    d += std::string(e.size() > 1 ? ";" : "") + " " + std::string(b.name) + ": " +
+         std::string(b.locator);
+  }
   return {{"type", "string"}, {"enum", e}, {"description", d}};
 }
 json Ref(const char* name) { return {{"$ref", std::string("#/components/schemas/") + name}}; }
@@ -115,7 +129,7 @@ void VolumeSchemas(json& s) {
   s["Volume"] = Obj({{"id", Str("")},
                      {"name", Str("unique")},
                      {"agent_id", Str("")},
-                     {"backend", Enum({"file", "iscsi", "nbd"}, "")},
+                     {"backend", BackendEnum()},
                      {"locator", Str("file: a path inside the agent's volume roots; iscsi: "
                                      "iscsi://portal/iqn/lun; nbd: an NBD URI")},
                      {"size_bytes", Int("")},
@@ -128,7 +142,7 @@ void VolumeSchemas(json& s) {
                      {"restore", Nullable(Ref("Restore"))}});
   s["VolumeCreate"] = Obj({{"name", Str("1-128 characters, unique")},
                            {"agent_id", Str("")},
-                           {"backend", Enum({"file", "iscsi", "nbd"}, "")},
+                           {"backend", BackendEnum()},
                            {"locator", Str("")},
                            {"size_bytes", Int("optional")},
                            {"hooks", Ref("Hooks")}},
@@ -163,7 +177,7 @@ void BackupSchemas(json& s) {
                      {"progress_error", Str("why live progress is missing")}});
   s["RestoreCreate"] = Obj({{"name", Str("the new volume's name")},
                             {"agent_id", Str("the agent that writes it")},
-                            {"backend", Enum({"file", "iscsi", "nbd"}, "")},
+                            {"backend", BackendEnum()},
                             {"locator", Str("where the agent writes it; a file must not exist")}},
                            {"name", "agent_id", "backend", "locator"});
   s["Restore"] = Obj({{"id", Str("")},

@@ -89,12 +89,13 @@ json RestoreJson(const Restore& r) {
 }
 
 json ProgressJson(const AgentJob& job) {
-  return {{"state", job.state},
-          {"total_bytes", job.total_bytes},
-          {"done_bytes", job.done_bytes},
-          {"new_bytes", job.new_bytes},
-          {"bytes_per_second", job.bytes_per_second},
-          {"elapsed_seconds", job.elapsed_seconds}};
+  const agent_api::JobProgress& p = job.progress;
+  return {{"state", agent_api::JobStateName(job.state)},
+          {"total_bytes", p.total_bytes},
+          {"done_bytes", p.done_bytes},
+          {"new_bytes", p.new_bytes},
+          {"bytes_per_second", p.bytes_per_second},
+          {"elapsed_seconds", p.elapsed_seconds}};
 }
 
 }  // namespace coffer::manager::api

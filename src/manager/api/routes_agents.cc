@@ -1,6 +1,8 @@
 // /v1/agents: the agents the manager may call (URL and token; the token is
-// stored wrapped and never returned).
-#include <httplib.h>
+// stored wrapped and never returned). Registering an agent, or changing its
+// URL or token, asks it first (AgentService::Check): one that cannot be
+// reached, refuses the token or speaks another protocol version is a 422
+// naming the field.
 
 #include <regex>
 
@@ -23,13 +25,22 @@ void CheckFields(FieldReader& f, const std::optional<std::string>& url,
   if (token && token->size() < 16) f.Fail("token", "must be at least 16 characters");
 }
 
+// The fields were checked before the service was called: an error naming
+// the URL or the token is the agent's answer to the check (unreachable,
+// refused, another protocol), 422; anything else maps as usual.
+ApiError ToAgentError(const Error& e) {
+  ApiError a = ToApiError(e);
+  if (e.field() == "url" || e.field() == "token") a.status = 422;
+  return a;
+}
+
 std::string Trim(std::string url) {
   if (url.ends_with('/')) url.pop_back();
   return url;
 }
 
-void Create(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  auto body = ParseBody(req, res);
+void Create(ApiContext& ctx, Request& req, Response& res) {
+  auto body = service::ReadJsonBody(req, res);
   if (!body) return;
   FieldReader f(*body);
   f.Only({"name", "url", "token"});
@@ -44,14 +55,17 @@ void Create(ApiContext& ctx, const httplib::Request& req, httplib::Response& res
   a.token = meta::SecretString(std::move(token));
   WipeString(token);
   if (!f.ok()) return SendError(res, f.error());
-  auto agent = ctx.meta->CreateAgent(a);
-  if (!agent) return SendError(res, agent.error());
-  res.set_header("Location", "/v1/agents/" + agent->id);
-  SendJson(res, 201, AgentJson(*agent));
+  auto agent = ctx.agents->Register(a);
+  if (!agent) return SendError(res, ToAgentError(agent.error()));
+  res.SetHeader("Location", "/v1/agents/" + agent->agent.id);
+  json j = AgentJson(agent->agent);
+  j["protocol_version"] = agent->health.protocol_version;
+  j["agent_version"] = agent->health.version;
+  res.Json(201, j);
 }
 
-void Update(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  auto body = ParseBody(req, res);
+void Update(ApiContext& ctx, Request& req, Response& res) {
+  auto body = service::ReadJsonBody(req, res);
   if (!body) return;
   FieldReader f(*body);
   f.Only({"name", "url", "token"});
@@ -70,32 +84,32 @@ void Update(ApiContext& ctx, const httplib::Request& req, httplib::Response& res
     WipeString(*token);
   }
   if (!f.ok()) return SendError(res, f.error());
-  auto agent = ctx.meta->UpdateAgent(req.matches[1].str(), p);
-  if (!agent) return SendError(res, agent.error());
-  SendJson(res, 200, AgentJson(*agent));
+  auto agent = ctx.agents->Update(req.params.at(0), p);
+  if (!agent) return SendError(res, ToAgentError(agent.error()));
+  res.Json(200, AgentJson(*agent));
 }
 
 }  // namespace
 
-void AddAgentRoutes(httplib::Server& s, ApiContext& ctx) {
+void AddAgentRoutes(service::HttpServer& s, ApiContext& ctx) {
   s.Post("/v1/agents",
-         [&ctx](const httplib::Request& req, httplib::Response& res) { Create(ctx, req, res); });
-  s.Get("/v1/agents", [&ctx](const httplib::Request&, httplib::Response& res) {
-    auto agents = ctx.meta->ListAgents();
+         [&ctx](Request& req, Response& res) { Create(ctx, req, res); });
+  s.Get("/v1/agents", [&ctx](Request&, Response& res) {
+    auto agents = ctx.agents->List();
     if (!agents) return SendError(res, agents.error());
     json list = json::array();
     for (const auto& a : *agents) list.push_back(AgentJson(a));
-    SendJson(res, 200, {{"agents", list}});
+    res.Json(200, {{"agents", list}});
   });
-  s.Get(R"(/v1/agents/([^/]+))", [&ctx](const httplib::Request& req, httplib::Response& res) {
-    auto a = ctx.meta->GetAgent(req.matches[1].str());
+  s.Get(R"(/v1/agents/([^/]+))", [&ctx](Request& req, Response& res) {
+    auto a = ctx.agents->Get(req.params.at(0));
     if (!a) return SendError(res, a.error());
-    SendJson(res, 200, AgentJson(*a));
+    res.Json(200, AgentJson(*a));
   });
   s.Patch(R"(/v1/agents/([^/]+))",
-          [&ctx](const httplib::Request& req, httplib::Response& res) { Update(ctx, req, res); });
-  s.Delete(R"(/v1/agents/([^/]+))", [&ctx](const httplib::Request& req, httplib::Response& res) {
-    auto st = ctx.meta->DeleteAgent(req.matches[1].str());
+          [&ctx](Request& req, Response& res) { Update(ctx, req, res); });
+  s.Delete(R"(/v1/agents/([^/]+))", [&ctx](Request& req, Response& res) {
+    auto st = ctx.agents->Delete(req.params.at(0));
     if (!st) return SendError(res, st.error());
     res.status = 204;
   });

@@ -1,6 +1,5 @@
 // /v1/backups (list, inspect with live progress, delete, restore) and
 // /v1/restores (restores, as rows of the metadata store).
-#include <httplib.h>
 
 #include <charconv>
 
@@ -11,18 +10,18 @@
 namespace coffer::manager::api {
 namespace {
 
-void List(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void List(ApiContext& ctx, Request& req, Response& res) {
   meta::BackupFilter filter;
-  if (req.has_param("volume_id")) filter.volume_id = req.get_param_value("volume_id");
-  if (req.has_param("target_id")) filter.target_id = req.get_param_value("target_id");
-  if (req.has_param("status")) {
-    auto s = meta::ParseBackupStatus(req.get_param_value("status"));
+  if (req.HasQuery("volume_id")) filter.volume_id = req.Query("volume_id");
+  if (req.HasQuery("target_id")) filter.target_id = req.Query("target_id");
+  if (req.HasQuery("status")) {
+    auto s = meta::ParseBackupStatus(req.Query("status"));
     if (!s) return SendFieldError(res, "status", "status: must be running, completed or failed");
     filter.status = *s;
   }
-  if (req.has_param("limit")) {
+  if (req.HasQuery("limit")) {
     try {
-      filter.limit = std::stoll(req.get_param_value("limit"));
+      filter.limit = std::stoll(req.Query("limit"));
     } catch (const std::exception&) {
       filter.limit = -1;
     }
@@ -32,11 +31,11 @@ void List(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) 
   if (!backups) return SendError(res, backups.error());
   json list = json::array();
   for (const auto& b : *backups) list.push_back(BackupJson(b));
-  SendJson(res, 200, {{"backups", list}});
+  res.Json(200, {{"backups", list}});
 }
 
-void Get(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  auto b = ctx.meta->GetBackup(req.matches[1].str());
+void Get(ApiContext& ctx, Request& req, Response& res) {
+  auto b = ctx.meta->GetBackup(req.params.at(0));
   if (!b) return SendError(res, b.error());
   json j = BackupJson(*b);
   j["progress"] = nullptr;
@@ -48,16 +47,16 @@ void Get(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
       j["progress_error"] = job.error().message();
     }
   }
-  SendJson(res, 200, j);
+  res.Json(200, j);
 }
 
-void Restore(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  auto body = ParseBody(req, res);
+void Restore(ApiContext& ctx, Request& req, Response& res) {
+  auto body = service::ReadJsonBody(req, res);
   if (!body) return;
   FieldReader f(*body);
   f.Only({"name", "agent_id", "backend", "locator"});
   RestoreRequest r;
-  r.backup_id = req.matches[1].str();
+  r.backup_id = req.params.at(0);
   std::string backend;
   f.String("name", &r.name, true, 128);
   f.String("agent_id", &r.agent_id, true, 128);
@@ -65,7 +64,7 @@ void Restore(ApiContext& ctx, const httplib::Request& req, httplib::Response& re
   f.String("locator", &r.locator, true, 4096);
   if (f.ok()) {
     auto b = meta::ParseVolumeBackend(backend);
-    if (!b) f.Fail("backend", "must be file, iscsi or nbd");
+    if (!b) f.Fail("backend", "must be " + BackendList());
     if (b) r.backend = *b;
   }
   if (!f.ok()) return SendError(res, f.error());
@@ -77,8 +76,8 @@ void Restore(ApiContext& ctx, const httplib::Request& req, httplib::Response& re
   if (!started) return SendError(res, started.error());
   json j = VolumeJson(started->first);
   j["restore"] = RestoreJson(started->second);
-  res.set_header("Location", "/v1/restores/" + started->second.id);
-  SendJson(res, 202, j);
+  res.SetHeader("Location", "/v1/restores/" + started->second.id);
+  res.Json(202, j);
 }
 
 json LiveRestoreJson(ApiContext& ctx, const manager::Restore& r) {
@@ -90,30 +89,30 @@ json LiveRestoreJson(ApiContext& ctx, const manager::Restore& r) {
 
 }  // namespace
 
-void AddBackupRoutes(httplib::Server& s, ApiContext& ctx) {
+void AddBackupRoutes(service::HttpServer& s, ApiContext& ctx) {
   s.Get("/v1/backups",
-        [&ctx](const httplib::Request& req, httplib::Response& res) { List(ctx, req, res); });
+        [&ctx](Request& req, Response& res) { List(ctx, req, res); });
   s.Get(R"(/v1/backups/([^/]+))",
-        [&ctx](const httplib::Request& req, httplib::Response& res) { Get(ctx, req, res); });
-  s.Delete(R"(/v1/backups/([^/]+))", [&ctx](const httplib::Request& req, httplib::Response& res) {
-    auto st = ctx.targets->DeleteBackup(req.matches[1].str());
+        [&ctx](Request& req, Response& res) { Get(ctx, req, res); });
+  s.Delete(R"(/v1/backups/([^/]+))", [&ctx](Request& req, Response& res) {
+    auto st = ctx.targets->DeleteBackup(req.params.at(0));
     if (!st) return SendError(res, st.error(), true);
     res.status = 204;
   });
   s.Post(R"(/v1/backups/([^/]+)/restore)",
-         [&ctx](const httplib::Request& req, httplib::Response& res) { Restore(ctx, req, res); });
-  s.Get("/v1/restores", [&ctx](const httplib::Request& req, httplib::Response& res) {
+         [&ctx](Request& req, Response& res) { Restore(ctx, req, res); });
+  s.Get("/v1/restores", [&ctx](Request& req, Response& res) {
     meta::RestoreFilter filter;
-    if (req.has_param("volume_id")) filter.volume_id = req.get_param_value("volume_id");
-    if (req.has_param("state")) {
-      auto state = meta::ParseRestoreState(req.get_param_value("state"));
+    if (req.HasQuery("volume_id")) filter.volume_id = req.Query("volume_id");
+    if (req.HasQuery("state")) {
+      auto state = meta::ParseRestoreState(req.Query("state"));
       if (!state) {
         return SendFieldError(res, "state", "state: must be running, completed or failed");
       }
       filter.state = *state;
     }
-    if (req.has_param("limit")) {
-      const std::string text = req.get_param_value("limit");
+    if (req.HasQuery("limit")) {
+      const std::string text = req.Query("limit");
       int64_t limit = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
       if (ec != std::errc() || end != text.data() + text.size() || limit < 1) {
@@ -125,12 +124,12 @@ void AddBackupRoutes(httplib::Server& s, ApiContext& ctx) {
     if (!restores) return SendError(res, restores.error());
     json list = json::array();
     for (const auto& r : *restores) list.push_back(RestoreJson(r));
-    SendJson(res, 200, {{"restores", list}});
+    res.Json(200, {{"restores", list}});
   });
-  s.Get(R"(/v1/restores/([^/]+))", [&ctx](const httplib::Request& req, httplib::Response& res) {
-    auto r = ctx.restores->Get(req.matches[1].str());
+  s.Get(R"(/v1/restores/([^/]+))", [&ctx](Request& req, Response& res) {
+    auto r = ctx.restores->Get(req.params.at(0));
     if (!r) return SendError(res, r.error());
-    SendJson(res, 200, LiveRestoreJson(ctx, *r));
+    res.Json(200, LiveRestoreJson(ctx, *r));
   });
 }
 

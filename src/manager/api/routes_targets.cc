@@ -1,5 +1,4 @@
 // /v1/backup_targets: CRUD, ad-hoc GC and GC history (DESIGN §4).
-#include <httplib.h>
 
 #include "manager/api/http_util.h"
 #include "manager/api/records.h"
@@ -10,8 +9,8 @@ namespace {
 
 void WipeSecrets(json& body) { WipeFields(body, {"s3_secret_access_key", "passphrase"}); }
 
-void Create(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  auto body = ParseBody(req, res);
+void Create(ApiContext& ctx, Request& req, Response& res) {
+  auto body = service::ReadJsonBody(req, res);
   if (!body) return;
   FieldReader f(*body);
   f.Only({"name", "address", "s3_endpoint", "s3_region", "s3_access_key_id", "s3_secret_access_key",
@@ -39,12 +38,12 @@ void Create(ApiContext& ctx, const httplib::Request& req, httplib::Response& res
   r.gc_grace_seconds = grace;
   auto target = ctx.targets->CreateTarget(r);
   if (!target) return SendError(res, target.error(), true);
-  res.set_header("Location", "/v1/backup_targets/" + target->id);
-  SendJson(res, 201, TargetJson(*target));
+  res.SetHeader("Location", "/v1/backup_targets/" + target->id);
+  res.Json(201, TargetJson(*target));
 }
 
-void Update(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  auto body = ParseBody(req, res);
+void Update(ApiContext& ctx, Request& req, Response& res) {
+  auto body = service::ReadJsonBody(req, res);
   if (!body) return;
   FieldReader f(*body);
   f.Only({"name", "s3_endpoint", "s3_region", "s3_access_key_id", "s3_secret_access_key", "gc_hour",
@@ -64,38 +63,38 @@ void Update(ApiContext& ctx, const httplib::Request& req, httplib::Response& res
   if (f.Int("gc_grace_seconds", &n, false, 0, 365LL * 86400)) p.gc_grace_seconds = n;
   WipeSecrets(*body);
   if (!f.ok()) return SendError(res, f.error());
-  auto target = ctx.targets->UpdateTarget(req.matches[1].str(), p);
+  auto target = ctx.targets->UpdateTarget(req.params.at(0), p);
   if (!target) return SendError(res, target.error(), true);
-  SendJson(res, 200, TargetJson(*target));
+  res.Json(200, TargetJson(*target));
 }
 
 }  // namespace
 
-void AddTargetRoutes(httplib::Server& s, ApiContext& ctx) {
+void AddTargetRoutes(service::HttpServer& s, ApiContext& ctx) {
   s.Post("/v1/backup_targets",
-         [&ctx](const httplib::Request& req, httplib::Response& res) { Create(ctx, req, res); });
-  s.Get("/v1/backup_targets", [&ctx](const httplib::Request&, httplib::Response& res) {
+         [&ctx](Request& req, Response& res) { Create(ctx, req, res); });
+  s.Get("/v1/backup_targets", [&ctx](Request&, Response& res) {
     auto targets = ctx.meta->ListBackupTargets();
     if (!targets) return SendError(res, targets.error());
     json list = json::array();
     for (const auto& t : *targets) list.push_back(TargetJson(t));
-    SendJson(res, 200, {{"backup_targets", list}});
+    res.Json(200, {{"backup_targets", list}});
   });
   s.Get(R"(/v1/backup_targets/([^/]+))",
-        [&ctx](const httplib::Request& req, httplib::Response& res) {
-          auto t = ctx.meta->GetBackupTarget(req.matches[1].str());
+        [&ctx](Request& req, Response& res) {
+          auto t = ctx.meta->GetBackupTarget(req.params.at(0));
           if (!t) return SendError(res, t.error());
-          SendJson(res, 200, TargetJson(*t));
+          res.Json(200, TargetJson(*t));
         });
   s.Patch(R"(/v1/backup_targets/([^/]+))",
-          [&ctx](const httplib::Request& req, httplib::Response& res) { Update(ctx, req, res); });
+          [&ctx](Request& req, Response& res) { Update(ctx, req, res); });
   s.Delete(R"(/v1/backup_targets/([^/]+))",
-           [&ctx](const httplib::Request& req, httplib::Response& res) {
-             const std::string force = req.get_param_value("force");
+           [&ctx](Request& req, Response& res) {
+             const std::string force = req.Query("force");
              if (!force.empty() && force != "true" && force != "false") {
                return SendFieldError(res, "force", "force: must be true or false");
              }
-             auto st = ctx.meta->DeleteBackupTarget(req.matches[1].str(), force == "true");
+             auto st = ctx.meta->DeleteBackupTarget(req.params.at(0), force == "true");
              if (!st) {
                ApiError e = ToApiError(st.error());
                if (e.status == 409 && force != "true") {
@@ -108,23 +107,23 @@ void AddTargetRoutes(httplib::Server& s, ApiContext& ctx) {
              res.status = 204;
            });
   s.Post(R"(/v1/backup_targets/([^/]+)/gc)",
-         [&ctx](const httplib::Request& req, httplib::Response& res) {
-           const std::string id = req.matches[1].str();
+         [&ctx](Request& req, Response& res) {
+           const std::string id = req.params.at(0);
            auto run_id = ctx.gc->RunNow(id);
            if (!run_id) return SendError(res, run_id.error());
            auto run = ctx.meta->GetGcRun(*run_id);
            if (!run) return SendError(res, run.error());
-           res.set_header("Location", "/v1/backup_targets/" + id + "/gc_runs");
-           SendJson(res, 202, GcRunJson(*run));
+           res.SetHeader("Location", "/v1/backup_targets/" + id + "/gc_runs");
+           res.Json(202, GcRunJson(*run));
          });
   s.Get(R"(/v1/backup_targets/([^/]+)/gc_runs)",
-        [&ctx](const httplib::Request& req, httplib::Response& res) {
-          const std::string id = req.matches[1].str();
+        [&ctx](Request& req, Response& res) {
+          const std::string id = req.params.at(0);
           if (auto t = ctx.meta->GetBackupTarget(id); !t) return SendError(res, t.error());
           int64_t limit = 0;
-          if (req.has_param("limit")) {
+          if (req.HasQuery("limit")) {
             try {
-              limit = std::stoll(req.get_param_value("limit"));
+              limit = std::stoll(req.Query("limit"));
             } catch (const std::exception&) {
               limit = -1;
             }
@@ -134,7 +133,7 @@ void AddTargetRoutes(httplib::Server& s, ApiContext& ctx) {
           if (!runs) return SendError(res, runs.error());
           json list = json::array();
           for (const auto& r : *runs) list.push_back(GcRunJson(r));
-          SendJson(res, 200, {{"gc_runs", list}});
+          res.Json(200, {{"gc_runs", list}});
         });
 }
 

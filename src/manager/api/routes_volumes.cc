@@ -1,6 +1,5 @@
 // /v1/volumes: volumes (agent, backend, locator, size, hooks), their backup
 // schedule (validated cron, retain count, target) and "back up now".
-#include <httplib.h>
 
 #include "base/text.h"
 #include "manager/api/http_util.h"
@@ -41,7 +40,7 @@ void ReadHooks(FieldReader& f, meta::VolumeHooks* hooks) {
 }
 
 // Checks that the agent exists, so that a wrong id is a 400 naming the field.
-bool CheckAgent(ApiContext& ctx, const std::string& agent_id, httplib::Response& res) {
+bool CheckAgent(ApiContext& ctx, const std::string& agent_id, Response& res) {
   auto agent = ctx.meta->GetAgent(agent_id);
   if (agent) return true;
   if (agent.error().code() == ErrorCode::kNotFound) {
@@ -52,8 +51,8 @@ bool CheckAgent(ApiContext& ctx, const std::string& agent_id, httplib::Response&
   return false;
 }
 
-void Create(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  auto body = ParseBody(req, res);
+void Create(ApiContext& ctx, Request& req, Response& res) {
+  auto body = service::ReadJsonBody(req, res);
   if (!body) return;
   FieldReader f(*body);
   f.Only({"name", "agent_id", "backend", "locator", "size_bytes", "hooks"});
@@ -67,19 +66,19 @@ void Create(ApiContext& ctx, const httplib::Request& req, httplib::Response& res
   ReadHooks(f, &v.hooks);
   if (f.ok()) {
     auto b = meta::ParseVolumeBackend(backend);
-    if (!b) f.Fail("backend", "must be file, iscsi or nbd");
+    if (!b) f.Fail("backend", "must be " + BackendList());
     if (b) v.backend = *b;
   }
   if (!f.ok()) return SendError(res, f.error());
   if (!CheckAgent(ctx, v.agent_id, res)) return;
   auto volume = ctx.meta->CreateVolume(v);
   if (!volume) return SendError(res, volume.error());
-  res.set_header("Location", "/v1/volumes/" + volume->id);
-  SendJson(res, 201, FullVolumeJson(ctx, *volume));
+  res.SetHeader("Location", "/v1/volumes/" + volume->id);
+  res.Json(201, FullVolumeJson(ctx, *volume));
 }
 
-void Update(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  auto body = ParseBody(req, res);
+void Update(ApiContext& ctx, Request& req, Response& res) {
+  auto body = service::ReadJsonBody(req, res);
   if (!body) return;
   FieldReader f(*body);
   f.Only({"name", "locator", "size_bytes", "hooks"});
@@ -90,22 +89,22 @@ void Update(ApiContext& ctx, const httplib::Request& req, httplib::Response& res
   if (f.Has("locator") && f.String("locator", &s, true, 4096)) p.locator = s;
   if (f.Int("size_bytes", &n, false, 0, INT64_MAX)) p.size_bytes = n;
   if (f.Has("hooks")) {
-    auto current = ctx.meta->GetVolume(req.matches[1].str());
+    auto current = ctx.meta->GetVolume(req.params.at(0));
     if (!current) return SendError(res, current.error());
     meta::VolumeHooks hooks = current->hooks;  // fields not given stay
     ReadHooks(f, &hooks);
     p.hooks = hooks;
   }
   if (!f.ok()) return SendError(res, f.error());
-  auto volume = ctx.meta->UpdateVolume(req.matches[1].str(), p);
+  auto volume = ctx.meta->UpdateVolume(req.params.at(0), p);
   if (!volume) return SendError(res, volume.error());
-  SendJson(res, 200, FullVolumeJson(ctx, *volume));
+  res.Json(200, FullVolumeJson(ctx, *volume));
 }
 
-void Schedule(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  auto body = ParseBody(req, res);
+void Schedule(ApiContext& ctx, Request& req, Response& res) {
+  auto body = service::ReadJsonBody(req, res);
   if (!body) return;
-  auto current = ctx.meta->GetVolume(req.matches[1].str());
+  auto current = ctx.meta->GetVolume(req.params.at(0));
   if (!current) return SendError(res, current.error());
   FieldReader f(*body);
   f.Only({"backup_target_id", "backup_cron", "backup_retain_count"});
@@ -139,46 +138,46 @@ void Schedule(ApiContext& ctx, const httplib::Request& req, httplib::Response& r
   if (!f.ok()) return SendError(res, f.error());
   auto volume = ctx.meta->SetVolumeSchedule(current->id, s);
   if (!volume) return SendError(res, volume.error());
-  SendJson(res, 200, FullVolumeJson(ctx, *volume));
+  res.Json(200, FullVolumeJson(ctx, *volume));
 }
 
-void BackupNow(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  auto id = ctx.orchestrator->StartBackup(req.matches[1].str(), "api");
+void BackupNow(ApiContext& ctx, Request& req, Response& res) {
+  auto id = ctx.orchestrator->StartBackup(req.params.at(0), "api");
   if (!id) return SendError(res, id.error());
   auto backup = ctx.meta->GetBackup(*id);
   if (!backup) return SendError(res, backup.error());
-  res.set_header("Location", "/v1/backups/" + *id);
-  SendJson(res, 202, BackupJson(*backup));
+  res.SetHeader("Location", "/v1/backups/" + *id);
+  res.Json(202, BackupJson(*backup));
 }
 
 }  // namespace
 
-void AddVolumeRoutes(httplib::Server& s, ApiContext& ctx) {
+void AddVolumeRoutes(service::HttpServer& s, ApiContext& ctx) {
   s.Post("/v1/volumes",
-         [&ctx](const httplib::Request& req, httplib::Response& res) { Create(ctx, req, res); });
-  s.Get("/v1/volumes", [&ctx](const httplib::Request&, httplib::Response& res) {
+         [&ctx](Request& req, Response& res) { Create(ctx, req, res); });
+  s.Get("/v1/volumes", [&ctx](Request&, Response& res) {
     auto volumes = ctx.meta->ListVolumes();
     if (!volumes) return SendError(res, volumes.error());
     json list = json::array();
     for (const auto& v : *volumes) list.push_back(FullVolumeJson(ctx, v));
-    SendJson(res, 200, {{"volumes", list}});
+    res.Json(200, {{"volumes", list}});
   });
-  s.Get(R"(/v1/volumes/([^/]+))", [&ctx](const httplib::Request& req, httplib::Response& res) {
-    auto v = ctx.meta->GetVolume(req.matches[1].str());
+  s.Get(R"(/v1/volumes/([^/]+))", [&ctx](Request& req, Response& res) {
+    auto v = ctx.meta->GetVolume(req.params.at(0));
     if (!v) return SendError(res, v.error());
-    SendJson(res, 200, FullVolumeJson(ctx, *v));
+    res.Json(200, FullVolumeJson(ctx, *v));
   });
   s.Patch(R"(/v1/volumes/([^/]+))",
-          [&ctx](const httplib::Request& req, httplib::Response& res) { Update(ctx, req, res); });
-  s.Delete(R"(/v1/volumes/([^/]+))", [&ctx](const httplib::Request& req, httplib::Response& res) {
-    auto st = ctx.meta->DeleteVolume(req.matches[1].str());
+          [&ctx](Request& req, Response& res) { Update(ctx, req, res); });
+  s.Delete(R"(/v1/volumes/([^/]+))", [&ctx](Request& req, Response& res) {
+    auto st = ctx.meta->DeleteVolume(req.params.at(0));
     if (!st) return SendError(res, st.error());
     res.status = 204;
   });
   s.Patch(R"(/v1/volumes/([^/]+)/backup_schedule)",
-          [&ctx](const httplib::Request& req, httplib::Response& res) { Schedule(ctx, req, res); });
+          [&ctx](Request& req, Response& res) { Schedule(ctx, req, res); });
   s.Post(R"(/v1/volumes/([^/]+)/backup)",
-         [&ctx](const httplib::Request& req, httplib::Response& res) { BackupNow(ctx, req, res); });
+         [&ctx](Request& req, Response& res) { BackupNow(ctx, req, res); });
 }
 
 }  // namespace coffer::manager::api

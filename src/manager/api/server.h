@@ -1,5 +1,5 @@
 // ApiServer: the manager's REST API (DESIGN §4; docs/API.md, "Manager API";
-// GET /v1/openapi.json) on cpp-httplib.
+// GET /v1/openapi.json) on the service shell (service/http_server.h).
 //
 // Every request except GET /healthz must carry `Authorization: Bearer
 // <token>` (an API token, TokenAuthenticator: hashes compared in constant
@@ -8,8 +8,8 @@
 // Prometheus text). Each request is logged as "METHOD PATH STATUS MS" —
 // never headers, query strings or bodies, which may hold secrets.
 //
-// Thread safety: Serve blocks on the calling thread and answers on
-// httplib's worker threads; Stop may be called from any thread. The
+// Thread safety: Serve blocks on the calling thread and answers on the
+// HTTP library's worker threads; Stop may be called from any thread. The
 // context's services are thread safe.
 #pragma once
 
@@ -19,16 +19,14 @@
 
 #include "base/error.h"
 #include "manager/admin_token.h"
+#include "manager/agents.h"
 #include "manager/gc_loop.h"
 #include "manager/metrics.h"
 #include "manager/orchestrator.h"
 #include "manager/restores.h"
 #include "manager/targets.h"
 #include "meta/meta_store.h"
-
-namespace httplib {
-class Server;
-}
+#include "service/http_server.h"
 
 namespace coffer::manager::api {
 
@@ -36,6 +34,7 @@ namespace coffer::manager::api {
 struct ApiContext {
   meta::MetaStore* meta = nullptr;
   TargetService* targets = nullptr;
+  AgentService* agents = nullptr;
   GcLoop* gc = nullptr;
   Orchestrator* orchestrator = nullptr;
   RestoreService* restores = nullptr;
@@ -58,25 +57,23 @@ class ApiServer {
 
   // Binds the socket: kUnavailable when the address cannot be bound.
   Status Bind();
-  int port() const { return port_; }
+  int port() const;
   Status Serve();  // until Stop()
   void Stop();
 
  private:
-  void Routes();
 
   ApiContext ctx_;
   ApiOptions options_;
-  std::unique_ptr<httplib::Server> http_;
-  int port_ = 0;
+  std::unique_ptr<service::HttpServer> http_;
 };
 
 // The route groups, one file each.
-void AddTargetRoutes(httplib::Server& s, ApiContext& ctx);
-void AddAgentRoutes(httplib::Server& s, ApiContext& ctx);
-void AddVolumeRoutes(httplib::Server& s, ApiContext& ctx);
-void AddBackupRoutes(httplib::Server& s, ApiContext& ctx);
-void AddSystemRoutes(httplib::Server& s, ApiContext& ctx);
+void AddTargetRoutes(service::HttpServer& s, ApiContext& ctx);
+void AddAgentRoutes(service::HttpServer& s, ApiContext& ctx);
+void AddVolumeRoutes(service::HttpServer& s, ApiContext& ctx);
+void AddBackupRoutes(service::HttpServer& s, ApiContext& ctx);
+void AddSystemRoutes(service::HttpServer& s, ApiContext& ctx);
 
 // The OpenAPI 3 document of the whole API.
 const std::string& OpenApiDocument();

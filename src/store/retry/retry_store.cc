@@ -40,7 +40,7 @@ Result<T> RetryStore::Run(const std::function<Result<T>()>& op, const bool* fina
             " s (deadline " + std::to_string(policy_.deadline.count() / 1000) + " s)";
     }
     if (!why.empty()) {
-      return std::unexpected(Error(r.error().code(), r.error().message() + " (" + why + ")"));
+      return std::unexpected(r.error().Reworded(r.error().message() + " (" + why + ")"));
     }
     retries_.fetch_add(1);
     if (metrics_) metrics_->CountRetry();

@@ -122,7 +122,7 @@ Error S3Error(std::string_view method, const std::string& object, long status,
          "correct the system time (RequestTimeTooSkewed";
     if (!detail.empty()) m += "; " + detail;
     m += ")";
-    return Error(ErrorCode::kPermissionDenied, m);
+    return Error(ErrorCode::kPermissionDenied, m).WithS3Code(code);
   }
   if (code == "NoSuchBucket") {
     m += "the bucket does not exist (NoSuchBucket)";
@@ -133,7 +133,8 @@ Error S3Error(std::string_view method, const std::string& object, long status,
   m += " (HTTP " + std::to_string(status);
   if (!detail.empty()) m += "; " + detail;
   m += ")";
-  return Error(ec, m);
+  // A code the service said (or, for a bodiless HEAD, the status's name).
+  return Error(ec, m).WithS3Code(code);
 }
 
 S3Client::S3Client(S3Config config, std::shared_ptr<StoreMetrics> metrics)

@@ -233,7 +233,7 @@ Status S3Store::DeleteMany(std::span<const std::string> keys) {
       // Per-key errors have no HTTP status; classify by code alone.
       Error e = S3Error("DELETE", client_->Url(f.key), 0,
                         "<Error><Code>" + f.code + "</Code><Message></Message></Error>");
-      return std::unexpected(Error(e.code(), msg));
+      return std::unexpected(e.Reworded(msg));
     }
   }
   return {};

@@ -1,6 +1,6 @@
-// Locator validation: what a file locator may name, and the forms of the
-// iSCSI and NBD ones.
-#include "agent/locator.h"
+// The backend registry: what a file locator may name, the forms of the
+// iSCSI and NBD ones, and that every backend has one entry.
+#include "volume/backends.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,8 +8,17 @@
 #include <filesystem>
 #include <fstream>
 
-namespace coffer::agent {
+namespace coffer {
 namespace {
+
+Result<std::string> ValidateSource(Backend b, const std::string& locator,
+                                   const std::vector<std::string>& roots) {
+  return BackendOf(b).validate_source(locator, BackendContext{roots, ""});
+}
+Result<std::string> ValidateDestination(Backend b, const std::string& locator,
+                                        const std::vector<std::string>& roots) {
+  return BackendOf(b).validate_destination(locator, BackendContext{roots, ""});
+}
 
 namespace fs = std::filesystem;
 
@@ -102,10 +111,23 @@ TEST(LocatorFormTest, IscsiAndNbdLocatorsAreCheckedForForm) {
   for (const char* bad : {"/dev/nbd0", "http://x/", "nbd:// space"}) {
     EXPECT_FALSE(ValidateSource(Backend::kNbd, bad, roots).has_value()) << bad;
   }
-  EXPECT_EQ(RedactLocator(Backend::kIscsi, "iscsi://u%pw@h/iqn.x:y/1"),
+  EXPECT_EQ(BackendOf(Backend::kIscsi).redact("iscsi://u%pw@h/iqn.x:y/1"),
             "iscsi://u%***@h/iqn.x:y/1");
-  EXPECT_FALSE(ParseBackend("ceph").has_value());
+}
+
+TEST(BackendRegistryTest, EveryBackendIsRegisteredOnceByName) {
+  for (Backend b : {Backend::kFile, Backend::kIscsi, Backend::kNbd}) {
+    EXPECT_EQ(BackendOf(b).backend, b);
+    auto parsed = ParseBackend(BackendName(b));
+    ASSERT_TRUE(parsed) << BackendName(b);
+    EXPECT_EQ(*parsed, b);
+  }
+  EXPECT_EQ(BackendNames(), (std::vector<std::string>{"file", "iscsi", "nbd"}));
+  EXPECT_EQ(BackendList(), "file, iscsi or nbd");
+  auto unknown = ParseBackend("ceph");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().message(), "unknown backend 'ceph' (file, iscsi or nbd)");
 }
 
 }  // namespace
-}  // namespace coffer::agent
+}  // namespace coffer

@@ -1,0 +1,161 @@
+#include "service/http.h"
+
+#include <strings.h>
+
+#include <charconv>
+
+#include "base/text.h"
+#include "core/crypto/secret.h"
+
+namespace coffer::service {
+
+Result<ListenAddress> ParseListen(std::string_view text) {
+  const std::string t(text);
+  std::string host, port;
+  if (t.starts_with("[")) {
+    size_t close = t.find("]:");
+    if (close == std::string::npos) return InvalidArgument("listen '" + t + "': want [HOST]:PORT");
+    host = t.substr(1, close - 1);
+    port = t.substr(close + 2);
+  } else {
+    size_t colon = t.rfind(':');
+    if (colon == std::string::npos) return InvalidArgument("listen '" + t + "': want HOST:PORT");
+    host = t.substr(0, colon);
+    port = t.substr(colon + 1);
+  }
+  int p = -1;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (host.empty() || ec != std::errc() || ptr != port.data() + port.size() || p < 0 || p > 65535) {
+    return InvalidArgument("listen '" + t + "': want HOST:PORT with a port 0-65535");
+  }
+  return ListenAddress{host, p};
+}
+
+std::string Request::Query(std::string_view key) const {
+  auto it = query.find(std::string(key));
+  return it == query.end() ? "" : it->second;
+}
+
+std::string Request::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() && ::strncasecmp(k.data(), name.data(), k.size()) == 0) return v;
+  }
+  return "";
+}
+
+void Response::Json(int s, const json& b) {
+  status = s;
+  body = b.dump();
+  content_type = "application/json";
+}
+
+void Response::Text(int s, std::string b, std::string type) {
+  status = s;
+  body = std::move(b);
+  content_type = std::move(type);
+}
+
+void Response::SetHeader(std::string name, std::string value) {
+  headers.emplace_back(std::move(name), std::move(value));
+}
+
+json ErrorJson(const ApiError& e) {
+  json err = {{"code", e.code}, {"message", e.message}};
+  if (!e.field.empty()) err["field"] = e.field;
+  if (!e.s3_error_code.empty()) err["s3_error_code"] = e.s3_error_code;
+  return {{"error", err}};
+}
+
+json ErrorJson(const Error& e) { return ErrorJson(ToApiError(e)); }
+
+ErrorCode ErrorCodeFromName(std::string_view name) {
+  for (ErrorCode c :
+       {ErrorCode::kNotFound, ErrorCode::kAlreadyExists, ErrorCode::kConflict,
+        ErrorCode::kInvalidArgument, ErrorCode::kCorruption, ErrorCode::kAuthFailed,
+        ErrorCode::kUnavailable, ErrorCode::kPermissionDenied, ErrorCode::kResourceExhausted,
+        ErrorCode::kCancelled, ErrorCode::kInternal}) {
+    if (ErrorCodeName(c) == name) return c;
+  }
+  if (name == "unauthenticated") return ErrorCode::kAuthFailed;
+  if (name == "too-large") return ErrorCode::kResourceExhausted;
+  return ErrorCode::kInternal;
+}
+
+std::optional<Error> ErrorFromJson(const json& body) {
+  if (!body.is_object()) return std::nullopt;
+  auto it = body.find("error");
+  if (it == body.end() || !it->is_object()) return std::nullopt;
+  const json& e = *it;
+  auto str = [&e](const char* key) {
+    auto f = e.find(key);
+    return f != e.end() && f->is_string() ? f->get<std::string>() : std::string();
+  };
+  const std::string code = str("code"), message = str("message");
+  if (code.empty() || message.empty()) return std::nullopt;
+  Error out(ErrorCodeFromName(code), message);
+  if (std::string field = str("field"); !field.empty()) out = out.WithField(field);
+  if (std::string s3 = str("s3_error_code"); !s3.empty()) out = out.WithS3Code(s3);
+  return out;
+}
+
+ApiError ToApiError(const Error& e) {
+  ApiError a;
+  a.code = std::string(ErrorCodeName(e.code()));
+  a.message = e.message();
+  a.field = e.field();
+  a.s3_error_code = e.s3_code();
+  switch (e.code()) {
+    case ErrorCode::kInvalidArgument:
+      a.status = 400;
+      break;
+    case ErrorCode::kNotFound:
+      a.status = 404;
+      break;
+    case ErrorCode::kAlreadyExists:
+    case ErrorCode::kConflict:
+      a.status = 409;
+      break;
+    case ErrorCode::kResourceExhausted:
+      a.status = 429;
+      break;
+    case ErrorCode::kUnavailable:
+      a.status = 503;
+      break;
+    case ErrorCode::kAuthFailed:
+    case ErrorCode::kPermissionDenied:
+      a.status = 502;
+      break;
+    default:
+      a.status = 500;
+  }
+  return a;
+}
+
+void SendError(Response& res, const ApiError& e) {
+  if (e.status == 401) res.SetHeader("WWW-Authenticate", "Bearer");
+  res.Json(e.status, ErrorJson(e));
+}
+
+
+std::optional<json> ReadJsonBody(Request& req, Response& res) {
+  std::optional<json> body;
+  try {
+    body = json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    SendError(res, ApiError{400, "invalid-argument",
+                            std::string("the body is not valid JSON: ") + e.what(), "", ""});
+  }
+  WipeString(req.body);
+  if (body && !body->is_object()) {
+    SendError(res, ApiError{400, "invalid-argument", "the body must be a JSON object", "", ""});
+    body.reset();
+  }
+  return body;
+}
+
+json Time(int64_t us) {
+  if (us == 0) return nullptr;
+  return FormatRfc3339(us / 1'000'000);
+}
+
+}  // namespace coffer::service
