@@ -799,14 +799,16 @@ Result<BackupResult> BackupRun::Run() {
   BackupResult result;
   result.summary = s;
   result.zero_chunks = zero_chunks_;
-  result.parent_cuts = parent_cuts_;
-  result.handed_over = handed_over_;
-  result.read_ahead_used = read_ahead_used_;
   result.manifest_bytes = sealed.size();
   result.commit = checks;
   result.manifest_head.assign(
       sealed.begin(), sealed.begin() + ptrdiff_t(std::min(sealed.size(), kManifestSummaryMaxRead)));
   result.seconds = seconds;
+  if (options_.tuning != nullptr) {
+    options_.tuning->parent_cuts = parent_cuts_;
+    options_.tuning->handed_over = handed_over_;
+    options_.tuning->read_ahead_used = read_ahead_used_;
+  }
   return result;
 }
 
