@@ -1,11 +1,13 @@
+// The run of a backup: the workers that cut, hash and seal, the uploaders
+// that store, and the manifest at the end. How a worker reads the source is
+// in backup_window.h, what it takes from the parent in backup_parent.h, and
+// the checks before the manifest in backup_commit.h.
 #include "engine/backup.h"
 
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <condition_variable>
-#include <functional>
-#include <map>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -17,12 +19,13 @@
 #include "core/chunker/zero.h"
 #include "core/chunker/zero_runs.h"
 #include "core/format/chunk_object.h"
+#include "engine/backup_commit.h"
+#include "engine/backup_parent.h"
+#include "engine/backup_window.h"
 #include "engine/buffer_pool.h"
 
 namespace coffer {
 namespace {
-
-using IdSet = std::unordered_set<ChunkId, ChunkIdHash>;
 
 // Ids claimed by this run, so two workers never store the same new chunk.
 class ClaimSet {
@@ -38,7 +41,7 @@ class ClaimSet {
   static constexpr size_t kShards = 16;
   struct Shard {
     std::mutex mu;
-    IdSet ids;
+    std::unordered_set<ChunkId, ChunkIdHash> ids;
   };
   std::array<Shard, kShards> shards_;
 };
@@ -55,93 +58,6 @@ struct SealTask {
   Buffer plain;  // a copy: the cutting worker's window moves on
 };
 
-// Reads the next bytes of one worker's segment on a thread of its own while
-// the worker cuts and seals the bytes it has, so that a source which makes
-// its reader wait (a cold file, read around the page cache; NBD; iSCSI)
-// does not leave the worker's core idle for every window. The worker still
-// has one read in flight at most, so the source sees no more concurrent
-// reads than before. Only the worker calls Start and Wait.
-class ReadAhead {
- public:
-  using FillFn = std::function<Status(uint64_t offset, uint8_t* dst, size_t len)>;
-
-  explicit ReadAhead(FillFn fill) : fill_(std::move(fill)) {}
-  ReadAhead(const ReadAhead&) = delete;
-  ReadAhead& operator=(const ReadAhead&) = delete;
-  // Waits for a read in flight: its destination may be freed next.
-  ~ReadAhead() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
-  // Starts reading [offset, offset + len) into dst; nothing may be in flight.
-  void Start(uint64_t offset, uint8_t* dst, size_t len) {
-    if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
-    {
-      std::lock_guard lock(mu_);
-      job_ = Job{offset, dst, len};
-      done_.reset();
-    }
-    cv_.notify_all();
-    pending_ = true;
-    offset_ = offset, dst_ = dst, len_ = len;
-  }
-
-  bool pending() const { return pending_; }
-  uint64_t offset() const { return offset_; }
-  uint64_t end() const { return offset_ + len_; }
-  uint8_t* dst() const { return dst_; }
-
-  // Waits for the read started last and returns how it went.
-  Status Wait() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return done_.has_value(); });
-    pending_ = false;
-    Status st = std::move(*done_);
-    done_.reset();
-    return st;
-  }
-
- private:
-  struct Job {
-    uint64_t offset;
-    uint8_t* dst;
-    size_t len;
-  };
-
-  void Loop() {
-    std::unique_lock lock(mu_);
-    while (true) {
-      cv_.wait(lock, [this] { return job_.has_value() || stop_; });
-      if (!job_) return;
-      Job job = *job_;
-      job_.reset();
-      lock.unlock();
-      Status st = fill_(job.offset, job.dst, job.len);
-      lock.lock();
-      done_ = std::move(st);
-      cv_.notify_all();
-    }
-  }
-
-  const FillFn fill_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<Job> job_;      // guarded by mu_
-  std::optional<Status> done_;  // guarded by mu_
-  bool stop_ = false;           // guarded by mu_
-  // The worker's own view of the read in flight.
-  bool pending_ = false;
-  uint64_t offset_ = 0;
-  uint8_t* dst_ = nullptr;
-  size_t len_ = 0;
-};
-
 class BackupRun {
  public:
   BackupRun(Repository& repo, VolumeReader& source, const BackupOptions& options)
@@ -156,74 +72,39 @@ class BackupRun {
         head_unknown_(
             options.head_unknown_chunks.value_or(!repo.store().properties().billed_requests)),
         read_ahead_(DirectRoundDown(options.read_ahead)),
-        pool_(workers_ * 2 + uploaders_) {}
+        pool_(workers_ * 2 + uploaders_),
+        segments_(source.size(), repo.config().segment_size) {}
 
   Result<BackupResult> Run();
 
  private:
-  uint64_t start_generation_ = 0;
-  // The data extent a thread last asked the source about.
-  struct ExtentCache {
-    Extent data{0, 0};   // NextData() of the last query
-    uint64_t query = 0;  // the offset that query asked about
-    bool valid = false;
-  };
-
-  // What one worker reuses across segments. Its window is the source's
-  // bytes [window_offset, window_offset + window_size), in one of two
-  // buffers; the read ahead fills the other one.
-  struct WorkerState {
-    explicit WorkerState(BackupRun& run)
-        : ahead([&run, this](uint64_t offset, uint8_t* dst, size_t len) {
-            return run.Fill(offset, dst, len, ahead_extent);
-          }) {}
-
-    Buffer buffers[2];
-    int current = 0;  // the buffer that holds the window
-    uint8_t* window = nullptr;
-    size_t window_size = 0;
-    uint64_t window_offset = 0;
-    ExtentCache extent;                  // the worker's
-    ExtentCache ahead_extent;            // the read ahead's
-    std::optional<size_t> next_segment;  // taken early, to read its start ahead
-    ReadAhead ahead;                     // last: stops before the buffers go
-  };
-
-  Status LoadParent();
-  uint64_t SegmentEnd(size_t i) const {
-    return i + 1 < segment_starts_.size() ? segment_starts_[i + 1] : source_.size();
-  }
+  // The GC generation at the start and the parent: what this backup counts
+  // on being stored.
+  Status LoadWhatIsStored();
+  // Runs the workers and the uploaders until every chunk is stored or the
+  // run failed.
+  void CutAndStore();
   void Worker();
   Status ProcessSegment(uint64_t start, uint64_t end, std::vector<ManifestEntry>* out,
-                        WorkerState& w);
-  Result<Extent> DataAt(uint64_t offset, ExtentCache& cache);
-  Status Fill(uint64_t offset, uint8_t* dst, size_t len, ExtentCache& cache);
-  // Makes w's window hold [pos, pos + need) (`need` ends at `end` at most)
-  // and starts reading ahead what follows it in the segment.
-  Status Refill(uint64_t pos, size_t need, uint64_t end, WorkerState& w);
-  // Whether reading [offset, offset + len) may wait for the source: the
-  // first run of data in it is not all in the page cache.
-  bool MayWait(uint64_t offset, size_t len, ExtentCache& cache);
+                        ReadWindow& w);
   // `known_id`, if given, is the chunk's id, already computed.
   Status HandleChunk(uint64_t offset, ByteView data, std::vector<ManifestEntry>* out,
                      const ChunkId* known_id = nullptr);
-  // The cut FastCDC would make at `pos` if the parent's chunk there is
-  // unchanged, with its id in *id; 0 if it is not (or there is none).
-  size_t ParentCut(uint64_t pos, const uint8_t* p, size_t bound, ChunkId* id) const;
+  // Whether the store holds the chunk (a Head), for one not known to be.
+  Result<bool> IsStored(uint64_t offset, const ChunkId& id, const std::string& key);
+  // Queues a copy of a new chunk for a worker out of segments to seal.
+  void HandOver(std::string key, const ChunkId& id, ByteView data);
   void AddZero(uint64_t length, std::vector<ManifestEntry>* out);
   // Seals a new chunk into a pool buffer and queues its upload.
   void Seal(std::string key, const ChunkId& id, ByteView data);
   void Uploader();
-  // Before the manifest (DESIGN §5): the caller's gate, the lock, and, if a
-  // GC ran meanwhile, every chunk of `m` confirmed or stored again.
-  Status CheckCommit(const Manifest& m, CommitChecks* checks);
-  // The data chunks of `m` that the target does not hold: a LIST of a
-  // chunks/xx/ folder where it holds two or more of them, else a HEAD.
-  Result<std::vector<std::pair<uint64_t, ManifestEntry>>> MissingChunks(const Manifest& m,
-                                                                        uint64_t* confirmed);
-  // Reads a chunk's bytes at `offset` from the source again, checks they
-  // still have its id, and stores it.
-  Status StoreAgain(uint64_t offset, const ManifestEntry& e);
+  // The manifest of what the workers cut, but for its duration.
+  Manifest CollectManifest();
+  // Once the chunks are durable and the commit checks pass, stores the
+  // sealed manifest and returns it.
+  Result<Bytes> Commit(const Manifest& m, CommitChecks* checks);
+  BackupResult Report(const ManifestSummary& s, const Bytes& sealed, const CommitChecks& checks,
+                      double seconds) const;
   void Fail(Error e);
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
   // True once the caller asked to stop; records kCancelled as the run's error.
@@ -237,16 +118,8 @@ class BackupRun {
   const bool head_unknown_;  // ask the store about a chunk not known to be stored
   const size_t read_ahead_;  // bytes; a multiple of kDirectBlock
 
-  Uuid parent_id_;
-  IdSet parent_ids_;
-  // The parent's data chunks in volume order, when it was cut with the same
-  // chunker and segments as this backup.
-  struct ParentChunk {
-    uint64_t offset;
-    uint32_t length;
-    ChunkId id;
-  };
-  std::vector<ParentChunk> parent_chunks_;
+  uint64_t start_generation_ = 0;
+  BackupParent parent_;
   ClaimSet claimed_;
 
   BufferPool pool_;
@@ -256,9 +129,8 @@ class BackupRun {
   WorkQueue<SealTask> seals_;
   std::atomic<unsigned> cutting_{0}, helping_{0}, queued_seals_{0};
 
-  std::vector<uint64_t> segment_starts_;
-  std::vector<std::vector<ManifestEntry>> segments_;
-  std::atomic<size_t> next_segment_{0};
+  Segments segments_;
+  std::vector<std::vector<ManifestEntry>> entries_;  // each segment's
 
   std::atomic<uint64_t> zero_bytes_{0}, zero_chunks_{0}, new_bytes_{0}, new_chunks_{0},
       stored_bytes_{0}, parent_cuts_{0}, handed_over_{0}, read_ahead_used_{0};
@@ -286,175 +158,23 @@ bool BackupRun::CheckCancel() {
   return true;
 }
 
-Status BackupRun::LoadParent() {
-  COFFER_ASSIGN_OR_RETURN(std::vector<ManifestSummary> summaries,
-                          repo_.ListSummaries(options_.summary_cache));
-  const ManifestSummary* parent = nullptr;
-  for (const ManifestSummary& s : summaries) {
-    if (s.volume_name == options_.volume_name) parent = &s;  // oldest first: keeps the newest
+Status BackupRun::LoadWhatIsStored() {
+  // The generation that what this backup knows is stored belongs to: the
+  // parent's chunks are read below, the caller's known set may be older.
+  // The caller read it when it prepared its known set, holding the lock.
+  if (options_.known_chunks != nullptr) {
+    start_generation_ = options_.known_chunks->generation();
+  } else {
+    COFFER_ASSIGN_OR_RETURN(start_generation_,
+                            AddContext(repo_.GcGeneration(), "reading the GC generation"));
   }
-  if (parent == nullptr) return {};
-  COFFER_ASSIGN_OR_RETURN(Manifest m, repo_.LoadManifest(parent->backup_id));
-  parent_id_ = parent->backup_id;
-  parent_ids_.reserve(m.entries.size());
-  for (const ManifestEntry& e : m.entries) {
-    if (!e.zero) parent_ids_.insert(e.id);
-  }
-  const ChunkerParams& mine = repo_.config().chunker;
-  const ChunkerParams& theirs = m.summary.chunker;
-  if (theirs.min_size == mine.min_size && theirs.avg_size == mine.avg_size &&
-      theirs.max_size == mine.max_size && m.summary.segment_size == repo_.config().segment_size) {
-    parent_chunks_.reserve(m.entries.size());
-    uint64_t offset = 0;
-    for (const ManifestEntry& e : m.entries) {
-      if (!e.zero) parent_chunks_.push_back(ParentChunk{offset, e.length, e.id});
-      offset += e.length;
-    }
-  }
-  return {};
-}
-
-Result<Extent> BackupRun::DataAt(uint64_t offset, ExtentCache& cache) {
-  // The answer holds for offsets from the query on: [query, data.offset) is
-  // a hole, then the data. Fill looks ahead of the chunk position, so a later
-  // question may be about an offset before the cached query — asked anew.
-  if (cache.valid && offset >= cache.query) {
-    if (offset < cache.data.offset + cache.data.length) return cache.data;
-    if (cache.data.length == 0) return cache.data;  // only holes after the query
-  }
-  COFFER_ASSIGN_OR_RETURN(cache.data, source_.NextData(offset));
-  cache.query = offset;
-  cache.valid = true;
-  return cache.data;
-}
-
-// Fills dst with the source bytes [offset, offset+len): holes as zeros
-// without reading them.
-Status BackupRun::Fill(uint64_t offset, uint8_t* dst, size_t len, ExtentCache& cache) {
-  while (len > 0) {
-    COFFER_ASSIGN_OR_RETURN(Extent data, DataAt(offset, cache));
-    if (data.length == 0 || data.offset > offset) {
-      uint64_t hole_end = data.length == 0 ? offset + len : data.offset;
-      size_t n = size_t(std::min<uint64_t>(len, hole_end - offset));
-      std::memset(dst, 0, n);
-      offset += n, dst += n, len -= n;
-      continue;
-    }
-    size_t n = size_t(std::min<uint64_t>(len, data.offset + data.length - offset));
-    COFFER_RETURN_IF_ERROR(source_.ReadAt(offset, dst, n));
-    offset += n, dst += n, len -= n;
-  }
-  return {};
-}
-
-// Holes read as zeros without waiting, and what the page cache holds is
-// best copied by the worker when its window needs it: a copy made ahead by
-// another thread, maybe on another core, would only be read back from there.
-bool BackupRun::MayWait(uint64_t offset, size_t len, ExtentCache& cache) {
-  Result<Extent> data = DataAt(offset, cache);
-  if (!data) return true;  // the read will say what is wrong
-  const uint64_t from = std::max(offset, data->offset);
-  const uint64_t to = std::min(offset + len, data->offset + data->length);
-  return from < to && source_.MayWait(from, to - from);
-}
-
-Status BackupRun::Refill(uint64_t pos, size_t need, uint64_t end, WorkerState& w) {
-  // Both buffers start with room for what a window keeps when it moves on
-  // (less than a whole chunk and a zero run's lookahead, from pos's 4 KiB
-  // block on), then room for a read ahead. 2 MiB by default: direct reads
-  // of 1 MiB already run at a disk's speed, and with 4 MiB the windows of a
-  // backup whose uploads lag (cold, onto the same disk) lifted its peak
-  // memory above the 74 MiB that opening the key slot takes, to 77-79 MiB.
-  const size_t keep_room = cdc_.params().max_size + kMinZeroRun + kDirectBlock;
-  const size_t ahead = read_ahead_;
-  if (w.buffers[0].capacity() == 0) {
-    // Without a read ahead, the window's own reads are as large.
-    w.buffers[0] = Buffer(keep_room + (ahead ? ahead : size_t(4) << 20));
-    if (ahead) w.buffers[1] = Buffer(keep_room + ahead);
-    w.current = 0;
-    w.window = w.buffers[0].data();
-    w.window_size = 0;
-  }
-  uint64_t win_end = w.window_offset + w.window_size;
-  // The window's bytes from pos's block on (or from its start) stay.
-  const uint64_t base = std::max(DirectRoundDown(pos), w.window_offset);
-
-  const uint64_t block = DirectRoundDown(pos);
-  if (w.ahead.pending() && pos < w.ahead.end() &&
-      (block >= w.ahead.offset() || (w.ahead.offset() == win_end && pos >= w.window_offset))) {
-    // The read ahead holds what comes next (or the start of the next
-    // segment): the window moves to its buffer. What it keeps goes just
-    // before the bytes read ahead: fewer than a chunk, which a refill
-    // without it would move as well, and then wait for the read.
-    COFFER_RETURN_IF_ERROR(w.ahead.Wait());
-    uint8_t* next = w.ahead.dst();
-    if (block >= w.ahead.offset()) {
-      w.window = next + (block - w.ahead.offset());
-      w.window_offset = block;
-      w.window_size = size_t(w.ahead.end() - block);
-    } else {
-      const size_t keep = size_t(win_end - base);
-      std::memcpy(next - keep, w.window + (base - w.window_offset), keep);
-      w.window = next - keep;
-      w.window_offset = base;
-      w.window_size = keep + size_t(w.ahead.end() - win_end);
-    }
-    w.current = 1 - w.current;
-    win_end = w.window_offset + w.window_size;
-    read_ahead_used_.fetch_add(1, std::memory_order_relaxed);
-  }
-
-  if (pos < w.window_offset || win_end < pos + need) {
-    // No read ahead, or not enough of one: move what stays to the start of
-    // the window's buffer and read the rest here. A read ahead that the
-    // worker skipped past (a hole) is waited for first: its buffer is the
-    // next one's.
-    if (w.ahead.pending()) (void)w.ahead.Wait();
-    Buffer& buf = w.buffers[w.current];
-    if (pos < w.window_offset || pos >= win_end) {
-      w.window_offset = DirectRoundDown(pos);
-      w.window_size = 0;
-    } else {
-      const size_t keep = size_t(win_end - base);
-      std::memmove(buf.data(), w.window + (base - w.window_offset), keep);
-      w.window_offset = base;
-      w.window_size = keep;
-    }
-    w.window = buf.data();
-    win_end = w.window_offset + w.window_size;
-    const size_t n = size_t(std::min<uint64_t>(buf.capacity() - w.window_size, end - win_end));
-    COFFER_RETURN_IF_ERROR(Fill(win_end, w.window + w.window_size, n, w.extent));
-    w.window_size += n;
-    win_end += n;
-  }
-
-  // Read what follows while this window is cut, into the other buffer, at
-  // its offset's distance from a 4 KiB boundary so that whole blocks are
-  // read straight into it; the read ends on a block boundary. Once the
-  // window reaches the segment's end, what follows is the start of the
-  // segment this worker takes next, which it takes now.
-  if (ahead != 0 && !w.ahead.pending()) {
-    uint64_t from = win_end, to = end;
-    if (win_end >= end) {
-      if (!w.next_segment) w.next_segment = next_segment_++;
-      from = to = 0;
-      if (*w.next_segment < segments_.size()) {
-        from = segment_starts_[*w.next_segment];
-        to = SegmentEnd(*w.next_segment);
-      }
-    }
-    const size_t len = size_t(std::min<uint64_t>(ahead - from % kDirectBlock, to - from));
-    // The read ahead's own extent cache: it is idle until Start, and the
-    // worker's stays where the worker is.
-    if (from < to && MayWait(from, len, w.ahead_extent)) {
-      w.ahead.Start(from, w.buffers[1 - w.current].data() + keep_room + from % kDirectBlock, len);
-    }
-  }
+  COFFER_ASSIGN_OR_RETURN(parent_,
+                          BackupParent::Load(repo_, options_.volume_name, options_.summary_cache));
   return {};
 }
 
 Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<ManifestEntry>* out,
-                                 WorkerState& w) {
+                                 ReadWindow& w) {
   const size_t max_size = cdc_.params().max_size;
   uint64_t pos = start;
   while (pos < end) {
@@ -465,7 +185,7 @@ Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<Manif
 
     // A zero run that lies in a hole needs no read at all.
     if (aligned && span >= kMinZeroRun) {
-      COFFER_ASSIGN_OR_RETURN(Extent data, DataAt(pos, w.extent));
+      COFFER_ASSIGN_OR_RETURN(Extent data, w.DataAt(pos));
       if (data.length == 0 || data.offset >= pos + span) {
         AddZero(span, out);
         pos += span;
@@ -479,12 +199,9 @@ Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<Manif
     // source's whole blocks can be read straight into it (FileReader reads
     // what the page cache does not hold with O_DIRECT).
     const size_t need = size_t(std::min<uint64_t>(max_size + kMinZeroRun, remaining));
-    if (pos < w.window_offset || w.window_offset + w.window_size < pos + need) {
-      COFFER_RETURN_IF_ERROR(Refill(pos, need, end, w));
-    }
-    const uint8_t* p = w.window + (pos - w.window_offset);
-    const size_t avail =
-        size_t(std::min<uint64_t>(w.window_offset + w.window_size - pos, remaining));
+    if (!w.Holds(pos, need)) COFFER_RETURN_IF_ERROR(w.Refill(pos, need, end));
+    const uint8_t* p = w.data() + (pos - w.offset());
+    const size_t avail = size_t(std::min<uint64_t>(w.end() - pos, remaining));
     const bool window_ends_segment = avail == remaining;
 
     if (aligned) {
@@ -500,7 +217,7 @@ Status BackupRun::ProcessSegment(uint64_t start, uint64_t end, std::vector<Manif
     // one FastCDC would make, confirmed without scanning.
     size_t limit = FindZeroRun(p, avail, pos, span, window_ends_segment);
     ChunkId id;
-    size_t len = ParentCut(pos, p, std::min(limit, span), &id);
+    size_t len = parent_.Cut(cdc_, repo_.keys(), pos, p, std::min(limit, span), &id);
     if (len != 0) {
       parent_cuts_.fetch_add(1, std::memory_order_relaxed);
       COFFER_RETURN_IF_ERROR(HandleChunk(pos, ByteView(p, len), out, &id));
@@ -520,23 +237,6 @@ void BackupRun::AddZero(uint64_t length, std::vector<ManifestEntry>* out) {
   if (options_.progress) options_.progress->done += length;
 }
 
-// FastCDC's cut for the chunk at `pos` is a function of its bytes alone (up
-// to `bound`, the limit NextCut would be given). If the parent has a chunk
-// of length L at the same offset with the same id, these are the same bytes,
-// so no candidate before L passes here either (none did there: the parent's
-// scan tested them all), and the cut is L exactly when L passes its own test
-// or L is the bound. The id is computed either way; a changed chunk costs
-// one extra hash of it.
-size_t BackupRun::ParentCut(uint64_t pos, const uint8_t* p, size_t bound, ChunkId* id) const {
-  auto it = std::lower_bound(parent_chunks_.begin(), parent_chunks_.end(), pos,
-                             [](const ParentChunk& c, uint64_t o) { return c.offset < o; });
-  if (it == parent_chunks_.end() || it->offset != pos || it->length > bound) return 0;
-  const size_t len = it->length;
-  if (len != bound && !cdc_.PassesAt(p, len)) return 0;
-  *id = ComputeChunkId(repo_.keys(), ByteView(p, len));
-  return *id == it->id ? len : 0;
-}
-
 Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<ManifestEntry>* out,
                               const ChunkId* known_id) {
   if (IsAllZero(data.data(), data.size())) {
@@ -548,7 +248,7 @@ Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<Manife
   entry.length = uint32_t(data.size());
   entry.id = known_id != nullptr ? *known_id : ComputeChunkId(repo_.keys(), data);
   out->push_back(entry);
-  if (parent_ids_.contains(entry.id) ||
+  if (parent_.Contains(entry.id) ||
       (options_.known_chunks != nullptr && options_.known_chunks->Contains(entry.id)) ||
       !claimed_.Claim(entry.id)) {
     return {};
@@ -556,13 +256,8 @@ Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<Manife
 
   std::string key = ChunkKey(entry.id);
   if (head_unknown_) {
-    auto head = repo_.store().Head(key);
-    if (head) return {};  // stored by an earlier backup
-    if (head.error().code() != ErrorCode::kNotFound) {
-      return std::unexpected(head.error().WithContext("checking chunk " + HexEncode(entry.id) +
-                                                      " (volume offset " + std::to_string(offset) +
-                                                      ")"));
-    }
+    COFFER_ASSIGN_OR_RETURN(bool stored, IsStored(offset, entry.id, key));
+    if (stored) return {};  // by an earlier backup
   }
   new_bytes_ += data.size();
   ++new_chunks_;
@@ -574,17 +269,31 @@ Status BackupRun::HandleChunk(uint64_t offset, ByteView data, std::vector<Manife
   // than the pool's 2 x workers + uploaders buffers, so a helper waiting
   // for an output buffer always gets one back from the uploaders.
   if (queued_seals_.load(std::memory_order_relaxed) < helping_.load(std::memory_order_relaxed)) {
-    std::optional<Buffer> plain = pool_.Acquire(data.size());
-    if (!plain) return {};  // the run failed meanwhile
-    std::memcpy(plain->data(), data.data(), data.size());
-    plain->set_size(data.size());
-    queued_seals_.fetch_add(1, std::memory_order_relaxed);
-    handed_over_.fetch_add(1, std::memory_order_relaxed);
-    seals_.Push(SealTask{std::move(key), entry.id, std::move(*plain)});
-    return {};
+    HandOver(std::move(key), entry.id, data);
+  } else {
+    Seal(std::move(key), entry.id, data);
   }
-  Seal(std::move(key), entry.id, data);
   return {};
+}
+
+Result<bool> BackupRun::IsStored(uint64_t offset, const ChunkId& id, const std::string& key) {
+  auto head = repo_.store().Head(key);
+  if (head) return true;
+  if (head.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(head.error().WithContext(
+        "checking chunk " + HexEncode(id) + " (volume offset " + std::to_string(offset) + ")"));
+  }
+  return false;
+}
+
+void BackupRun::HandOver(std::string key, const ChunkId& id, ByteView data) {
+  std::optional<Buffer> plain = pool_.Acquire(data.size());
+  if (!plain) return;  // the run failed meanwhile
+  std::memcpy(plain->data(), data.data(), data.size());
+  plain->set_size(data.size());
+  queued_seals_.fetch_add(1, std::memory_order_relaxed);
+  handed_over_.fetch_add(1, std::memory_order_relaxed);
+  seals_.Push(SealTask{std::move(key), id, std::move(*plain)});
 }
 
 void BackupRun::Seal(std::string key, const ChunkId& id, ByteView data) {
@@ -602,16 +311,16 @@ void BackupRun::Seal(std::string key, const ChunkId& id, ByteView data) {
 // segments, or a volume of fewer segments than workers, still keep every
 // core busy.
 void BackupRun::Worker() {
-  auto w = std::make_unique<WorkerState>(*this);
+  auto w = std::make_unique<ReadWindow>(source_, segments_, cdc_.params().max_size, read_ahead_);
   while (!failed()) {
-    const size_t i = w->next_segment ? *w->next_segment : next_segment_++;
-    w->next_segment.reset();
-    if (i >= segments_.size()) break;
-    if (auto st = ProcessSegment(segment_starts_[i], SegmentEnd(i), &segments_[i], *w); !st) {
+    const size_t i = w->TakeSegment();
+    if (i >= segments_.count()) break;
+    if (auto st = ProcessSegment(segments_.Start(i), segments_.End(i), &entries_[i], *w); !st) {
       Fail(st.error());
       break;
     }
   }
+  read_ahead_used_.fetch_add(w->read_ahead_used(), std::memory_order_relaxed);
   w.reset();  // its buffers, before this worker seals for others
   helping_.fetch_add(1, std::memory_order_relaxed);
   if (cutting_.fetch_sub(1) == 1) seals_.Close();  // nobody left to hand any over
@@ -633,116 +342,7 @@ void BackupRun::Uploader() {
   }
 }
 
-Status BackupRun::CheckCommit(const Manifest& m, CommitChecks* checks) {
-  checks->generation_at_start = start_generation_;
-  if (options_.before_commit) COFFER_RETURN_IF_ERROR(options_.before_commit());
-  if (options_.lock != nullptr) {
-    COFFER_RETURN_IF_ERROR(AddContext(options_.lock->Reassert(), "before writing the manifest"));
-  }
-  uint64_t known = start_generation_;
-  // A sweep raises the generation before it deletes: if it has not moved,
-  // no chunk this backup counted on was swept. If it has, confirm them all
-  // (and again if it moves while we do).
-  for (int round = 0;; ++round) {
-    COFFER_ASSIGN_OR_RETURN(uint64_t now,
-                            AddContext(repo_.GcGeneration(), "reading the GC generation"));
-    checks->generation_at_commit = now;
-    if (now == known) return {};
-    if (round == 3) {
-      return Unavailable("a GC keeps sweeping the target while this backup commits (generation " +
-                         std::to_string(known) + " → " + std::to_string(now) +
-                         "); no manifest was written");
-    }
-    known = now;
-    COFFER_ASSIGN_OR_RETURN(auto missing, MissingChunks(m, &checks->chunks_confirmed));
-    for (const auto& [offset, entry] : missing) {
-      COFFER_RETURN_IF_ERROR(StoreAgain(offset, entry));
-      ++checks->chunks_restored;
-    }
-    COFFER_RETURN_IF_ERROR(AddContext(repo_.store().Flush(), "storing chunks again"));
-  }
-}
-
-Result<std::vector<std::pair<uint64_t, ManifestEntry>>> BackupRun::MissingChunks(
-    const Manifest& m, uint64_t* confirmed) {
-  // Each distinct chunk once, at its first offset, grouped by folder.
-  std::map<std::string, std::vector<std::pair<uint64_t, ManifestEntry>>> by_folder;
-  IdSet seen;
-  uint64_t offset = 0;
-  for (const ManifestEntry& e : m.entries) {
-    if (!e.zero && seen.insert(e.id).second) {
-      std::string key = ChunkKey(e.id);
-      by_folder[key.substr(0, key.rfind('/') + 1)].emplace_back(offset, e);
-    }
-    offset += e.length;
-  }
-  std::vector<std::pair<uint64_t, ManifestEntry>> missing;
-  for (auto& [folder, chunks] : by_folder) {
-    *confirmed += chunks.size();
-    if (chunks.size() == 1) {
-      auto head = repo_.store().Head(ChunkKey(chunks[0].second.id));
-      if (head) continue;
-      if (head.error().code() != ErrorCode::kNotFound) {
-        return std::unexpected(head.error().WithContext("confirming the backup's chunks"));
-      }
-      missing.push_back(chunks[0]);
-      continue;
-    }
-    std::unordered_set<std::string> present;
-    COFFER_RETURN_IF_ERROR(AddContext(repo_.store().List(folder,
-                                                         [&](const ObjectInfo& info) -> Status {
-                                                           present.insert(info.key);
-                                                           return {};
-                                                         }),
-                                      "confirming the backup's chunks"));
-    for (auto& c : chunks) {
-      if (!present.contains(ChunkKey(c.second.id))) missing.push_back(c);
-    }
-  }
-  return missing;
-}
-
-Status BackupRun::StoreAgain(uint64_t offset, const ManifestEntry& e) {
-  const std::string what = "chunk " + HexEncode(e.id) + " (volume offset " +
-                           std::to_string(offset) +
-                           ") was swept by a GC that ran during this "
-                           "backup";
-  Bytes plain(e.length);
-  COFFER_RETURN_IF_ERROR(AddContext(source_.ReadAt(offset, plain.data(), plain.size()),
-                                    what + ", and reading it again failed"));
-  if (ComputeChunkId(repo_.keys(), plain) != e.id) {
-    return Unavailable(what +
-                       ", and the source no longer holds the same bytes there; no "
-                       "manifest was written: run the backup again");
-  }
-  Bytes sealed(plain.size() + kChunkOverhead);
-  SealedChunk out = SealChunk(repo_.keys(), e.id, plain, sealed.data(), options_.zstd_level);
-  return AddContext(repo_.store().Put(ChunkKey(e.id), ByteView(sealed.data(), out.size)),
-                    what + ", and storing it again failed");
-}
-
-Result<BackupResult> BackupRun::Run() {
-  auto started = std::chrono::steady_clock::now();
-  if (options_.volume_name.empty()) return InvalidArgument("the volume needs a name");
-  // The generation that what this backup knows is stored belongs to: the
-  // parent's chunks are read below, the caller's known set may be older.
-  // The caller read it when it prepared its known set, holding the lock.
-  if (options_.known_chunks != nullptr) {
-    start_generation_ = options_.known_chunks->generation();
-  } else {
-    COFFER_ASSIGN_OR_RETURN(start_generation_,
-                            AddContext(repo_.GcGeneration(), "reading the GC generation"));
-  }
-  COFFER_RETURN_IF_ERROR(LoadParent());
-  if (CheckCancel()) return std::unexpected(*error_);
-
-  uint64_t size = source_.size();
-  uint64_t seg =
-      repo_.config().segment_size ? repo_.config().segment_size : std::max<uint64_t>(size, 1);
-  for (uint64_t s = 0; s < size; s += seg) segment_starts_.push_back(s);
-  segments_.resize(segment_starts_.size());
-  if (options_.progress) options_.progress->total = size;
-
+void BackupRun::CutAndStore() {
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < uploaders_; ++i) threads.emplace_back([this] { Uploader(); });
   std::vector<std::thread> workers;
@@ -751,24 +351,24 @@ Result<BackupResult> BackupRun::Run() {
   for (auto& t : workers) t.join();
   uploads_.Close();
   for (auto& t : threads) t.join();
-  CheckCancel();  // a cancel that came after the last chunk still writes no manifest
-  if (error_) return std::unexpected(*error_);
+}
 
+Manifest BackupRun::CollectManifest() {
   Manifest m;
   ManifestSummary& s = m.summary;
   s.backup_id = options_.backup_id.IsNil() ? Uuid::Random() : options_.backup_id;
   s.target_id = repo_.config().target_id;
-  s.parent_id = parent_id_;
+  s.parent_id = parent_.id();
   s.created_at = UnixNowMicros();
   s.volume_id = options_.volume_id.empty() ? options_.volume_name : options_.volume_id;
   s.volume_name = options_.volume_name;
-  s.source_size = size;
+  s.source_size = segments_.volume_size();
   s.chunker = repo_.config().chunker;
   s.segment_size = repo_.config().segment_size;
   size_t total = 0;
-  for (const auto& v : segments_) total += v.size();
+  for (const auto& v : entries_) total += v.size();
   m.entries.reserve(total);
-  for (auto& v : segments_) {
+  for (auto& v : entries_) {
     m.entries.insert(m.entries.end(), v.begin(), v.end());
     std::vector<ManifestEntry>().swap(v);
   }
@@ -776,18 +376,19 @@ Result<BackupResult> BackupRun::Run() {
   s.new_bytes = new_bytes_;
   s.new_chunks = new_chunks_;
   s.chunk_count = m.entries.size();
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  s.duration_ms = uint64_t(seconds * 1000);
   s.stored_bytes = stored_bytes_;
-  // The manifest goes last, once the chunks above are durable, so a backup
-  // exists only once everything it names does.
+  return m;
+}
+
+Result<Bytes> BackupRun::Commit(const Manifest& m, CommitChecks* checks) {
+  // The manifest goes last, once the chunks it names are durable, so a
+  // backup exists only once everything it names does.
   COFFER_RETURN_IF_ERROR(AddContext(repo_.store().Flush(), "storing chunks"));
-  CommitChecks checks;
-  COFFER_RETURN_IF_ERROR(CheckCommit(m, &checks));
+  COFFER_RETURN_IF_ERROR(CheckCommit(repo_, source_, options_, m, start_generation_, checks));
+  const Uuid& id = m.summary.backup_id;
   Bytes sealed = SealManifest(repo_.keys(), m);
-  COFFER_RETURN_IF_ERROR(AddContext(repo_.store().Put(ManifestKey(s.backup_id), sealed),
-                                    "storing manifest " + s.backup_id.ToString()));
+  COFFER_RETURN_IF_ERROR(
+      AddContext(repo_.store().Put(ManifestKey(id), sealed), "storing manifest " + id.ToString()));
   if (options_.known_chunks != nullptr) {
     std::vector<ChunkId> ids;
     ids.reserve(m.entries.size());
@@ -796,18 +397,45 @@ Result<BackupResult> BackupRun::Run() {
     }
     options_.known_chunks->Add(ids);
   }
+  return sealed;
+}
+
+BackupResult BackupRun::Report(const ManifestSummary& s, const Bytes& sealed,
+                               const CommitChecks& checks, double seconds) const {
   BackupResult result;
   result.summary = s;
   result.zero_chunks = zero_chunks_;
-  result.parent_cuts = parent_cuts_;
-  result.handed_over = handed_over_;
-  result.read_ahead_used = read_ahead_used_;
   result.manifest_bytes = sealed.size();
   result.commit = checks;
   result.manifest_head.assign(
       sealed.begin(), sealed.begin() + ptrdiff_t(std::min(sealed.size(), kManifestSummaryMaxRead)));
   result.seconds = seconds;
+  if (options_.tuning != nullptr) {
+    options_.tuning->parent_cuts = parent_cuts_;
+    options_.tuning->handed_over = handed_over_;
+    options_.tuning->read_ahead_used = read_ahead_used_;
+  }
   return result;
+}
+
+Result<BackupResult> BackupRun::Run() {
+  auto started = std::chrono::steady_clock::now();
+  if (options_.volume_name.empty()) return InvalidArgument("the volume needs a name");
+  COFFER_RETURN_IF_ERROR(LoadWhatIsStored());
+  if (CheckCancel()) return std::unexpected(*error_);
+  entries_.resize(segments_.count());
+  if (options_.progress) options_.progress->total = segments_.volume_size();
+  CutAndStore();
+  CheckCancel();  // a cancel that came after the last chunk still writes no manifest
+  if (error_) return std::unexpected(*error_);
+
+  Manifest m = CollectManifest();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  m.summary.duration_ms = uint64_t(seconds * 1000);
+  CommitChecks checks;
+  COFFER_ASSIGN_OR_RETURN(Bytes sealed, Commit(m, &checks));
+  return Report(m.summary, sealed, checks, seconds);
 }
 
 }  // namespace

@@ -28,6 +28,14 @@
 
 namespace coffer {
 
+// How the pipeline ran: counters that say whether its shortcuts were
+// taken, for the tests that pin them. They say nothing about the backup.
+struct BackupTuning {
+  uint64_t parent_cuts = 0;      // data chunks cut where the parent's were, unscanned
+  uint64_t handed_over = 0;      // new chunks sealed by a worker other than the one that cut them
+  uint64_t read_ahead_used = 0;  // windows continued with bytes read ahead
+};
+
 struct BackupOptions {
   std::string volume_id;    // empty: the name
   std::string volume_name;  // the parent is the newest backup with this name
@@ -74,6 +82,9 @@ struct BackupOptions {
   // manifest (the agent asks the manager whether its attempt may still
   // commit). An error ends the backup with nothing more written.
   std::function<Status()> before_commit;
+  // When set, filled in when the backup succeeds with how the pipeline ran
+  // (tests read it; a user has no use for it).
+  BackupTuning* tuning = nullptr;
 };
 
 // What the checks before the manifest found (DESIGN §5). A GC that ran
@@ -91,10 +102,7 @@ struct CommitChecks {
 struct BackupResult {
   ManifestSummary summary;  // backup id, sizes, counts, parent; stored_bytes = chunks
   uint64_t zero_chunks = 0;
-  uint64_t parent_cuts = 0;      // data chunks cut where the parent's were, unscanned
-  uint64_t handed_over = 0;      // new chunks sealed by a worker other than the one that cut them
-  uint64_t read_ahead_used = 0;  // windows continued with bytes read ahead
-  uint64_t manifest_bytes = 0;   // the sealed manifest, also written to the target
+  uint64_t manifest_bytes = 0;  // the sealed manifest, also written to the target
   // The sealed manifest's first bytes (at most kManifestSummaryMaxRead): what
   // a summary read gets, for SummaryCache::Put.
   Bytes manifest_head;

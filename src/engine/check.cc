@@ -1,3 +1,6 @@
+// The check in three stages: what the target stores, what its manifests
+// reference (each checked against what is stored), and, with read_data,
+// every referenced chunk read and verified.
 #include "engine/check.h"
 
 #include <algorithm>
@@ -17,16 +20,17 @@ struct Reference {
   uint32_t length;
 };
 
+using StoredChunks = std::unordered_map<ChunkId, uint64_t, ChunkIdHash>;  // id -> object size
+using References = std::unordered_map<ChunkId, Reference, ChunkIdHash>;   // first use of each id
+
 std::string Where(const ChunkId& id, const Reference& r) {
   return "chunk " + HexEncode(id) + " (backup " + r.backup.ToString() + ", volume " + r.volume +
          ", offset " + std::to_string(r.offset) + ")";
 }
 
-}  // namespace
-
-Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& options) {
-  CheckReport report;
-  std::unordered_map<ChunkId, uint64_t, ChunkIdHash> stored;  // id -> object size
+// Every chunk object under chunks/, counted in `report`.
+Result<StoredChunks> ListStored(Repository& repo, CheckReport& report) {
+  StoredChunks stored;
   COFFER_RETURN_IF_ERROR(repo.store().List("chunks/", [&](const ObjectInfo& info) -> Status {
     auto id = ParseChunkKey(info.key);
     if (!id) {
@@ -38,8 +42,37 @@ Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& options) {
     return {};
   }));
   report.chunks_stored = stored.size();
+  return stored;
+}
 
-  std::unordered_map<ChunkId, Reference, ChunkIdHash> referenced;  // first use of each id
+// The chunks of one manifest that `referenced` does not hold yet, added to
+// it and each checked against what is stored.
+void AddReferences(const Uuid& id, const Manifest& m, const StoredChunks& stored,
+                   References& referenced, CheckReport& report) {
+  uint64_t offset = 0;
+  for (const ManifestEntry& e : m.entries) {
+    if (!e.zero && !referenced.contains(e.id)) {
+      Reference r{id, m.summary.volume_name, offset, e.length};
+      auto it = stored.find(e.id);
+      if (it == stored.end()) {
+        report.errors.push_back(Where(e.id, r) + " is missing from the target");
+        report.integrity_error = true;
+      } else if (it->second < kChunkOverhead) {
+        report.errors.push_back(Where(e.id, r) + " is truncated (" + std::to_string(it->second) +
+                                " bytes)");
+        report.integrity_error = true;
+      }
+      referenced.emplace(e.id, r);
+    }
+    offset += e.length;
+  }
+}
+
+// Every manifest opened, and the chunks they reference, each at its first
+// use.
+Result<References> CheckManifests(Repository& repo, const StoredChunks& stored,
+                                  CheckReport& report) {
+  References referenced;
   COFFER_ASSIGN_OR_RETURN(std::vector<Uuid> ids, repo.ListBackupIds());
   for (const Uuid& id : ids) {
     auto m = repo.LoadManifest(id);
@@ -54,30 +87,20 @@ Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& options) {
       report.errors.push_back("manifest " + id.ToString() + " belongs to another target");
       report.integrity_error = true;
     }
-    uint64_t offset = 0;
-    for (const ManifestEntry& e : m->entries) {
-      if (!e.zero && !referenced.contains(e.id)) {
-        Reference r{id, m->summary.volume_name, offset, e.length};
-        auto it = stored.find(e.id);
-        if (it == stored.end()) {
-          report.errors.push_back(Where(e.id, r) + " is missing from the target");
-          report.integrity_error = true;
-        } else if (it->second < kChunkOverhead) {
-          report.errors.push_back(Where(e.id, r) + " is truncated (" + std::to_string(it->second) +
-                                  " bytes)");
-          report.integrity_error = true;
-        }
-        referenced.emplace(e.id, r);
-      }
-      offset += e.length;
-    }
+    AddReferences(id, *m, stored, referenced, report);
   }
   report.chunks_referenced = referenced.size();
   for (const auto& [cid, size] : stored) {
     if (!referenced.contains(cid)) ++report.chunks_unreferenced;
   }
-  if (!options.read_data) return report;
+  return referenced;
+}
 
+// Reads and verifies the referenced chunks that are stored, on threads of
+// their own. What is wrong goes to `report`; an error only when a chunk
+// could not be read for another reason than its absence.
+Status ReadData(Repository& repo, const CheckOptions& options, const StoredChunks& stored,
+                const References& referenced, CheckReport& report) {
   std::vector<std::pair<ChunkId, Reference>> todo;
   uint64_t total = 0;
   for (const auto& [cid, ref] : referenced) {
@@ -129,6 +152,17 @@ Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& options) {
   for (auto& t : pool) t.join();
   if (fatal) return std::unexpected(*fatal);
   report.chunks_read = read;
+  return {};
+}
+
+}  // namespace
+
+Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& options) {
+  CheckReport report;
+  COFFER_ASSIGN_OR_RETURN(StoredChunks stored, ListStored(repo, report));
+  COFFER_ASSIGN_OR_RETURN(References referenced, CheckManifests(repo, stored, report));
+  if (!options.read_data) return report;
+  COFFER_RETURN_IF_ERROR(ReadData(repo, options, stored, referenced, report));
   return report;
 }
 

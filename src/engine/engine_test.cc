@@ -76,11 +76,13 @@ class EngineTest : public testing::Test {
     std::ifstream in(p, std::ios::binary);
     return Bytes(std::istreambuf_iterator<char>(in), {});
   }
-  BackupResult Backup(const std::string& path, const std::string& name) {
+  BackupResult Backup(const std::string& path, const std::string& name,
+                      BackupTuning* tuning = nullptr) {
     auto src = OpenFileVolume(path);
     EXPECT_TRUE(src.has_value());
     BackupOptions o;
     o.volume_name = name;
+    o.tuning = tuning;
     auto r = RunBackup(*repo_, **src, o);
     EXPECT_TRUE(r.has_value()) << r.error().message();
     return *r;
@@ -210,19 +212,21 @@ TEST_F(EngineTest, ParentCutsGiveTheChunksOfAFreshBackup) {
         break;
     }
     Write("img", data);
-    auto with_parent = Backup(p, "img");
+    BackupTuning with_parent_tuning, fresh_tuning;
+    auto with_parent = Backup(p, "img", &with_parent_tuning);
     ASSERT_FALSE(with_parent.summary.parent_id.IsNil());
-    auto fresh = Backup(p, "fresh-" + std::to_string(round));  // another name: no parent
+    // Another name: no parent.
+    auto fresh = Backup(p, "fresh-" + std::to_string(round), &fresh_tuning);
     ASSERT_TRUE(fresh.summary.parent_id.IsNil());
     EXPECT_EQ(entries(with_parent), entries(fresh)) << "round " << round;
     // Most chunks did not change, and were cut without a scan; after an
     // insertion, only those before it.
     if (round == 1) {
-      EXPECT_GT(with_parent.parent_cuts, 0u);
+      EXPECT_GT(with_parent_tuning.parent_cuts, 0u);
     } else {
-      EXPECT_GT(with_parent.parent_cuts * 2, entries(fresh).size()) << "round " << round;
+      EXPECT_GT(with_parent_tuning.parent_cuts * 2, entries(fresh).size()) << "round " << round;
     }
-    EXPECT_EQ(fresh.parent_cuts, 0u);
+    EXPECT_EQ(fresh_tuning.parent_cuts, 0u);
     EXPECT_EQ(Restore(with_parent.summary.backup_id), data) << "round " << round;
   }
   (void)first;
@@ -239,12 +243,14 @@ TEST_F(EngineTest, WorkersOutOfSegmentsSealChunksForTheOneCutting) {
   BackupOptions o;
   o.volume_name = "one-segment";
   o.workers = 4;
+  BackupTuning tuning;
+  o.tuning = &tuning;
   auto r = RunBackup(*repo_, **src, o);
   ASSERT_TRUE(r.has_value()) << r.error().message();
   // How many depends on the threads' speeds (under ASan the helpers can
   // take every one); that some were handed over does not.
-  EXPECT_GT(r->handed_over, 0u) << "no chunk was sealed by a helper";
-  EXPECT_LE(r->handed_over, r->summary.new_chunks);
+  EXPECT_GT(tuning.handed_over, 0u) << "no chunk was sealed by a helper";
+  EXPECT_LE(tuning.handed_over, r->summary.new_chunks);
   uint64_t objects = 0, bytes = 0;
   ASSERT_TRUE(mem_->List("chunks/",
                          [&](const ObjectInfo& i) -> Status {
@@ -587,13 +593,15 @@ TEST_F(EngineTest, ReadingAheadChangesNoChunk) {
       o.volume_name = "ahead-" + std::to_string(ahead);  // no parent: every chunk is cut
       o.read_ahead = ahead;
       o.workers = 3;
+      BackupTuning tuning;
+      o.tuning = &tuning;
       auto r = RunBackup(*repo_, src, o);
       ASSERT_TRUE(r.has_value()) << r.error().message();
       if (ahead == 0) {
-        EXPECT_EQ(r->read_ahead_used, 0u);
+        EXPECT_EQ(tuning.read_ahead_used, 0u);
         expected = entries(*r);
       } else {
-        EXPECT_GT(r->read_ahead_used, 0u) << segment << " " << ahead;
+        EXPECT_GT(tuning.read_ahead_used, 0u) << segment << " " << ahead;
         EXPECT_EQ(entries(*r), expected) << segment << " " << ahead;
       }
       EXPECT_EQ(Restore(r->summary.backup_id), data) << segment << " " << ahead;
@@ -603,9 +611,10 @@ TEST_F(EngineTest, ReadingAheadChangesNoChunk) {
   // The file itself, just written, is in the page cache: the worker copies
   // each window from it when it needs it, and nothing is read ahead (where
   // the kernel can tell). The chunks are the same.
-  auto cached = Backup(path, "cached");
+  BackupTuning cached_tuning;
+  auto cached = Backup(path, "cached", &cached_tuning);
   if (CacheStateKnown()) {
-    EXPECT_EQ(cached.read_ahead_used, 0u);
+    EXPECT_EQ(cached_tuning.read_ahead_used, 0u);
   }
   EXPECT_EQ(entries(cached), expected);
   EXPECT_EQ(Restore(cached.summary.backup_id), data);
