@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+
 #include <fstream>
 
 #include "service/config_file.h"
@@ -24,8 +25,7 @@ Status LoadConfigFile(const std::string& path, AgentConfig* config) {
   keys.Int("max_body_bytes", 1, int64_t(1) << 40,
            [&c](int64_t v) { c.max_body_bytes = uint64_t(v); });
   keys.Int("max_running_jobs", 1, 1024, [&c](int64_t v) { c.max_running_jobs = int(v); });
-  keys.Int("hook_timeout_seconds", 1, 86400,
-           [&c](int64_t v) { c.hook_timeout_seconds = int(v); });
+  keys.Int("hook_timeout_seconds", 1, 86400, [&c](int64_t v) { c.hook_timeout_seconds = int(v); });
   return keys.Load(path);
 }
 

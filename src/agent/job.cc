@@ -99,8 +99,8 @@ void Job::Finish(const Error& error) {
   std::lock_guard lock(mu_);
   error_ = error;
   Ended(error.code() == ErrorCode::kCancelled ? JobState::kCancelled : JobState::kFailed);
-  log_.Add(std::string(agent_api::JobKindName(kind_)) + " " +
-           std::string(JobStateName(state_)) + ": " + error.message());
+  log_.Add(std::string(agent_api::JobKindName(kind_)) + " " + std::string(JobStateName(state_)) +
+           ": " + error.message());
 }
 
 agent_api::JobReport Job::Report(bool with_log) const {
@@ -180,8 +180,7 @@ Result<std::shared_ptr<Job>> JobRegistry::Start(JobKind kind, uint64_t attempt,
     return ResourceExhausted(std::to_string(running) +
                              " jobs are running, the agent's limit; retry later");
   }
-  auto job =
-      std::make_shared<Job>(Uuid::Random().ToString(), kind, attempt, std::move(volume));
+  auto job = std::make_shared<Job>(Uuid::Random().ToString(), kind, attempt, std::move(volume));
   Entry& e = jobs_[job->id()];
   e.job = job;
   e.exclusive_key = std::move(exclusive_key);

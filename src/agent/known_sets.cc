@@ -1,6 +1,39 @@
 #include "agent/known_sets.h"
 
 namespace coffer::agent {
+namespace {
+
+class AgentMemory : public BackupMemory {
+ public:
+  AgentMemory(KnownChunkSets& sets, std::string address)
+      : sets_(sets), address_(std::move(address)) {}
+
+  Result<KnownChunkCache> CheckoutKnown(Repository& repo, std::string* note) override {
+    bool listed = false;
+    COFFER_ASSIGN_OR_RETURN(KnownChunkCache known, sets_.Checkout(repo, address_, &listed));
+    *note = "known chunks: " + std::to_string(known.size()) +
+            (listed ? " listed in the target" : " remembered from earlier jobs");
+    return known;
+  }
+  SummaryCache CheckoutSummaries(Repository& repo) override {
+    return sets_.CheckoutSummaries(repo.config().target_id);
+  }
+  Status Keep(const KnownChunkCache& known, const SummaryCache& summaries) override {
+    sets_.Return(address_, known);
+    sets_.ReturnSummaries(summaries);
+    return {};
+  }
+
+ private:
+  KnownChunkSets& sets_;
+  const std::string address_;
+};
+
+}  // namespace
+
+std::unique_ptr<BackupMemory> KnownChunkSets::For(std::string address) {
+  return std::make_unique<AgentMemory>(*this, std::move(address));
+}
 
 Result<KnownChunkCache> KnownChunkSets::Checkout(Repository& repo, const std::string& address,
                                                  bool* listed) {

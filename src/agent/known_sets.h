@@ -7,9 +7,9 @@
 // nothing of a target on disk (DESIGN §6), so it holds the set in memory.
 //
 //   KnownChunkSets sets;                       // one per agent
-//   auto known = sets.Checkout(repo, address); // for one backup job
-//   options.known_chunks = &*known;            // RunBackup adds its ids
-//   sets.Return(address, *known);              // after the backup completed
+//   auto memory = sets.For(address);           // a BackupMemory for one job
+//   session.memory = memory.get();             // RunBackupSession checks out
+//                                              // and returns the sets
 //
 // Safety (DESIGN §5): a set is tagged with the target's GC generation, which
 // a sweep raises before it deletes anything. Checkout reads the generation
@@ -27,12 +27,14 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 
 #include "base/error.h"
 #include "base/uuid.h"
+#include "engine/backup_session.h"
 #include "engine/known_chunks.h"
 #include "engine/repository.h"
 
@@ -40,6 +42,10 @@ namespace coffer::agent {
 
 class KnownChunkSets {
  public:
+  // The sets of the target at `address` as a backup session's memory
+  // (engine/backup_session.h); it must not outlive this object.
+  std::unique_ptr<BackupMemory> For(std::string address);
+
   // A private set for one backup job of `repo`, found at `address` (the
   // target address as the request gives it): the remembered one if it is of
   // this target and its current GC generation, else one rebuilt from a

@@ -2,7 +2,7 @@
 
 #include "agent/hooks.h"
 #include "base/text.h"
-#include "engine/backup.h"
+#include "engine/backup_session.h"
 #include "engine/lock.h"
 #include "engine/restore.h"
 #include "store/metrics/store_metrics.h"
@@ -56,9 +56,10 @@ Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, TargetLock* lock,
   }
   const BackendInfo& backend = BackendOf(req.volume.backend);
   COFFER_ASSIGN_OR_RETURN(auto source, backend.open_source(path, backends));
-  job.log().Add("reading " + backend.redact(source->name()) + " (" +
-                FormatBytes(source->size()) + ")");
-  BackupOptions o;
+  job.log().Add("reading " + backend.redact(source->name()) + " (" + FormatBytes(source->size()) +
+                ")");
+  BackupSession session;
+  BackupOptions& o = session.options;
   o.backup_id = req.backup_id;
   o.volume_id = req.volume.id;
   o.volume_name = req.volume.name;
@@ -74,22 +75,11 @@ Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, TargetLock* lock,
   // Chunks the target is known to store are neither asked about nor sent
   // again; the store decides about the others (a stat in a directory, none
   // on S3, where a HEAD is a billed request), and how many go at once.
-  bool listed = false;
-  COFFER_ASSIGN_OR_RETURN(KnownChunkCache known,
-                          known_sets.Checkout(repo, req.target.address, &listed));
-  job.log().Add(listed ? "known chunks: " + std::to_string(known.size()) + " listed in the target"
-                       : "known chunks: " + std::to_string(known.size()) +
-                             " remembered from earlier jobs");
-  o.known_chunks = &known;
-  SummaryCache summaries = known_sets.CheckoutSummaries(repo.config().target_id);
-  o.summary_cache = &summaries;
-  auto result = RunBackup(repo, *source, o);
-  // Also after a failure: the listing is still true, and a failed backup
-  // adds nothing.
-  known_sets.Return(req.target.address, known);
-  if (result) summaries.Put(result->summary.backup_id, result->manifest_head);
-  known_sets.ReturnSummaries(summaries);
-  return result;
+  auto memory = known_sets.For(req.target.address);
+  session.memory = memory.get();
+  session.note = [&job](const std::string& line) { job.log().Add(line); };
+  session.warn = [&job](const std::string& line) { job.log().Add("warning: " + line); };
+  return RunBackupSession(repo, *source, session);
 }
 
 // The target's lock for a job (DESIGN §5): shared, waiting for a GC of the
@@ -109,23 +99,8 @@ Result<std::unique_ptr<TargetLock>> LockForJob(Job& job, Repository& repo, std::
 
 agent_api::BackupReport ReportOf(const BackupResult& r, const std::string& snapshot_method,
                                  const StoreMetrics& metrics) {
-  const ManifestSummary& s = r.summary;
   agent_api::BackupReport b;
-  b.backup_id = s.backup_id.ToString();
-  if (!s.parent_id.IsNil()) b.parent_id = s.parent_id.ToString();
-  b.target_id = s.target_id.ToString();
-  b.volume_id = s.volume_id;
-  b.volume_name = s.volume_name;
-  b.logical_bytes = s.source_size;
-  b.zero_bytes = s.zero_bytes;
-  b.new_bytes = s.new_bytes;
-  b.stored_bytes = s.stored_bytes + r.manifest_bytes;
-  b.chunks = s.chunk_count;
-  b.zero_chunks = r.zero_chunks;
-  b.new_chunks = s.new_chunks;
-  b.seconds = r.seconds;
-  b.commit = {r.commit.generation_at_start, r.commit.generation_at_commit,
-              r.commit.chunks_confirmed, r.commit.chunks_restored};
+  static_cast<BackupFigures&>(b) = FiguresOf(r);
   b.snapshot = snapshot_method;
   for (const auto& [kind, n] : metrics.RequestCounts()) b.requests[kind] = n;
   b.retries = metrics.retries();

@@ -132,8 +132,8 @@ void AgentServer::Routes() {
     if (!job) return;
     if (!job->RequestCancel()) {
       return Refuse(res, Conflict("job " + job->id() + " already ended (" +
-                                     std::string(JobStateName(job->state())) + ")")
-                                .error());
+                                  std::string(JobStateName(job->state())) + ")")
+                             .error());
     }
     res.Json(202, agent_api::ToJson(job->Report(false)));
   };
@@ -160,8 +160,8 @@ void AgentServer::Routes() {
     if (!job) return;
     if (!job->Abandon(abandon->reason)) {
       return Refuse(res, Conflict("job " + job->id() + " already ended or was approved (" +
-                                     std::string(JobStateName(job->state())) + ")")
-                                .error());
+                                  std::string(JobStateName(job->state())) + ")")
+                             .error());
     }
     res.Json(200, agent_api::ToJson(job->Report(false)));
   });

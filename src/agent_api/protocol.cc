@@ -75,10 +75,8 @@ void ReadTarget(FieldReader& top, TargetSpec* t) {
 
 // `source`: a backup's volume, with its quiescent flag and hooks.
 json VolumeJson(const VolumeSpec& v, bool source) {
-  json j = {{"id", v.id},
-            {"name", v.name},
-            {"backend", BackendName(v.backend)},
-            {"locator", v.locator}};
+  json j = {
+      {"id", v.id}, {"name", v.name}, {"backend", BackendName(v.backend)}, {"locator", v.locator}};
   if (source && v.quiescent) j["quiescent"] = true;
   const HookSpec& h = v.hooks;
   if (source && (!h.pre_backup.empty() || !h.post_backup.empty())) {
@@ -203,6 +201,7 @@ json ToJson(const BackupReport& m) {
           {"chunks", m.chunks},
           {"zero_chunks", m.zero_chunks},
           {"new_chunks", m.new_chunks},
+          {"known_chunks", m.known_chunks},
           {"seconds", m.seconds},
           {"commit", CommitJson(m.commit)},
           {"snapshot", m.snapshot},
@@ -329,24 +328,27 @@ namespace {
 void ReadBackupReport(FieldReader& f, BackupReport* r) {
   f.Only({"backup_id", "parent_id", "target_id", "volume_id", "volume_name", "logical_bytes",
           "zero_bytes", "new_bytes", "stored_bytes", "chunks", "zero_chunks", "new_chunks",
-          "seconds", "commit", "snapshot", "requests", "retries"});
+          "known_chunks", "seconds", "commit", "snapshot", "requests", "retries"});
   f.String("backup_id", &r->backup_id, true);
   f.String("parent_id", &r->parent_id, false);
   f.String("target_id", &r->target_id, true);
   f.String("volume_id", &r->volume_id, false);
   f.String("volume_name", &r->volume_name, true);
-  const std::pair<const char*, uint64_t*> counts[] = {
-      {"logical_bytes", &r->logical_bytes}, {"zero_bytes", &r->zero_bytes},
-      {"new_bytes", &r->new_bytes},         {"stored_bytes", &r->stored_bytes},
-      {"chunks", &r->chunks},               {"zero_chunks", &r->zero_chunks},
-      {"new_chunks", &r->new_chunks},       {"retries", &r->retries}};
+  const std::pair<const char*, uint64_t*> counts[] = {{"logical_bytes", &r->logical_bytes},
+                                                      {"zero_bytes", &r->zero_bytes},
+                                                      {"new_bytes", &r->new_bytes},
+                                                      {"stored_bytes", &r->stored_bytes},
+                                                      {"chunks", &r->chunks},
+                                                      {"zero_chunks", &r->zero_chunks},
+                                                      {"new_chunks", &r->new_chunks},
+                                                      {"known_chunks", &r->known_chunks},
+                                                      {"retries", &r->retries}};
   for (const auto& [key, out] : counts) f.Uint(key, out, true);
   f.Number("seconds", &r->seconds, true);
   f.String("snapshot", &r->snapshot, true);
   if (const json* c = f.Object("commit", true)) {
     FieldReader cf(*c, f.Name("commit"));
-    cf.Only({"generation_at_start", "generation_at_commit", "chunks_confirmed",
-             "chunks_restored"});
+    cf.Only({"generation_at_start", "generation_at_commit", "chunks_confirmed", "chunks_restored"});
     cf.Uint("generation_at_start", &r->commit.generation_at_start, true);
     cf.Uint("generation_at_commit", &r->commit.generation_at_commit, true);
     cf.Uint("chunks_confirmed", &r->commit.chunks_confirmed, true);
@@ -364,8 +366,8 @@ void ReadBackupReport(FieldReader& f, BackupReport* r) {
 }
 
 void ReadRestoreReport(FieldReader& f, RestoreReport* r) {
-  f.Only({"backup_id", "volume_name", "backend", "locator", "bytes", "zero_bytes",
-          "chunks_fetched", "seconds"});
+  f.Only({"backup_id", "volume_name", "backend", "locator", "bytes", "zero_bytes", "chunks_fetched",
+          "seconds"});
   std::string backend;
   f.String("backup_id", &r->backup_id, true);
   f.String("volume_name", &r->volume_name, true);

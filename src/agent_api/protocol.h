@@ -30,6 +30,7 @@
 #include "base/error.h"
 #include "base/uuid.h"
 #include "core/crypto/secret.h"
+#include "engine/backup_session.h"
 #include "store/s3/sigv4.h"
 #include "volume/backends.h"
 
@@ -100,19 +101,11 @@ struct AbandonRequest {
   std::string reason;
 };
 
-// What a completed backup job reports.
-struct CommitReport {
-  uint64_t generation_at_start = 0, generation_at_commit = 0;
-  uint64_t chunks_confirmed = 0, chunks_restored = 0;
-};
-struct BackupReport {
-  std::string backup_id, parent_id;  // parent_id: "" for a full backup
-  std::string target_id, volume_id, volume_name;
-  uint64_t logical_bytes = 0, zero_bytes = 0, new_bytes = 0, stored_bytes = 0;
-  uint64_t chunks = 0, zero_chunks = 0, new_chunks = 0;
-  double seconds = 0;
-  CommitReport commit;
-  std::string snapshot;                       // "reflink", "copy", "hook", "none"
+// What a completed backup job reports: the figures the CLI reports too
+// (engine/backup_session.h), and what the agent adds.
+using CommitReport = CommitChecks;
+struct BackupReport : BackupFigures {
+  std::string snapshot;                      // "reflink", "copy", "hook", "none"
   std::map<std::string, uint64_t> requests;  // the target's requests by kind
   uint64_t retries = 0;
 };
@@ -142,14 +135,14 @@ struct JobReport {
   JobKind kind = JobKind::kBackup;
   JobState state = JobState::kRunning;
   uint64_t attempt = 0;
-  VolumeSpec volume;  // id, name, backend, locator (redacted)
+  VolumeSpec volume;                    // id, name, backend, locator (redacted)
   std::string created_at, finished_at;  // RFC 3339; finished_at "" while running
   bool cancel_requested = false;
   bool awaiting_commit = false;  // a backup whose chunks are stored, at the commit gate
   JobProgress progress;
-  std::optional<BackupReport> backup;    // a completed backup
-  std::optional<RestoreReport> restore;  // a completed restore
-  std::optional<Error> error;            // failed or cancelled
+  std::optional<BackupReport> backup;           // a completed backup
+  std::optional<RestoreReport> restore;         // a completed restore
+  std::optional<Error> error;                   // failed or cancelled
   std::optional<std::vector<std::string>> log;  // when asked for
 
   bool running() const { return state == JobState::kRunning; }

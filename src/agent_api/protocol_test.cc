@@ -44,6 +44,7 @@ BackupReport SomeBackupReport() {
   r.chunks = 1024;
   r.zero_chunks = 3;
   r.new_chunks = 2;
+  r.known_chunks = 99;
   r.seconds = 1.25;
   r.commit = {4, 5, 6, 7};
   r.snapshot = "reflink";
@@ -58,8 +59,8 @@ TEST(AgentProtocolTest, BackupRequestsRoundTripAndWipeTheirSecrets) {
   in.await_commit = true;
   in.backup_id = Uuid::Random();
   in.target = S3Target();
-  in.volume = {"vol-1", "vm", Backend::kNbd, "nbd://h/e", true,
-               {"/bin/pre", "/bin/post", std::chrono::seconds(60)}};
+  in.volume = {"vol-1",     "vm", Backend::kNbd,
+               "nbd://h/e", true, {"/bin/pre", "/bin/post", std::chrono::seconds(60)}};
   in.zstd_level = 7;
   json j = ToJson(in);
   auto out = ParseBackupRequest(j);
@@ -141,8 +142,7 @@ TEST(AgentProtocolTest, EveryOtherMessageRoundTrips) {
   failed.state = JobState::kFailed;
   failed.backup.reset();
   failed.log.reset();
-  failed.error =
-      FieldInvalid("volume.locator", "no such file").error().WithS3Code("NoSuchBucket");
+  failed.error = FieldInvalid("volume.locator", "no such file").error().WithS3Code("NoSuchBucket");
   auto f2 = ParseJobReport(ToJson(failed));
   ASSERT_TRUE(f2) << f2.error().message();
   ASSERT_TRUE(f2->error);
@@ -179,8 +179,8 @@ TEST(AgentProtocolTest, MissingUnknownAndMistypedFieldsAreNamedNeverZero) {
 
   json missing = good;
   missing["result"].erase("new_bytes");
-  EXPECT_EQ(JobError(missing),
-            std::make_pair(std::string("result.new_bytes"), std::string("result.new_bytes: required")));
+  EXPECT_EQ(JobError(missing), std::make_pair(std::string("result.new_bytes"),
+                                              std::string("result.new_bytes: required")));
   json unknown = good;
   unknown["progress"]["eta"] = 5;
   EXPECT_EQ(JobError(unknown).first, "progress.eta");
@@ -248,11 +248,13 @@ TEST(AgentProtocolTest, BadRequestsNameTheirField) {
   EXPECT_EQ(error_of(j), "volume.colour | volume.colour: unknown field");
   j = good;
   j["volume"]["hooks"] = {{"timeout_seconds", 90000}};
-  EXPECT_EQ(error_of(j), "volume.hooks.timeout_seconds | volume.hooks.timeout_seconds: must be "
-                         "an integer from 0 to 86400");
+  EXPECT_EQ(error_of(j),
+            "volume.hooks.timeout_seconds | volume.hooks.timeout_seconds: must be "
+            "an integer from 0 to 86400");
   j = good;
   j["options"]["zstd_level"] = 22;
-  EXPECT_EQ(error_of(j), "options.zstd_level | options.zstd_level: must be an integer from 1 to 19");
+  EXPECT_EQ(error_of(j),
+            "options.zstd_level | options.zstd_level: must be an integer from 1 to 19");
   j = good;
   j["backup_id"] = "nope";
   EXPECT_EQ(error_of(j), "backup_id | backup_id: must be a full backup uuid");
@@ -260,7 +262,8 @@ TEST(AgentProtocolTest, BadRequestsNameTheirField) {
   j.erase("volume");
   EXPECT_EQ(error_of(j), "volume | volume: required");
 
-  json r = {{"backup_id", "x"}, {"target", good["target"]},
+  json r = {{"backup_id", "x"},
+            {"target", good["target"]},
             {"destination", {{"backend", "file"}, {"locator", "/x"}, {"quiescent", true}}}};
   auto restore = ParseRestoreRequest(r);
   ASSERT_FALSE(restore);

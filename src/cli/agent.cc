@@ -68,8 +68,7 @@ VerbRun AddAgent(CLI::App& app) {
     agent::AgentServer server(std::move(config));
     if (auto st = server.Bind(); !st) return Report(FromError(st.error()), false);
     std::fprintf(stderr, "coffer agent: listening on %s://%s:%d (protocol %d)\n",
-                 tls ? "https" : "http", host.c_str(), server.port(),
-                 agent_api::kProtocolVersion);
+                 tls ? "https" : "http", host.c_str(), server.port(), agent_api::kProtocolVersion);
     auto served = service::ServeUntilSignal(
         "agent", [&server] { return server.Serve(); }, [&server] { server.Stop(); });
     if (!served) return Report(FromError(served.error()), false);

@@ -1,12 +1,11 @@
 // coffer backup --target T [--name N] SOURCE: back up an image file or block
 // device; prints the backup id.
-#include "engine/backup.h"
-
 #include <unistd.h>
 
 #include "base/text.h"
 #include "cli/common.h"
 #include "cli/verbs.h"
+#include "engine/backup_session.h"
 #include "engine/known_chunks.h"
 #include "engine/lock.h"
 #include "volume/file_volume.h"
@@ -55,11 +54,9 @@ VerbRun AddBackup(CLI::App& app) {
     if (!lock) return Report(FromError(lock.error()), json);
 
     // Known chunks (DESIGN §1, §5): the parent's, and the cache's, which is
-    // prepared under the lock so that no sweep runs before our manifest
+    // checked out under the lock so that no sweep runs before our manifest
     // names what we skip.
-    std::optional<KnownChunkCache> cache;
-    std::optional<CacheState> cache_state;
-    std::optional<SummaryCache> summaries;
+    std::optional<FileBackupMemory> memory;
     if (!f->no_cache) {
       std::string root = f->cache_dir.empty() ? KnownChunkCache::DefaultRoot() : f->cache_dir;
       if (root.empty()) {
@@ -67,89 +64,67 @@ VerbRun AddBackup(CLI::App& app) {
                      "coffer: no known-chunks cache (neither XDG_CACHE_HOME nor HOME is set; "
                      "use --cache-dir)\n");
       } else {
-        cache.emplace(
-            KnownChunkCache::PathFor(root, repo->config().target_id, TargetLocation(f->target)));
-        auto state = cache->Prepare(*repo);
-        if (!state) return Report(FromError(state.error()), json);
-        cache_state = *state;
-        // The backups' summaries, so that finding the parent does not read
-        // every manifest in the target again.
-        summaries.emplace(SummaryCache::PathFor(root, repo->config().target_id));
-        summaries->Load(repo->config().target_id);
+        memory.emplace(root, TargetLocation(f->target));
       }
     }
 
     Progress progress;
-    BackupOptions opts;
+    BackupSession session;
+    BackupOptions& opts = session.options;
     opts.volume_name = f->name.empty() ? f->source : f->name;
     opts.zstd_level = f->zstd_level;
     opts.progress = &progress;
-    opts.known_chunks = cache ? &*cache : nullptr;
-    opts.summary_cache = summaries ? &*summaries : nullptr;
     opts.lock = lock->get();
     // Unset, the store decides: a stat on a directory, no HEAD on S3 (where
     // an unknown chunk is simply uploaded) unless --head-unknown says so.
     if (f->head_unknown) opts.head_unknown_chunks = true;
+    session.memory = memory ? &*memory : nullptr;
+    // A cache that cannot be written costs requests next time, nothing more.
+    session.warn = [](const std::string& line) {
+      std::fprintf(stderr, "coffer: warning: %s\n", line.c_str());
+    };
     Result<BackupResult> r;
     {
       ProgressLine line(progress, "backup");
-      r = RunBackup(*repo, **source, opts);
+      r = RunBackupSession(*repo, **source, session);
     }
     if (!r) return Report(FromError(r.error()), json);
-    if (cache) {
-      // The backup is done; a cache that cannot be written costs requests
-      // next time, nothing more.
-      if (auto st = cache->Save(); !st) {
-        std::fprintf(stderr, "coffer: warning: the known-chunks cache was not saved: %s\n",
-                     st.error().message().c_str());
-      }
-    }
-    if (summaries) {
-      // The new backup's summary joins the others for the next run.
-      summaries->Put(r->summary.backup_id, r->manifest_head);
-      if (auto st = summaries->Save(); !st) {
-        std::fprintf(stderr, "coffer: warning: the summary cache was not saved: %s\n",
-                     st.error().message().c_str());
-      }
-    }
     lock->reset();  // released now, so that its DELETE is in the request counts
-    const ManifestSummary& s = r->summary;
-    uint64_t stored = s.stored_bytes + r->manifest_bytes;
+    const BackupFigures b = FiguresOf(*r);
     if (json) {
       nlohmann::json j = {
-          {"backup_id", s.backup_id.ToString()},
-          {"name", s.volume_name},
-          {"parent_id",
-           s.parent_id.IsNil() ? nlohmann::json() : nlohmann::json(s.parent_id.ToString())},
-          {"logical_bytes", s.source_size},
-          {"zero_bytes", s.zero_bytes},
-          {"new_bytes", s.new_bytes},
-          {"stored_bytes", stored},
-          {"chunks", s.chunk_count},
-          {"zero_chunks", r->zero_chunks},
-          {"new_chunks", s.new_chunks},
-          {"seconds", r->seconds},
+          {"backup_id", b.backup_id},
+          {"name", b.volume_name},
+          {"parent_id", b.parent_id.empty() ? nlohmann::json() : nlohmann::json(b.parent_id)},
+          {"logical_bytes", b.logical_bytes},
+          {"zero_bytes", b.zero_bytes},
+          {"new_bytes", b.new_bytes},
+          {"stored_bytes", b.stored_bytes},
+          {"chunks", b.chunks},
+          {"zero_chunks", b.zero_chunks},
+          {"new_chunks", b.new_chunks},
+          {"seconds", b.seconds},
           {"commit",
-           {{"generation_at_start", r->commit.generation_at_start},
-            {"generation_at_commit", r->commit.generation_at_commit},
-            {"chunks_confirmed", r->commit.chunks_confirmed},
-            {"chunks_restored", r->commit.chunks_restored}}}};
+           {{"generation_at_start", b.commit.generation_at_start},
+            {"generation_at_commit", b.commit.generation_at_commit},
+            {"chunks_confirmed", b.commit.chunks_confirmed},
+            {"chunks_restored", b.commit.chunks_restored}}}};
       j.update(RequestStats(f->target));
-      j["cache"] = cache ? nlohmann::json{{"file", CacheStateName(*cache_state)},
-                                          {"chunks_known", cache->size()},
-                                          {"path", cache->path()}}
-                         : nlohmann::json();
+      j["cache"] = memory ? nlohmann::json{{"file", CacheStateName(memory->state())},
+                                           {"chunks_known", b.known_chunks},
+                                           {"path", memory->path()}}
+                          : nlohmann::json();
       PrintJson(j);
     } else {
-      std::printf("%s\n", s.backup_id.ToString().c_str());
+      std::printf("%s\n", b.backup_id.c_str());
       std::fprintf(stderr,
                    "backed up %s (%s): %s, %s new, %s stored, %s zeros; %llu chunks (%llu new) "
                    "in %.2f s, %s\n",
-                   s.volume_name.c_str(), s.parent_id.IsNil() ? "full" : "incremental",
-                   FormatBytes(s.source_size).c_str(), FormatBytes(s.new_bytes).c_str(),
-                   FormatBytes(stored).c_str(), FormatBytes(s.zero_bytes).c_str(),
-                   (unsigned long long)s.chunk_count, (unsigned long long)s.new_chunks, r->seconds,
-                   FormatRate(s.source_size, r->seconds).c_str());
+                   b.volume_name.c_str(), b.parent_id.empty() ? "full" : "incremental",
+                   FormatBytes(b.logical_bytes).c_str(), FormatBytes(b.new_bytes).c_str(),
+                   FormatBytes(b.stored_bytes).c_str(), FormatBytes(b.zero_bytes).c_str(),
+                   (unsigned long long)b.chunks, (unsigned long long)b.new_chunks, b.seconds,
+                   FormatRate(b.logical_bytes, b.seconds).c_str());
     }
     return kExitOk;
   };

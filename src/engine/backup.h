@@ -108,6 +108,8 @@ struct BackupResult {
   Bytes manifest_head;
   CommitChecks commit;
   double seconds = 0;
+  // The size of the known set after the backup (RunBackupSession sets it).
+  uint64_t known_chunks = 0;
 };
 
 Result<BackupResult> RunBackup(Repository& repo, VolumeReader& source,

@@ -13,8 +13,7 @@ using nlohmann::json;
 Error ReplyError(const std::string& url, int status, const std::string& body) {
   json parsed = json::parse(body, nullptr, false);
   std::optional<Error> sent = service::ErrorFromJson(parsed);
-  const std::string text =
-      "agent " + url + ": " + (sent ? sent->message() : body.substr(0, 200));
+  const std::string text = "agent " + url + ": " + (sent ? sent->message() : body.substr(0, 200));
   ErrorCode code = ErrorCode::kInternal;
   switch (status) {
     case 400:
@@ -36,9 +35,8 @@ Error ReplyError(const std::string& url, int status, const std::string& body) {
     default:
       if (status >= 500) code = ErrorCode::kUnavailable;
   }
-  Error e(code, code == ErrorCode::kInternal
-                    ? text + " (HTTP " + std::to_string(status) + ")"
-                    : text);
+  Error e(code,
+          code == ErrorCode::kInternal ? text + " (HTTP " + std::to_string(status) + ")" : text);
   if (sent && !sent->field().empty()) e = e.WithField(sent->field());
   if (sent && !sent->s3_code().empty()) e = e.WithS3Code(sent->s3_code());
   return e;
@@ -48,10 +46,10 @@ Error ReplyError(const std::string& url, int status, const std::string& body) {
 template <typename T>
 Result<T> Answer(const std::string& url, const std::string& what, Result<T> parsed) {
   if (parsed) return parsed;
-  return std::unexpected(Error(ErrorCode::kInternal, "agent " + url + ": " + what +
-                                                         " breaks the agent protocol: " +
-                                                         parsed.error().message())
-                             .WithField(parsed.error().field()));
+  return std::unexpected(
+      Error(ErrorCode::kInternal, "agent " + url + ": " + what +
+                                      " breaks the agent protocol: " + parsed.error().message())
+          .WithField(parsed.error().field()));
 }
 
 }  // namespace
@@ -75,8 +73,8 @@ Result<json> AgentClient::Call(const AgentEndpoint& agent, const char* method,
     if (reply->status != status) continue;
     json j = json::parse(reply->body, nullptr, false);
     if (j.is_discarded()) {
-      return Internal("agent " + agent.url + ": the answer to " + std::string(method) + " " +
-                      path + " is not JSON");
+      return Internal("agent " + agent.url + ": the answer to " + std::string(method) + " " + path +
+                      " is not JSON");
     }
     return j;
   }
@@ -90,9 +88,8 @@ Result<agent_api::Health> AgentClient::Health(const AgentEndpoint& agent) {
   if (h.protocol_version != agent_api::kProtocolVersion) {
     return InvalidArgument("agent " + agent.url + " speaks agent protocol " +
                            std::to_string(h.protocol_version) + " (coffer " + h.version +
-                           "); this manager speaks " +
-                           std::to_string(agent_api::kProtocolVersion) + " (coffer " +
-                           COFFER_VERSION + "): upgrade the one that is older");
+                           "); this manager speaks " + std::to_string(agent_api::kProtocolVersion) +
+                           " (coffer " + COFFER_VERSION + "): upgrade the one that is older");
   }
   return h;
 }

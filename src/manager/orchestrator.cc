@@ -22,8 +22,7 @@ meta::BackupStats StatsOf(const agent_api::BackupReport& r) {
 std::string JobFailure(const AgentJob& job) {
   std::string why = "no reason given";
   if (job.error) why = std::string(ErrorCodeName(job.error->code())) + ": " + job.error->message();
-  return "agent job " + job.id + " " + std::string(agent_api::JobStateName(job.state)) + ": " +
-         why;
+  return "agent job " + job.id + " " + std::string(agent_api::JobStateName(job.state)) + ": " + why;
 }
 
 }  // namespace

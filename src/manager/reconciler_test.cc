@@ -33,13 +33,14 @@ agent_api::JobReport FakeJob(agent_api::JobState state) {
 class FakeAgent {
  public:
   FakeAgent() : server_(Options()) {
-    server_.Get(R"(/v1/storage/jobs/([0-9a-f-]+))", [this](service::Request& req,
-                                                           service::Response& res) {
-      std::lock_guard lock(mu_);
-      auto it = jobs_.find(req.params.at(0));
-      if (it == jobs_.end()) return service::SendError(res, service::ToApiError(NotFound("no job").error()));
-      res.Json(200, agent_api::ToJson(it->second));
-    });
+    server_.Get(R"(/v1/storage/jobs/([0-9a-f-]+))",
+                [this](service::Request& req, service::Response& res) {
+                  std::lock_guard lock(mu_);
+                  auto it = jobs_.find(req.params.at(0));
+                  if (it == jobs_.end())
+                    return service::SendError(res, service::ToApiError(NotFound("no job").error()));
+                  res.Json(200, agent_api::ToJson(it->second));
+                });
     EXPECT_TRUE(server_.Bind());
     thread_ = std::thread([this] { (void)server_.Serve(); });
   }

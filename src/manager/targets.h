@@ -37,11 +37,11 @@
 #include <string_view>
 #include <vector>
 
+#include "agent_api/protocol.h"
 #include "base/error.h"
 #include "core/crypto/password.h"
 #include "core/crypto/secret.h"
 #include "engine/repository.h"
-#include "agent_api/protocol.h"
 #include "meta/meta_store.h"
 #include "store/open_store.h"
 

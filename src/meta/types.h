@@ -22,8 +22,8 @@
 #include <utility>
 
 #include "base/error.h"
-#include "volume/backends.h"
 #include "core/crypto/secret.h"
+#include "volume/backends.h"
 
 namespace coffer::meta {
 

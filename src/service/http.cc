@@ -69,11 +69,10 @@ json ErrorJson(const ApiError& e) {
 json ErrorJson(const Error& e) { return ErrorJson(ToApiError(e)); }
 
 ErrorCode ErrorCodeFromName(std::string_view name) {
-  for (ErrorCode c :
-       {ErrorCode::kNotFound, ErrorCode::kAlreadyExists, ErrorCode::kConflict,
-        ErrorCode::kInvalidArgument, ErrorCode::kCorruption, ErrorCode::kAuthFailed,
-        ErrorCode::kUnavailable, ErrorCode::kPermissionDenied, ErrorCode::kResourceExhausted,
-        ErrorCode::kCancelled, ErrorCode::kInternal}) {
+  for (ErrorCode c : {ErrorCode::kNotFound, ErrorCode::kAlreadyExists, ErrorCode::kConflict,
+                      ErrorCode::kInvalidArgument, ErrorCode::kCorruption, ErrorCode::kAuthFailed,
+                      ErrorCode::kUnavailable, ErrorCode::kPermissionDenied,
+                      ErrorCode::kResourceExhausted, ErrorCode::kCancelled, ErrorCode::kInternal}) {
     if (ErrorCodeName(c) == name) return c;
   }
   if (name == "unauthenticated") return ErrorCode::kAuthFailed;
@@ -135,7 +134,6 @@ void SendError(Response& res, const ApiError& e) {
   if (e.status == 401) res.SetHeader("WWW-Authenticate", "Bearer");
   res.Json(e.status, ErrorJson(e));
 }
-
 
 std::optional<json> ReadJsonBody(Request& req, Response& res) {
   std::optional<json> body;

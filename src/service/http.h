@@ -42,7 +42,7 @@ struct Request {
   std::string body;
 
   bool HasQuery(std::string_view key) const { return query.contains(std::string(key)); }
-  std::string Query(std::string_view key) const;  // "" when absent
+  std::string Query(std::string_view key) const;    // "" when absent
   std::string Header(std::string_view name) const;  // case-insensitive; "" when absent
 };
 

@@ -38,8 +38,8 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(ServerOptions options)
     : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
   if (!options_.tls_cert.empty()) {
-    auto tls = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(),
-                                                    options_.tls_key.c_str());
+    auto tls =
+        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
     if (!tls->is_valid()) {
       impl_->tls_error =
           "cannot use TLS certificate " + options_.tls_cert + " with key " + options_.tls_key;
@@ -67,21 +67,20 @@ HttpServer::HttpServer(ServerOptions options)
                          "", ""});
     return httplib::Server::HandlerResponse::Handled;
   });
-  s.set_error_handler(httplib::Server::HandlerWithResponse(
-      [this](const httplib::Request&, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        if (res.status == 413) {
-          SendTo(res, ApiError{413, "too-large",
-                               "the body is larger than the " + options_.name + " accepts", "",
-                               ""});
-        } else if (res.status == 404) {
-          SendTo(res, ApiError{404, "not-found", "no such endpoint", "", ""});
-        } else {
-          SendTo(res, ApiError{res.status, "invalid-argument",
-                               "HTTP status " + std::to_string(res.status), "", ""});
-        }
-        return httplib::Server::HandlerResponse::Handled;
-      }));
+  s.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request&,
+                                                                  httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (res.status == 413) {
+      SendTo(res, ApiError{413, "too-large",
+                           "the body is larger than the " + options_.name + " accepts", "", ""});
+    } else if (res.status == 404) {
+      SendTo(res, ApiError{404, "not-found", "no such endpoint", "", ""});
+    } else {
+      SendTo(res, ApiError{res.status, "invalid-argument",
+                           "HTTP status " + std::to_string(res.status), "", ""});
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
   s.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         std::string what = "unknown";

@@ -153,9 +153,9 @@ class ServerTest : public ::testing::Test {
     o.max_body_bytes = 1024;
     o.authorize = [](std::string_view token) { return token == "right-token-0123456789"; };
     o.open_paths = {"/healthz"};
-    o.on_request = [this](const std::string& method, const std::string& path, int status,
-                          double) { log_.push_back(method + " " + path + " " +
-                                                    std::to_string(status)); };
+    o.on_request = [this](const std::string& method, const std::string& path, int status, double) {
+      log_.push_back(method + " " + path + " " + std::to_string(status));
+    };
     server_ = std::make_unique<HttpServer>(o);
     server_->Get("/healthz", [](Request&, Response& res) { res.Json(200, {{"status", "ok"}}); });
     server_->Post(R"(/v1/things/([a-z]+)/echo)", [](Request& req, Response& res) {
@@ -239,7 +239,6 @@ TEST(ServiceTest, UnusableTlsFilesAreNamed) {
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(st.error().message().find("/nonexistent/cert.pem"), std::string::npos);
-
 }
 
 TEST(ServiceTest, ConfigFilesSetKeysOrSayWhatIsWrong) {

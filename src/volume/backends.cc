@@ -171,8 +171,7 @@ Result<std::string> NbdLocator(const std::string& locator, const BackendContext&
                          "nbd+unix:///EXPORT?socket=PATH)");
 }
 
-Result<std::unique_ptr<VolumeReader>> OpenNbdSource(const std::string& uri,
-                                                    const BackendContext&) {
+Result<std::unique_ptr<VolumeReader>> OpenNbdSource(const std::string& uri, const BackendContext&) {
   return OpenNbdVolume(uri);
 }
 
@@ -183,10 +182,10 @@ Result<std::unique_ptr<VolumeWriter>> OpenNbdDestination(const std::string& uri,
 
 // The registry.
 constexpr BackendInfo kBackends[] = {
-    {Backend::kFile, "file", "an absolute path inside one of the agent's volume roots",
-     FileSource, FileDestination, AsIs, OpenFileSource, OpenFileDestination},
-    {Backend::kIscsi, "iscsi", "iscsi://[USER[%PASSWORD]@]HOST[:PORT]/TARGET-IQN/LUN",
-     IscsiLocator, IscsiLocator, RedactIscsiUrl, OpenIscsiSource, OpenIscsiDestination},
+    {Backend::kFile, "file", "an absolute path inside one of the agent's volume roots", FileSource,
+     FileDestination, AsIs, OpenFileSource, OpenFileDestination},
+    {Backend::kIscsi, "iscsi", "iscsi://[USER[%PASSWORD]@]HOST[:PORT]/TARGET-IQN/LUN", IscsiLocator,
+     IscsiLocator, RedactIscsiUrl, OpenIscsiSource, OpenIscsiDestination},
     {Backend::kNbd, "nbd",
      "nbd://HOST[:PORT][/EXPORT], nbds://…, nbd+unix:///EXPORT?socket=PATH or nbds+unix://…",
      NbdLocator, NbdLocator, AsIs, OpenNbdSource, OpenNbdDestination},

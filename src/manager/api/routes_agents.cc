@@ -92,8 +92,7 @@ void Update(ApiContext& ctx, Request& req, Response& res) {
 }  // namespace
 
 void AddAgentRoutes(service::HttpServer& s, ApiContext& ctx) {
-  s.Post("/v1/agents",
-         [&ctx](Request& req, Response& res) { Create(ctx, req, res); });
+  s.Post("/v1/agents", [&ctx](Request& req, Response& res) { Create(ctx, req, res); });
   s.Get("/v1/agents", [&ctx](Request&, Response& res) {
     auto agents = ctx.agents->List();
     if (!agents) return SendError(res, agents.error());
@@ -106,8 +105,7 @@ void AddAgentRoutes(service::HttpServer& s, ApiContext& ctx) {
     if (!a) return SendError(res, a.error());
     res.Json(200, AgentJson(*a));
   });
-  s.Patch(R"(/v1/agents/([^/]+))",
-          [&ctx](Request& req, Response& res) { Update(ctx, req, res); });
+  s.Patch(R"(/v1/agents/([^/]+))", [&ctx](Request& req, Response& res) { Update(ctx, req, res); });
   s.Delete(R"(/v1/agents/([^/]+))", [&ctx](Request& req, Response& res) {
     auto st = ctx.agents->Delete(req.params.at(0));
     if (!st) return SendError(res, st.error());

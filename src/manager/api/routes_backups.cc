@@ -90,10 +90,8 @@ json LiveRestoreJson(ApiContext& ctx, const manager::Restore& r) {
 }  // namespace
 
 void AddBackupRoutes(service::HttpServer& s, ApiContext& ctx) {
-  s.Get("/v1/backups",
-        [&ctx](Request& req, Response& res) { List(ctx, req, res); });
-  s.Get(R"(/v1/backups/([^/]+))",
-        [&ctx](Request& req, Response& res) { Get(ctx, req, res); });
+  s.Get("/v1/backups", [&ctx](Request& req, Response& res) { List(ctx, req, res); });
+  s.Get(R"(/v1/backups/([^/]+))", [&ctx](Request& req, Response& res) { Get(ctx, req, res); });
   s.Delete(R"(/v1/backups/([^/]+))", [&ctx](Request& req, Response& res) {
     auto st = ctx.targets->DeleteBackup(req.params.at(0));
     if (!st) return SendError(res, st.error(), true);

@@ -71,8 +71,7 @@ void Update(ApiContext& ctx, Request& req, Response& res) {
 }  // namespace
 
 void AddTargetRoutes(service::HttpServer& s, ApiContext& ctx) {
-  s.Post("/v1/backup_targets",
-         [&ctx](Request& req, Response& res) { Create(ctx, req, res); });
+  s.Post("/v1/backup_targets", [&ctx](Request& req, Response& res) { Create(ctx, req, res); });
   s.Get("/v1/backup_targets", [&ctx](Request&, Response& res) {
     auto targets = ctx.meta->ListBackupTargets();
     if (!targets) return SendError(res, targets.error());
@@ -80,61 +79,57 @@ void AddTargetRoutes(service::HttpServer& s, ApiContext& ctx) {
     for (const auto& t : *targets) list.push_back(TargetJson(t));
     res.Json(200, {{"backup_targets", list}});
   });
-  s.Get(R"(/v1/backup_targets/([^/]+))",
-        [&ctx](Request& req, Response& res) {
-          auto t = ctx.meta->GetBackupTarget(req.params.at(0));
-          if (!t) return SendError(res, t.error());
-          res.Json(200, TargetJson(*t));
-        });
+  s.Get(R"(/v1/backup_targets/([^/]+))", [&ctx](Request& req, Response& res) {
+    auto t = ctx.meta->GetBackupTarget(req.params.at(0));
+    if (!t) return SendError(res, t.error());
+    res.Json(200, TargetJson(*t));
+  });
   s.Patch(R"(/v1/backup_targets/([^/]+))",
           [&ctx](Request& req, Response& res) { Update(ctx, req, res); });
-  s.Delete(R"(/v1/backup_targets/([^/]+))",
-           [&ctx](Request& req, Response& res) {
-             const std::string force = req.Query("force");
-             if (!force.empty() && force != "true" && force != "false") {
-               return SendFieldError(res, "force", "force: must be true or false");
-             }
-             auto st = ctx.meta->DeleteBackupTarget(req.params.at(0), force == "true");
-             if (!st) {
-               ApiError e = ToApiError(st.error());
-               if (e.status == 409 && force != "true") {
-                 e.message +=
-                     " (DELETE …?force=true removes its backup rows too; the "
-                     "objects in the target stay)";
-               }
-               return SendError(res, e);
-             }
-             res.status = 204;
-           });
-  s.Post(R"(/v1/backup_targets/([^/]+)/gc)",
-         [&ctx](Request& req, Response& res) {
-           const std::string id = req.params.at(0);
-           auto run_id = ctx.gc->RunNow(id);
-           if (!run_id) return SendError(res, run_id.error());
-           auto run = ctx.meta->GetGcRun(*run_id);
-           if (!run) return SendError(res, run.error());
-           res.SetHeader("Location", "/v1/backup_targets/" + id + "/gc_runs");
-           res.Json(202, GcRunJson(*run));
-         });
-  s.Get(R"(/v1/backup_targets/([^/]+)/gc_runs)",
-        [&ctx](Request& req, Response& res) {
-          const std::string id = req.params.at(0);
-          if (auto t = ctx.meta->GetBackupTarget(id); !t) return SendError(res, t.error());
-          int64_t limit = 0;
-          if (req.HasQuery("limit")) {
-            try {
-              limit = std::stoll(req.Query("limit"));
-            } catch (const std::exception&) {
-              limit = -1;
-            }
-            if (limit < 0) return SendFieldError(res, "limit", "limit: must be a whole number");
-          }
-          auto runs = ctx.meta->ListGcRuns(id, limit);
-          if (!runs) return SendError(res, runs.error());
-          json list = json::array();
-          for (const auto& r : *runs) list.push_back(GcRunJson(r));
-          res.Json(200, {{"gc_runs", list}});
-        });
+  s.Delete(R"(/v1/backup_targets/([^/]+))", [&ctx](Request& req, Response& res) {
+    const std::string force = req.Query("force");
+    if (!force.empty() && force != "true" && force != "false") {
+      return SendFieldError(res, "force", "force: must be true or false");
+    }
+    auto st = ctx.meta->DeleteBackupTarget(req.params.at(0), force == "true");
+    if (!st) {
+      ApiError e = ToApiError(st.error());
+      if (e.status == 409 && force != "true") {
+        e.message +=
+            " (DELETE …?force=true removes its backup rows too; the "
+            "objects in the target stay)";
+      }
+      return SendError(res, e);
+    }
+    res.status = 204;
+  });
+  s.Post(R"(/v1/backup_targets/([^/]+)/gc)", [&ctx](Request& req, Response& res) {
+    const std::string id = req.params.at(0);
+    auto run_id = ctx.gc->RunNow(id);
+    if (!run_id) return SendError(res, run_id.error());
+    auto run = ctx.meta->GetGcRun(*run_id);
+    if (!run) return SendError(res, run.error());
+    res.SetHeader("Location", "/v1/backup_targets/" + id + "/gc_runs");
+    res.Json(202, GcRunJson(*run));
+  });
+  s.Get(R"(/v1/backup_targets/([^/]+)/gc_runs)", [&ctx](Request& req, Response& res) {
+    const std::string id = req.params.at(0);
+    if (auto t = ctx.meta->GetBackupTarget(id); !t) return SendError(res, t.error());
+    int64_t limit = 0;
+    if (req.HasQuery("limit")) {
+      try {
+        limit = std::stoll(req.Query("limit"));
+      } catch (const std::exception&) {
+        limit = -1;
+      }
+      if (limit < 0) return SendFieldError(res, "limit", "limit: must be a whole number");
+    }
+    auto runs = ctx.meta->ListGcRuns(id, limit);
+    if (!runs) return SendError(res, runs.error());
+    json list = json::array();
+    for (const auto& r : *runs) list.push_back(GcRunJson(r));
+    res.Json(200, {{"gc_runs", list}});
+  });
 }
 
 }  // namespace coffer::manager::api

@@ -153,8 +153,7 @@ void BackupNow(ApiContext& ctx, Request& req, Response& res) {
 }  // namespace
 
 void AddVolumeRoutes(service::HttpServer& s, ApiContext& ctx) {
-  s.Post("/v1/volumes",
-         [&ctx](Request& req, Response& res) { Create(ctx, req, res); });
+  s.Post("/v1/volumes", [&ctx](Request& req, Response& res) { Create(ctx, req, res); });
   s.Get("/v1/volumes", [&ctx](Request&, Response& res) {
     auto volumes = ctx.meta->ListVolumes();
     if (!volumes) return SendError(res, volumes.error());
@@ -167,8 +166,7 @@ void AddVolumeRoutes(service::HttpServer& s, ApiContext& ctx) {
     if (!v) return SendError(res, v.error());
     res.Json(200, FullVolumeJson(ctx, *v));
   });
-  s.Patch(R"(/v1/volumes/([^/]+))",
-          [&ctx](Request& req, Response& res) { Update(ctx, req, res); });
+  s.Patch(R"(/v1/volumes/([^/]+))", [&ctx](Request& req, Response& res) { Update(ctx, req, res); });
   s.Delete(R"(/v1/volumes/([^/]+))", [&ctx](Request& req, Response& res) {
     auto st = ctx.meta->DeleteVolume(req.params.at(0));
     if (!st) return SendError(res, st.error());

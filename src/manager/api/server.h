@@ -62,7 +62,6 @@ class ApiServer {
   void Stop();
 
  private:
-
   ApiContext ctx_;
   ApiOptions options_;
   std::unique_ptr<service::HttpServer> http_;
