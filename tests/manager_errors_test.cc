@@ -218,7 +218,8 @@ TEST_F(ManagerErrorsTest, AgentsAreCheckedWhenTheyAreRegistered) {
   StartCluster();
   const std::string token = "an-agent-token-0123456789";
   OtherAgent other(agent_api::kProtocolVersion + 1);
-  Reply r = manager_->Post("/v1/agents", {{"name", "other"}, {"url", other.url()}, {"token", token}});
+  Reply r =
+      manager_->Post("/v1/agents", {{"name", "other"}, {"url", other.url()}, {"token", token}});
   ExpectError(r, 422, "url");
   const std::string message = r.body["error"]["message"];
   EXPECT_NE(message.find("speaks agent protocol " +

@@ -10,7 +10,7 @@
 #include "cli/common.h"
 #include "cli/manager_index_rebuild.h"
 #include "cli/verbs.h"
-#include "manager/config.h"
+#include "manager/common/config.h"
 #include "service/http_server.h"
 
 namespace coffer::cli {

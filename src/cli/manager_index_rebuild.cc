@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "cli/common.h"
-#include "manager/index_rebuild.h"
-#include "manager/targets.h"
+#include "manager/services/index_rebuild.h"
+#include "manager/services/targets.h"
 #include "meta/master_key.h"
 #include "meta/meta_store.h"
 

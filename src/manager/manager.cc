@@ -2,19 +2,19 @@
 
 #include <cstdio>
 
-#include "manager/admin_token.h"
-#include "manager/agent_client.h"
 #include "manager/api/server.h"
-#include "manager/gc_loop.h"
-#include "manager/job_poller.h"
-#include "manager/log.h"
-#include "manager/metrics.h"
-#include "manager/orchestrator.h"
-#include "manager/reconciler.h"
-#include "manager/restores.h"
-#include "manager/retention.h"
-#include "manager/scheduler.h"
-#include "manager/targets.h"
+#include "manager/common/admin_token.h"
+#include "manager/common/log.h"
+#include "manager/common/metrics.h"
+#include "manager/jobs/agent_client.h"
+#include "manager/jobs/job_poller.h"
+#include "manager/loops/gc_loop.h"
+#include "manager/loops/reconciler.h"
+#include "manager/loops/scheduler.h"
+#include "manager/services/orchestrator.h"
+#include "manager/services/restores.h"
+#include "manager/services/retention.h"
+#include "manager/services/targets.h"
 #include "meta/master_key.h"
 #include "meta/meta_store.h"
 
@@ -31,6 +31,8 @@ struct Manager::Parts {
   std::unique_ptr<ManagerMetrics> metrics;
   std::unique_ptr<AgentClient> agents;
   std::unique_ptr<AgentService> agent_service;
+  std::unique_ptr<VolumeService> volumes;
+  std::unique_ptr<BackupService> backups;
   std::unique_ptr<JobPoller> poller;
   std::unique_ptr<Orchestrator> orchestrator;
   std::unique_ptr<RestoreService> restores;
@@ -94,12 +96,14 @@ void Manager::BuildServices() {
   p.auth = std::make_unique<TokenAuthenticator>(*p.meta);
   p.targets = std::make_unique<TargetService>(*p.meta);
   p.retention = std::make_unique<Retention>(*p.meta, *p.targets);
-  p.metrics = std::make_unique<ManagerMetrics>();
+  p.metrics = std::make_unique<ManagerMetrics>(*p.meta);
   p.agents = std::make_unique<AgentClient>(AgentClientOptions{config_.agent_timeout, ""});
   p.agent_service = std::make_unique<AgentService>(*p.meta, *p.agents);
   p.poller = std::make_unique<JobPoller>(*p.agents, config_.job_poll_interval);
   p.orchestrator = std::make_unique<Orchestrator>(*p.meta, *p.targets, *p.retention, *p.agents,
                                                   *p.poller, *p.metrics);
+  p.volumes = std::make_unique<VolumeService>(*p.meta);
+  p.backups = std::make_unique<BackupService>(*p.meta, *p.targets, *p.orchestrator);
   p.restores =
       std::make_unique<RestoreService>(*p.meta, *p.targets, *p.agents, *p.poller, *p.metrics);
   auto is_leader = [this] { return IsLeader(); };
@@ -130,11 +134,11 @@ Status Manager::Start(std::optional<std::string> env_token) {
   COFFER_RETURN_IF_ERROR(OpenDatabase(std::move(env_token)));
   BuildServices();
   api::ApiContext ctx;
-  ctx.meta = p.meta.get();
   ctx.targets = p.targets.get();
   ctx.agents = p.agent_service.get();
   ctx.gc = p.gc.get();
-  ctx.orchestrator = p.orchestrator.get();
+  ctx.volumes = p.volumes.get();
+  ctx.backups = p.backups.get();
   ctx.restores = p.restores.get();
   ctx.metrics = p.metrics.get();
   ctx.auth = p.auth.get();

@@ -26,7 +26,7 @@
 #include <string>
 
 #include "base/error.h"
-#include "manager/config.h"
+#include "manager/common/config.h"
 
 namespace coffer::meta {
 class MetaStore;

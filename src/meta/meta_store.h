@@ -150,10 +150,6 @@ class MetaStore {
   // Running backups whose last heartbeat is older than `silent_since_us`:
   // the reconciler's candidates (it fails them with their attempt number).
   virtual Result<std::vector<Backup>> ListSilentBackups(int64_t silent_since_us) = 0;
-  // Keep-last-N retention: the completed backups of the volume beyond the
-  // newest `keep_last`, newest first. keep_last <= 0 (keep all): none.
-  virtual Result<std::vector<Backup>> BackupsBeyondRetention(std::string_view volume_id,
-                                                             int keep_last) = 0;
   // Deletes the row (the caller has deleted the manifest first). kConflict
   // while running.
   virtual Status DeleteBackup(std::string_view id) = 0;

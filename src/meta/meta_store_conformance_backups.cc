@@ -185,29 +185,6 @@ TEST_P(MetaStoreConformanceTest, SilentRunningBackupsAreFoundForTheReconciler) {
                     ErrorCode::kConflict);
 }
 
-TEST_P(MetaStoreConformanceTest, RetentionSelectsCompletedBackupsBeyondTheNewestN) {
-  Agent a = MakeAgent("a");
-  BackupTarget t = MakeTarget("t");
-  Volume v = MakeVolume("v", a);
-  Volume other = MakeVolume("other", a);
-  std::vector<std::string> completed;
-  for (int i = 0; i < 5; ++i) {
-    completed.push_back(MakeCompletedBackup(v, t).id);
-    auto f = store_->CreateBackup(Start(v, t));
-    META_ASSERT_OK(f);
-    META_ASSERT_OK(store_->FailBackup(f->id, 1, "x"));
-  }
-  MakeCompletedBackup(other, t);
-  META_ASSERT_OK(store_->CreateBackup(Start(v, t)));  // running: never a candidate
-
-  auto beyond = store_->BackupsBeyondRetention(v.id, 2);
-  META_ASSERT_OK(beyond);
-  EXPECT_EQ(Ids(*beyond), (std::vector<std::string>{completed[2], completed[1], completed[0]}));
-  EXPECT_TRUE(store_->BackupsBeyondRetention(v.id, 5)->empty());
-  EXPECT_TRUE(store_->BackupsBeyondRetention(v.id, 0)->empty());  // 0: keep all
-  EXPECT_EQ(store_->BackupsBeyondRetention(v.id, 1)->size(), 4u);
-}
-
 TEST_P(MetaStoreConformanceTest, DeleteAndImportBackups) {
   Agent a = MakeAgent("a");
   BackupTarget t = MakeTarget("t");

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "manager/metrics.h"
+#include "manager/common/metrics.h"
 
 namespace coffer::manager::api {
 namespace {

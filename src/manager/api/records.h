@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "manager/agent_client.h"
-#include "manager/restores.h"
+#include "manager/jobs/agent_client.h"
+#include "manager/services/restores.h"
 #include "meta/types.h"
 
 namespace coffer::manager::api {

@@ -27,7 +27,7 @@ void List(ApiContext& ctx, Request& req, Response& res) {
     }
     if (filter.limit < 0) return SendFieldError(res, "limit", "limit: must be a whole number");
   }
-  auto backups = ctx.meta->ListBackups(filter);
+  auto backups = ctx.backups->List(filter);
   if (!backups) return SendError(res, backups.error());
   json list = json::array();
   for (const auto& b : *backups) list.push_back(BackupJson(b));
@@ -35,12 +35,12 @@ void List(ApiContext& ctx, Request& req, Response& res) {
 }
 
 void Get(ApiContext& ctx, Request& req, Response& res) {
-  auto b = ctx.meta->GetBackup(req.params.at(0));
+  auto b = ctx.backups->Get(req.params.at(0));
   if (!b) return SendError(res, b.error());
   json j = BackupJson(*b);
   j["progress"] = nullptr;
   if (b->status == meta::BackupStatus::kRunning) {
-    auto job = ctx.orchestrator->LiveJob(*b);
+    auto job = ctx.backups->Live(*b);
     if (job) {
       j["progress"] = ProgressJson(*job);
     } else {
@@ -68,10 +68,6 @@ void Restore(ApiContext& ctx, Request& req, Response& res) {
     if (b) r.backend = *b;
   }
   if (!f.ok()) return SendError(res, f.error());
-  if (auto agent = ctx.meta->GetAgent(r.agent_id); !agent) {
-    if (agent.error().code() != ErrorCode::kNotFound) return SendError(res, agent.error());
-    return SendFieldError(res, "agent_id", "agent_id: no agent " + r.agent_id);
-  }
   auto started = ctx.restores->Start(r);
   if (!started) return SendError(res, started.error());
   json j = VolumeJson(started->first);
@@ -93,7 +89,7 @@ void AddBackupRoutes(service::HttpServer& s, ApiContext& ctx) {
   s.Get("/v1/backups", [&ctx](Request& req, Response& res) { List(ctx, req, res); });
   s.Get(R"(/v1/backups/([^/]+))", [&ctx](Request& req, Response& res) { Get(ctx, req, res); });
   s.Delete(R"(/v1/backups/([^/]+))", [&ctx](Request& req, Response& res) {
-    auto st = ctx.targets->DeleteBackup(req.params.at(0));
+    auto st = ctx.backups->Delete(req.params.at(0));
     if (!st) return SendError(res, st.error(), true);
     res.status = 204;
   });

@@ -11,7 +11,7 @@ void AddSystemRoutes(service::HttpServer& s, ApiContext& ctx) {
   s.Get("/healthz", [](Request&, Response& res) { res.Json(200, {{"status", "ok"}}); });
   s.Get("/metrics", [&ctx](Request&, Response& res) {
     const bool leader = ctx.is_leader ? ctx.is_leader() : true;
-    auto text = ctx.metrics->Render(*ctx.meta, leader);
+    auto text = ctx.metrics->Render(leader);
     if (!text) return SendError(res, text.error());
     res.Text(200, *text, "text/plain; version=0.0.4; charset=utf-8");
   });

@@ -73,14 +73,14 @@ void Update(ApiContext& ctx, Request& req, Response& res) {
 void AddTargetRoutes(service::HttpServer& s, ApiContext& ctx) {
   s.Post("/v1/backup_targets", [&ctx](Request& req, Response& res) { Create(ctx, req, res); });
   s.Get("/v1/backup_targets", [&ctx](Request&, Response& res) {
-    auto targets = ctx.meta->ListBackupTargets();
+    auto targets = ctx.targets->List();
     if (!targets) return SendError(res, targets.error());
     json list = json::array();
     for (const auto& t : *targets) list.push_back(TargetJson(t));
     res.Json(200, {{"backup_targets", list}});
   });
   s.Get(R"(/v1/backup_targets/([^/]+))", [&ctx](Request& req, Response& res) {
-    auto t = ctx.meta->GetBackupTarget(req.params.at(0));
+    auto t = ctx.targets->Get(req.params.at(0));
     if (!t) return SendError(res, t.error());
     res.Json(200, TargetJson(*t));
   });
@@ -91,7 +91,7 @@ void AddTargetRoutes(service::HttpServer& s, ApiContext& ctx) {
     if (!force.empty() && force != "true" && force != "false") {
       return SendFieldError(res, "force", "force: must be true or false");
     }
-    auto st = ctx.meta->DeleteBackupTarget(req.params.at(0), force == "true");
+    auto st = ctx.targets->Delete(req.params.at(0), force == "true");
     if (!st) {
       ApiError e = ToApiError(st.error());
       if (e.status == 409 && force != "true") {
@@ -107,14 +107,13 @@ void AddTargetRoutes(service::HttpServer& s, ApiContext& ctx) {
     const std::string id = req.params.at(0);
     auto run_id = ctx.gc->RunNow(id);
     if (!run_id) return SendError(res, run_id.error());
-    auto run = ctx.meta->GetGcRun(*run_id);
+    auto run = ctx.targets->GcRun(*run_id);
     if (!run) return SendError(res, run.error());
     res.SetHeader("Location", "/v1/backup_targets/" + id + "/gc_runs");
     res.Json(202, GcRunJson(*run));
   });
   s.Get(R"(/v1/backup_targets/([^/]+)/gc_runs)", [&ctx](Request& req, Response& res) {
     const std::string id = req.params.at(0);
-    if (auto t = ctx.meta->GetBackupTarget(id); !t) return SendError(res, t.error());
     int64_t limit = 0;
     if (req.HasQuery("limit")) {
       try {
@@ -124,7 +123,7 @@ void AddTargetRoutes(service::HttpServer& s, ApiContext& ctx) {
       }
       if (limit < 0) return SendFieldError(res, "limit", "limit: must be a whole number");
     }
-    auto runs = ctx.meta->ListGcRuns(id, limit);
+    auto runs = ctx.targets->GcRuns(id, limit);
     if (!runs) return SendError(res, runs.error());
     json list = json::array();
     for (const auto& r : *runs) list.push_back(GcRunJson(r));

@@ -5,7 +5,7 @@
 #include "manager/api/http_util.h"
 #include "manager/api/records.h"
 #include "manager/api/server.h"
-#include "manager/cron.h"
+#include "manager/common/cron.h"
 
 namespace coffer::manager::api {
 namespace {
@@ -39,18 +39,6 @@ void ReadHooks(FieldReader& f, meta::VolumeHooks* hooks) {
   f.Take(hf);
 }
 
-// Checks that the agent exists, so that a wrong id is a 400 naming the field.
-bool CheckAgent(ApiContext& ctx, const std::string& agent_id, Response& res) {
-  auto agent = ctx.meta->GetAgent(agent_id);
-  if (agent) return true;
-  if (agent.error().code() == ErrorCode::kNotFound) {
-    SendFieldError(res, "agent_id", "agent_id: no agent " + agent_id);
-  } else {
-    SendError(res, agent.error());
-  }
-  return false;
-}
-
 void Create(ApiContext& ctx, Request& req, Response& res) {
   auto body = service::ReadJsonBody(req, res);
   if (!body) return;
@@ -70,8 +58,7 @@ void Create(ApiContext& ctx, Request& req, Response& res) {
     if (b) v.backend = *b;
   }
   if (!f.ok()) return SendError(res, f.error());
-  if (!CheckAgent(ctx, v.agent_id, res)) return;
-  auto volume = ctx.meta->CreateVolume(v);
+  auto volume = ctx.volumes->Create(v);
   if (!volume) return SendError(res, volume.error());
   res.SetHeader("Location", "/v1/volumes/" + volume->id);
   res.Json(201, FullVolumeJson(ctx, *volume));
@@ -89,14 +76,14 @@ void Update(ApiContext& ctx, Request& req, Response& res) {
   if (f.Has("locator") && f.String("locator", &s, true, 4096)) p.locator = s;
   if (f.Int("size_bytes", &n, false, 0, INT64_MAX)) p.size_bytes = n;
   if (f.Has("hooks")) {
-    auto current = ctx.meta->GetVolume(req.params.at(0));
+    auto current = ctx.volumes->Get(req.params.at(0));
     if (!current) return SendError(res, current.error());
     meta::VolumeHooks hooks = current->hooks;  // fields not given stay
     ReadHooks(f, &hooks);
     p.hooks = hooks;
   }
   if (!f.ok()) return SendError(res, f.error());
-  auto volume = ctx.meta->UpdateVolume(req.params.at(0), p);
+  auto volume = ctx.volumes->Update(req.params.at(0), p);
   if (!volume) return SendError(res, volume.error());
   res.Json(200, FullVolumeJson(ctx, *volume));
 }
@@ -104,7 +91,7 @@ void Update(ApiContext& ctx, Request& req, Response& res) {
 void Schedule(ApiContext& ctx, Request& req, Response& res) {
   auto body = service::ReadJsonBody(req, res);
   if (!body) return;
-  auto current = ctx.meta->GetVolume(req.params.at(0));
+  auto current = ctx.volumes->Get(req.params.at(0));
   if (!current) return SendError(res, current.error());
   FieldReader f(*body);
   f.Only({"backup_target_id", "backup_cron", "backup_retain_count"});
@@ -120,33 +107,16 @@ void Schedule(ApiContext& ctx, Request& req, Response& res) {
   f.String("backup_cron", &s.backup_cron, false, 256);
   int64_t retain = s.backup_retain_count;
   if (f.Int("backup_retain_count", &retain, false, 0, 100000)) s.backup_retain_count = int(retain);
-  if (f.ok()) {
-    if (auto st = ValidateCron(s.backup_cron); !st) {
-      std::string m = st.error().message();
-      if (m.starts_with("cron: ")) m.erase(0, 6);
-      f.Fail("backup_cron", m);
-    }
-  }
-  if (f.ok() && s.backup_target_id) {
-    auto t = ctx.meta->GetBackupTarget(*s.backup_target_id);
-    if (!t && t.error().code() == ErrorCode::kNotFound) {
-      f.Fail("backup_target_id", "no backup target " + *s.backup_target_id);
-    } else if (!t) {
-      return SendError(res, t.error());
-    }
-  }
   if (!f.ok()) return SendError(res, f.error());
-  auto volume = ctx.meta->SetVolumeSchedule(current->id, s);
+  auto volume = ctx.volumes->SetSchedule(current->id, s);
   if (!volume) return SendError(res, volume.error());
   res.Json(200, FullVolumeJson(ctx, *volume));
 }
 
 void BackupNow(ApiContext& ctx, Request& req, Response& res) {
-  auto id = ctx.orchestrator->StartBackup(req.params.at(0), "api");
-  if (!id) return SendError(res, id.error());
-  auto backup = ctx.meta->GetBackup(*id);
+  auto backup = ctx.backups->Start(req.params.at(0), "api");
   if (!backup) return SendError(res, backup.error());
-  res.SetHeader("Location", "/v1/backups/" + *id);
+  res.SetHeader("Location", "/v1/backups/" + backup->id);
   res.Json(202, BackupJson(*backup));
 }
 
@@ -155,20 +125,20 @@ void BackupNow(ApiContext& ctx, Request& req, Response& res) {
 void AddVolumeRoutes(service::HttpServer& s, ApiContext& ctx) {
   s.Post("/v1/volumes", [&ctx](Request& req, Response& res) { Create(ctx, req, res); });
   s.Get("/v1/volumes", [&ctx](Request&, Response& res) {
-    auto volumes = ctx.meta->ListVolumes();
+    auto volumes = ctx.volumes->List();
     if (!volumes) return SendError(res, volumes.error());
     json list = json::array();
     for (const auto& v : *volumes) list.push_back(FullVolumeJson(ctx, v));
     res.Json(200, {{"volumes", list}});
   });
   s.Get(R"(/v1/volumes/([^/]+))", [&ctx](Request& req, Response& res) {
-    auto v = ctx.meta->GetVolume(req.params.at(0));
+    auto v = ctx.volumes->Get(req.params.at(0));
     if (!v) return SendError(res, v.error());
     res.Json(200, FullVolumeJson(ctx, *v));
   });
   s.Patch(R"(/v1/volumes/([^/]+))", [&ctx](Request& req, Response& res) { Update(ctx, req, res); });
   s.Delete(R"(/v1/volumes/([^/]+))", [&ctx](Request& req, Response& res) {
-    auto st = ctx.meta->DeleteVolume(req.params.at(0));
+    auto st = ctx.volumes->Delete(req.params.at(0));
     if (!st) return SendError(res, st.error());
     res.status = 204;
   });

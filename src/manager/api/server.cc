@@ -1,7 +1,7 @@
 #include "manager/api/server.h"
 
 #include "manager/api/http_util.h"
-#include "manager/log.h"
+#include "manager/common/log.h"
 
 namespace coffer::manager::api {
 

@@ -18,25 +18,25 @@
 #include <string>
 
 #include "base/error.h"
-#include "manager/admin_token.h"
-#include "manager/agents.h"
-#include "manager/gc_loop.h"
-#include "manager/metrics.h"
-#include "manager/orchestrator.h"
-#include "manager/restores.h"
-#include "manager/targets.h"
-#include "meta/meta_store.h"
+#include "manager/common/admin_token.h"
+#include "manager/common/metrics.h"
+#include "manager/loops/gc_loop.h"
+#include "manager/services/agents.h"
+#include "manager/services/backups.h"
+#include "manager/services/restores.h"
+#include "manager/services/targets.h"
+#include "manager/services/volumes.h"
 #include "service/http_server.h"
 
 namespace coffer::manager::api {
 
 // What the routes work with; everything outlives the server.
 struct ApiContext {
-  meta::MetaStore* meta = nullptr;
   TargetService* targets = nullptr;
   AgentService* agents = nullptr;
+  VolumeService* volumes = nullptr;
+  BackupService* backups = nullptr;
   GcLoop* gc = nullptr;
-  Orchestrator* orchestrator = nullptr;
   RestoreService* restores = nullptr;
   ManagerMetrics* metrics = nullptr;
   TokenAuthenticator* auth = nullptr;

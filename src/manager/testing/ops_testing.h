@@ -13,7 +13,7 @@
 #include <string>
 
 #include "engine/backup.h"
-#include "manager/targets.h"
+#include "manager/services/targets.h"
 #include "meta/meta_store.h"
 
 namespace coffer::manager::testing_support {

@@ -270,20 +270,6 @@ Result<std::vector<Backup>> SqlMetaStore::ListSilentBackups(int64_t silent_since
   });
 }
 
-Result<std::vector<Backup>> SqlMetaStore::BackupsBeyondRetention(std::string_view volume_in,
-                                                                 int keep_last) {
-  COFFER_ASSIGN_OR_RETURN(std::string volume_id, IdForLookup(volume_in, "volume"));
-  if (keep_last <= 0) return std::vector<Backup>{};
-  return Tx<std::vector<Backup>>(TxKind::kRead, [&](SqlConn& c) -> Result<std::vector<Backup>> {
-    COFFER_ASSIGN_OR_RETURN(auto res,
-                            c.Exec("SELECT " COFFER_BACKUP_COLUMNS " FROM backup"
-                                   " WHERE volume_id = $1 AND status = 'completed'"
-                                   " ORDER BY started_at_us DESC, id DESC LIMIT $2 OFFSET $3",
-                                   {volume_id, kNoLimit, int64_t(keep_last)}));
-    return DecodeBackups(res);
-  });
-}
-
 Status SqlMetaStore::DeleteBackup(std::string_view id_in) {
   COFFER_ASSIGN_OR_RETURN(std::string id, IdForLookup(id_in, "backup"));
   return Tx(TxKind::kWrite, [&](SqlConn& c) -> Status {

@@ -86,8 +86,6 @@ class SqlMetaStore final : public MetaStore {
   Result<Backup> FailSilentBackup(std::string_view id, int64_t attempt, int64_t silent_since_us,
                                   std::string_view error) override;
   Result<std::vector<Backup>> ListSilentBackups(int64_t silent_since_us) override;
-  Result<std::vector<Backup>> BackupsBeyondRetention(std::string_view volume_id,
-                                                     int keep_last) override;
   Status DeleteBackup(std::string_view id) override;
   Status ImportBackup(const Backup& backup) override;
 
