@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "tests/agent_harness.h"
 #include "tests/harness.h"
@@ -125,6 +126,29 @@ TEST_F(AgentPeersTest, NbdExportSkipsHolesAndRestoresIntoAWritableExport) {
 // The hooks of DESIGN §6 with a real exporter: the pre-backup hook copies
 // the image, serves the copy with nbdkit (which daemonizes once its socket
 // is ready) and prints its URI; the post-backup hook stops it.
+// A job reading from an NBD server that stopped answering (every read takes
+// a minute) ends within seconds of a cancel, as cancelled, writing nothing.
+TEST_F(AgentPeersTest, ACancelEndsAJobWhoseNbdServerDoesNotAnswer) {
+  auto slow = NbdkitServer::Start(dir_.path(), {"--filter=delay", "pattern", "8M", "rdelay=60"});
+  ASSERT_TRUE(slow.has_value()) << slow.error().message();
+  json volume = {{"name", "slow"}, {"backend", "nbd"}, {"locator", (*slow)->uri()}};
+  HttpReply started =
+      agent_->Post("/v1/storage/backup",
+                   {{"attempt", 1}, {"target", LocalTarget(target_, key_)}, {"volume", volume}});
+  ASSERT_EQ(started.status, 202) << started.raw;
+  const std::string id = started.body["id"];
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // blocked on the server by now
+  const auto cancelled_at = std::chrono::steady_clock::now();
+  HttpReply cancel = agent_->Post("/v1/storage/jobs/" + id + "/cancel", json::object());
+  ASSERT_EQ(cancel.status, 202) << cancel.raw;
+  json job = agent_->WaitJob(id, 20);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - cancelled_at).count();
+  EXPECT_EQ(job["state"], "cancelled") << job.dump();
+  EXPECT_LT(seconds, 10.0) << job.dump();
+  EXPECT_EQ(ManifestCount(target_), 0u);
+}
+
 TEST_F(AgentPeersTest, HooksExportASnapshotThroughNbdkitAndReleaseIt) {
   std::string src = dir_ / "live.img";
   MakeImage(src, "16M", 23);

@@ -55,7 +55,9 @@ Result<BackupResult> ReadAndBackUp(Job& job, Repository& repo, TargetLock* lock,
                   (snapshot->method() == "none" ? " (the volume is quiescent)" : " of " + locator));
   }
   const BackendInfo& backend = BackendOf(req.volume.backend);
-  COFFER_ASSIGN_OR_RETURN(auto source, backend.open_source(path, backends));
+  BackendContext ctx = backends;
+  ctx.cancel = &job.cancel_flag();  // a peer that stops answering cannot hold the job
+  COFFER_ASSIGN_OR_RETURN(auto source, backend.open_source(path, ctx));
   job.log().Add("reading " + backend.redact(source->name()) + " (" + FormatBytes(source->size()) +
                 ")");
   BackupSession session;
@@ -193,7 +195,9 @@ void RunRestoreJob(Job& job, RestoreRequest& req, const std::string& destination
   const ManifestSummary& s = manifest->summary;
   log.Add("backup " + s.backup_id.ToString() + " of volume '" + s.volume_name + "' (" +
           FormatBytes(s.source_size) + ")");
-  auto dest = backend.open_destination(destination, s.source_size, backends);
+  BackendContext ctx = backends;
+  ctx.cancel = &job.cancel_flag();
+  auto dest = backend.open_destination(destination, s.source_size, ctx);
   if (!dest) return job.Finish(dest.error());
   RestoreOptions o;
   o.progress = &job.progress();

@@ -171,13 +171,20 @@ Result<std::string> NbdLocator(const std::string& locator, const BackendContext&
                          "nbd+unix:///EXPORT?socket=PATH)");
 }
 
-Result<std::unique_ptr<VolumeReader>> OpenNbdSource(const std::string& uri, const BackendContext&) {
-  return OpenNbdVolume(uri);
+NbdOptions NbdOf(const BackendContext& ctx) {
+  NbdOptions o;
+  o.cancel = ctx.cancel;
+  return o;
+}
+
+Result<std::unique_ptr<VolumeReader>> OpenNbdSource(const std::string& uri,
+                                                    const BackendContext& ctx) {
+  return OpenNbdVolume(uri, NbdOf(ctx));
 }
 
 Result<std::unique_ptr<VolumeWriter>> OpenNbdDestination(const std::string& uri, uint64_t size,
-                                                         const BackendContext&) {
-  return OpenNbdVolumeForRestore(uri, size);
+                                                         const BackendContext& ctx) {
+  return OpenNbdVolumeForRestore(uri, size, NbdOf(ctx));
 }
 
 // The registry.

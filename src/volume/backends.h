@@ -24,6 +24,7 @@
 // system and open connections, nothing shared.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -42,6 +43,9 @@ enum class Backend { kFile, kIscsi, kNbd };
 struct BackendContext {
   std::vector<std::string> roots;  // canonical directories file volumes must be inside
   std::string iscsi_initiator = "iqn.2026-11.dev.coffer:agent";
+  // A job's cancel flag: a volume opened with it ends a call blocked on an
+  // unresponsive peer soon after it is set (NbdOptions, IscsiOptions).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct BackendInfo {

@@ -1,11 +1,18 @@
 #include "volume/nbd/nbd_volume.h"
 
 #include <libnbd.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "base/shared_library.h"
@@ -20,6 +27,10 @@ namespace {
 // clang-format off
 #define COFFER_NBD_FUNCTIONS(X) \
   X(nbd_add_meta_context)       \
+  X(nbd_aio_connect_uri)        \
+  X(nbd_aio_get_fd)             \
+  X(nbd_aio_is_connecting)      \
+  X(nbd_aio_is_ready)           \
   X(nbd_block_status)           \
   X(nbd_can_flush)              \
   X(nbd_can_meta_context)       \
@@ -33,6 +44,7 @@ namespace {
   X(nbd_get_error)              \
   X(nbd_get_size)               \
   X(nbd_is_read_only)           \
+  X(nbd_poll)                   \
   X(nbd_pread)                  \
   X(nbd_pwrite)                 \
   X(nbd_shutdown)               \
@@ -86,9 +98,10 @@ Error NbdError(const std::string& what) {
   return Error(code, m);
 }
 
-// One connected handle.
+// One connected handle, and its socket (for NbdWatch).
 struct NbdConn {
   nbd_handle* h = nullptr;
+  int fd = -1;
   ~NbdConn() {
     if (h != nullptr) {
       libnbd->nbd_shutdown(h, 0);
@@ -97,7 +110,85 @@ struct NbdConn {
   }
 };
 
-Result<std::unique_ptr<NbdConn>> Connect(const std::string& uri) {
+// Ends a call that waits on a server that does not answer. libnbd's calls
+// block without a timeout, and a blocked call holds its handle, so neither
+// a cancel nor a timeout could reach it; instead each call registers its
+// connection's socket, and a watchdog thread shuts the socket down when
+// the job is cancelled or the call has waited longer than the timeout. The
+// call then fails at once, and the connection is discarded.
+class NbdWatch {
+ public:
+  enum class Cut { kNone, kCancelled, kTimedOut };
+
+  NbdWatch(const std::atomic<bool>* cancel, std::chrono::seconds timeout)
+      : cancel_(cancel), timeout_(timeout), thread_([this] { Loop(); }) {}
+  ~NbdWatch() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  bool cancelled() const { return cancel_ != nullptr && cancel_->load(); }
+  std::chrono::seconds timeout() const { return timeout_; }
+
+  uint64_t Begin(int fd) {
+    std::lock_guard lock(mu_);
+    calls_[++next_] = Call{fd, std::chrono::steady_clock::now(), Cut::kNone};
+    return next_;
+  }
+  // Whether the call was cut, and why.
+  Cut End(uint64_t id) {
+    std::lock_guard lock(mu_);
+    auto it = calls_.find(id);
+    Cut cut = it == calls_.end() ? Cut::kNone : it->second.cut;
+    if (it != calls_.end()) calls_.erase(it);
+    return cut;
+  }
+
+ private:
+  struct Call {
+    int fd;
+    std::chrono::steady_clock::time_point started;
+    Cut cut;
+  };
+
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(100));
+      const auto now = std::chrono::steady_clock::now();
+      const bool cancel = cancelled();
+      for (auto& [id, c] : calls_) {
+        if (c.cut != Cut::kNone) continue;
+        if (cancel) {
+          c.cut = Cut::kCancelled;
+        } else if (now - c.started > timeout_) {
+          c.cut = Cut::kTimedOut;
+        } else {
+          continue;
+        }
+        ::shutdown(c.fd, SHUT_RDWR);
+      }
+    }
+  }
+
+  const std::atomic<bool>* cancel_;
+  const std::chrono::seconds timeout_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<uint64_t, Call> calls_;
+  uint64_t next_ = 0;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// Connects without blocking past a cancel or the timeout: the NBD
+// handshake of a server that accepted the connection but does not answer
+// would otherwise wait forever.
+Result<std::unique_ptr<NbdConn>> Connect(const std::string& uri, const NbdWatch& watch) {
   COFFER_RETURN_IF_ERROR(libnbd.Load());
   auto c = std::make_unique<NbdConn>();
   c->h = libnbd->nbd_create();
@@ -105,17 +196,35 @@ Result<std::unique_ptr<NbdConn>> Connect(const std::string& uri) {
   if (libnbd->nbd_add_meta_context(c->h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1) {
     return std::unexpected(NbdError("requesting base:allocation from " + uri));
   }
-  if (libnbd->nbd_connect_uri(c->h, uri.c_str()) == -1) {
+  if (libnbd->nbd_aio_connect_uri(c->h, uri.c_str()) == -1) {
     return std::unexpected(NbdError("connecting to NBD export " + uri));
   }
+  const auto deadline = std::chrono::steady_clock::now() + watch.timeout();
+  while (libnbd->nbd_aio_is_connecting(c->h) == 1) {
+    if (watch.cancelled()) return Cancelled("connecting to NBD export " + uri + " was cancelled");
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Unavailable("NBD export " + uri +
+                         ": the server did not complete the handshake within " +
+                         std::to_string(watch.timeout().count()) + " s");
+    }
+    if (libnbd->nbd_poll(c->h, 100) == -1) {
+      return std::unexpected(NbdError("connecting to NBD export " + uri));
+    }
+  }
+  if (libnbd->nbd_aio_is_ready(c->h) != 1) {
+    return std::unexpected(NbdError("connecting to NBD export " + uri));
+  }
+  c->fd = libnbd->nbd_aio_get_fd(c->h);
   return c;
 }
 
 // What every connection of one volume shares.
 class NbdVolume {
  public:
-  NbdVolume(std::string uri, std::unique_ptr<NbdConn> first, const NbdOptions& options)
+  NbdVolume(std::string uri, std::unique_ptr<NbdWatch> watch, std::unique_ptr<NbdConn> first,
+            const NbdOptions& options)
       : uri_(std::move(uri)),
+        watch_(std::move(watch)),
         size_(uint64_t(libnbd->nbd_get_size(first->h))),
         has_status_(libnbd->nbd_can_meta_context(first->h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1),
         can_zero_(libnbd->nbd_can_zero(first->h) == 1),
@@ -124,9 +233,9 @@ class NbdVolume {
     int64_t max = libnbd->nbd_get_block_size(first->h, LIBNBD_SIZE_MAXIMUM);
     max_request_ =
         max > 0 ? std::min<uint64_t>(uint64_t(max), kDefaultMaxRequest) : kDefaultMaxRequest;
-    std::string uri_copy = uri_;
-    pool_ = std::make_unique<ConnectionPool<NbdConn>>([uri_copy] { return Connect(uri_copy); },
-                                                      options.max_connections, std::move(first));
+    pool_ = std::make_unique<ConnectionPool<NbdConn>>(
+        [uri = uri_, watch = watch_.get()] { return Connect(uri, *watch); },
+        options.max_connections, std::move(first));
   }
 
   const std::string& uri() const { return uri_; }
@@ -137,11 +246,9 @@ class NbdVolume {
     COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
     for (size_t done = 0; done < len;) {
       size_t n = size_t(std::min<uint64_t>(len - done, max_request_));
-      if (libnbd->nbd_pread(lease->h, out + done, n, offset + done, 0) == -1) {
-        Error e = NbdError("reading " + Where(offset + done));
-        lease.Discard();
-        return std::unexpected(e);
-      }
+      COFFER_RETURN_IF_ERROR(Watched(lease, "reading " + Where(offset + done), [&](nbd_handle* h) {
+        return libnbd->nbd_pread(h, out + done, n, offset + done, 0);
+      }));
       done += n;
     }
     return {};
@@ -151,11 +258,9 @@ class NbdVolume {
     COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
     for (size_t done = 0; done < data.size();) {
       size_t n = size_t(std::min<uint64_t>(data.size() - done, max_request_));
-      if (libnbd->nbd_pwrite(lease->h, data.data() + done, n, offset + done, 0) == -1) {
-        Error e = NbdError("writing " + Where(offset + done));
-        lease.Discard();
-        return std::unexpected(e);
-      }
+      COFFER_RETURN_IF_ERROR(Watched(lease, "writing " + Where(offset + done), [&](nbd_handle* h) {
+        return libnbd->nbd_pwrite(h, data.data() + done, n, offset + done, 0);
+      }));
       done += n;
     }
     return {};
@@ -174,11 +279,9 @@ class NbdVolume {
     COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
     for (uint64_t done = 0; done < len;) {
       uint64_t n = std::min<uint64_t>(len - done, kMaxStatusSpan);
-      if (libnbd->nbd_zero(lease->h, n, offset + done, 0) == -1) {
-        Error e = NbdError("zeroing " + Where(offset + done));
-        lease.Discard();
-        return std::unexpected(e);
-      }
+      COFFER_RETURN_IF_ERROR(Watched(lease, "zeroing " + Where(offset + done), [&](nbd_handle* h) {
+        return libnbd->nbd_zero(h, n, offset + done, 0);
+      }));
       done += n;
     }
     return {};
@@ -187,8 +290,8 @@ class NbdVolume {
   Status Flush() {
     if (!can_flush_) return {};
     COFFER_ASSIGN_OR_RETURN(auto lease, pool_->Acquire());
-    if (libnbd->nbd_flush(lease->h, 0) == -1) return std::unexpected(NbdError("flushing " + uri_));
-    return {};
+    return Watched(lease, "flushing " + uri_,
+                   [](nbd_handle* h) { return libnbd->nbd_flush(h, 0); });
   }
 
   // DESIGN §1: holes are not even read. An extent is skipped when the
@@ -214,11 +317,9 @@ class NbdVolume {
       cb.user_data = &seen;
       cb.free = nullptr;
       uint64_t span = std::min<uint64_t>(size_ - pos, kMaxStatusSpan);
-      if (libnbd->nbd_block_status(lease->h, span, pos, cb, 0) == -1) {
-        Error e = NbdError("querying the allocation of " + Where(pos));
-        lease.Discard();
-        return std::unexpected(e);
-      }
+      COFFER_RETURN_IF_ERROR(
+          Watched(lease, "querying the allocation of " + Where(pos),
+                  [&](nbd_handle* h) { return libnbd->nbd_block_status(h, span, pos, cb, 0); }));
       if (seen.extents.empty()) {
         return Internal("NBD server of " + uri_ + " sent no extents at offset " +
                         std::to_string(pos));
@@ -242,9 +343,34 @@ class NbdVolume {
   }
 
  private:
+  using Lease = ConnectionPool<NbdConn>::Lease;
+
   std::string Where(uint64_t offset) const { return uri_ + " at offset " + std::to_string(offset); }
 
+  // Runs `call` on the lease's handle under the watch. A call the watch cut
+  // fails as cancelled or unanswered; a connection that failed or was cut
+  // is discarded.
+  template <typename Call>
+  Status Watched(Lease& lease, const std::string& what, Call call) {
+    const uint64_t id = watch_->Begin(lease->fd);
+    const int rc = call(lease->h);
+    const NbdWatch::Cut cut = watch_->End(id);
+    if (rc != -1) {
+      if (cut != NbdWatch::Cut::kNone) lease.Discard();  // its socket is shut
+      return {};
+    }
+    Error e = NbdError(what);
+    if (cut == NbdWatch::Cut::kCancelled) e = Error(ErrorCode::kCancelled, what + ": cancelled");
+    if (cut == NbdWatch::Cut::kTimedOut) {
+      e = Error(ErrorCode::kUnavailable, what + ": the NBD server did not answer within " +
+                                             std::to_string(watch_->timeout().count()) + " s");
+    }
+    lease.Discard();
+    return std::unexpected(e);
+  }
+
   std::string uri_;
+  std::unique_ptr<NbdWatch> watch_;  // before pool_: its connections use it
   uint64_t size_;
   bool has_status_, can_zero_, can_flush_, read_only_;
   uint64_t max_request_ = kDefaultMaxRequest;
@@ -278,10 +404,12 @@ class NbdWriter final : public VolumeWriter {
 };
 
 Result<std::unique_ptr<NbdVolume>> OpenVolume(const std::string& uri, const NbdOptions& options) {
-  COFFER_ASSIGN_OR_RETURN(auto first, Connect(uri));
+  COFFER_RETURN_IF_ERROR(libnbd.Load());
+  auto watch = std::make_unique<NbdWatch>(options.cancel, options.timeout);
+  COFFER_ASSIGN_OR_RETURN(auto first, Connect(uri, *watch));
   if (libnbd->nbd_get_size(first->h) < 0)
     return std::unexpected(NbdError("reading the size of " + uri));
-  return std::make_unique<NbdVolume>(uri, std::move(first), options);
+  return std::make_unique<NbdVolume>(uri, std::move(watch), std::move(first), options);
 }
 
 }  // namespace

@@ -16,6 +16,8 @@
 // each call leases a connection of its own (ConnectionPool).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -25,6 +27,12 @@ namespace coffer {
 
 struct NbdOptions {
   size_t max_connections = 4;  // per volume; one per concurrent caller
+  // A call (the handshake included) that waits on the server longer than
+  // `timeout` fails kUnavailable; once `*cancel` is set, every call fails
+  // kCancelled within about 0.1 s. The server's socket is shut down to
+  // end a call blocked on it, and that connection is not used again.
+  const std::atomic<bool>* cancel = nullptr;
+  std::chrono::seconds timeout{300};
 };
 
 // Connects and reads the export's size. kUnavailable when the server cannot

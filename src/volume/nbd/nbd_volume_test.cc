@@ -4,8 +4,13 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -165,6 +170,126 @@ TEST_F(NbdVolumeTest, RefusesReadOnlyAndTooSmallExportsAndMissingServers) {
   EXPECT_NE(none.error().message().find("nobody.sock"), std::string::npos);
   auto bad = OpenNbdVolume("http://example.invalid/");
   ASSERT_FALSE(bad.has_value());
+}
+
+}  // namespace
+}  // namespace coffer
+
+namespace coffer {
+namespace {
+
+using testing::NbdkitServer;
+
+class NbdUnresponsiveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("coffer-nbd-slow-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // A server whose every read takes a minute (nbdkit's delay filter).
+  std::unique_ptr<NbdkitServer> SlowServer() {
+    auto s = NbdkitServer::Start(dir_.string(), {"--filter=delay", "pattern", "8M", "rdelay=60"});
+    EXPECT_TRUE(s.has_value()) << s.error().message();
+    return s ? std::move(*s) : nullptr;
+  }
+
+  // A socket that accepts connections (the kernel's backlog) and never
+  // answers: a server that hung before its handshake.
+  std::string SilentSocket() {
+    const std::string path = (dir_ / "silent.sock").string();
+    silent_ = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    EXPECT_EQ(::bind(silent_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(silent_, 8), 0);
+    return "nbd+unix:///?socket=" + path;
+  }
+  ~NbdUnresponsiveTest() override {
+    if (silent_ >= 0) ::close(silent_);
+  }
+
+  std::filesystem::path dir_;
+  int silent_ = -1;
+};
+
+double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+TEST_F(NbdUnresponsiveTest, ACancelEndsAReadTheServerDoesNotAnswer) {
+  auto server = SlowServer();
+  ASSERT_TRUE(server);
+  std::atomic<bool> cancel{false};
+  NbdOptions o;
+  o.cancel = &cancel;
+  auto v = OpenNbdVolume(server->uri(), o);
+  ASSERT_TRUE(v.has_value()) << v.error().message();
+  std::thread canceller([&cancel] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<uint8_t> buf(6 << 20);
+  Status st = (*v)->ReadAt(0, buf.data(), buf.size());
+  canceller.join();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code(), ErrorCode::kCancelled) << st.error().message();
+  EXPECT_LT(SecondsSince(start), 5.0);  // not the minute the server takes
+  // Later calls fail at once too: no new connection is opened.
+  Status again = (*v)->ReadAt(0, buf.data(), buf.size());
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), ErrorCode::kCancelled);
+}
+
+TEST_F(NbdUnresponsiveTest, AReadTheServerDoesNotAnswerTimesOut) {
+  auto server = SlowServer();
+  ASSERT_TRUE(server);
+  NbdOptions o;
+  o.timeout = std::chrono::seconds(1);
+  auto v = OpenNbdVolume(server->uri(), o);
+  ASSERT_TRUE(v.has_value()) << v.error().message();
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<uint8_t> buf(4096);
+  Status st = (*v)->ReadAt(0, buf.data(), buf.size());
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(st.error().message().find("did not answer within 1 s"), std::string::npos)
+      << st.error().message();
+  EXPECT_LT(SecondsSince(start), 5.0);
+}
+
+TEST_F(NbdUnresponsiveTest, AHandshakeThatNeverComesIsCancelledOrTimesOut) {
+  const std::string uri = SilentSocket();
+  NbdOptions o;
+  o.timeout = std::chrono::seconds(1);
+  auto start = std::chrono::steady_clock::now();
+  auto timed_out = OpenNbdVolume(uri, o);
+  ASSERT_FALSE(timed_out.has_value());
+  EXPECT_EQ(timed_out.error().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(timed_out.error().message().find("did not complete the handshake within 1 s"),
+            std::string::npos)
+      << timed_out.error().message();
+  EXPECT_LT(SecondsSince(start), 5.0);
+
+  std::atomic<bool> cancel{false};
+  NbdOptions c;
+  c.cancel = &cancel;
+  std::thread canceller([&cancel] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  start = std::chrono::steady_clock::now();
+  auto cancelled = OpenNbdVolume(uri, c);
+  canceller.join();
+  ASSERT_FALSE(cancelled.has_value());
+  EXPECT_EQ(cancelled.error().code(), ErrorCode::kCancelled);
+  EXPECT_LT(SecondsSince(start), 5.0);
 }
 
 }  // namespace
