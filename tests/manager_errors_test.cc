@@ -8,7 +8,7 @@
 
 #include "agent_api/protocol.h"
 #include "base/uuid.h"
-#include "service/http_server.h"
+#include "service/testing/served.h"
 #include "tests/manager_fixture.h"
 
 namespace coffer::testing {
@@ -183,33 +183,14 @@ namespace {
 
 // An in-process stand-in for an agent of another version: it answers
 // /healthz with the protocol it is given, and nothing else.
-class OtherAgent {
- public:
-  explicit OtherAgent(int protocol) : server_(Options()) {
-    server_.Get("/healthz", [protocol](service::Request&, service::Response& res) {
-      res.Json(200, {{"status", "ok"}, {"protocol_version", protocol}, {"version", "9.9.9"}});
-    });
-    EXPECT_TRUE(server_.Bind());
-    thread_ = std::thread([this] { (void)server_.Serve(); });
-  }
-  ~OtherAgent() {
-    server_.Stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
-
- private:
-  static service::ServerOptions Options() {
-    service::ServerOptions o;
-    o.name = "other agent";
-    o.listen = {"127.0.0.1", 0};
-    o.authorize = [](std::string_view) { return true; };
-    o.log_requests = false;
-    return o;
-  }
-  service::HttpServer server_;
-  std::thread thread_;
-};
+std::unique_ptr<service::testing::ServedOnThread> OtherAgent(int protocol) {
+  return std::make_unique<service::testing::ServedOnThread>(
+      "other agent", [protocol](service::HttpServer& s) {
+        s.Get("/healthz", [protocol](service::Request&, service::Response& res) {
+          res.Json(200, {{"status", "ok"}, {"protocol_version", protocol}, {"version", "9.9.9"}});
+        });
+      });
+}
 
 // An agent is asked what it speaks before it is registered: another
 // protocol version, a refused token or no answer is a 422 naming the field,
@@ -217,7 +198,8 @@ class OtherAgent {
 TEST_F(ManagerErrorsTest, AgentsAreCheckedWhenTheyAreRegistered) {
   StartCluster();
   const std::string token = "an-agent-token-0123456789";
-  OtherAgent other(agent_api::kProtocolVersion + 1);
+  auto other_agent = OtherAgent(agent_api::kProtocolVersion + 1);
+  const auto& other = *other_agent;
   Reply r =
       manager_->Post("/v1/agents", {{"name", "other"}, {"url", other.url()}, {"token", token}});
   ExpectError(r, 422, "url");

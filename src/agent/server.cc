@@ -60,14 +60,7 @@ AgentServer::AgentServer(AgentConfig config)
   Routes();
 }
 
-AgentServer::~AgentServer() { Stop(); }
-
-Status AgentServer::Bind() { return http_->Bind(); }
-int AgentServer::port() const { return http_->port(); }
-Status AgentServer::Serve() { return http_->Serve(); }
-void AgentServer::Stop() {
-  if (http_) http_->Stop();
-}
+AgentServer::~AgentServer() { http_->Stop(); }
 
 void AgentServer::Routes() {
   service::HttpServer& s = *http_;

@@ -2,9 +2,10 @@
 // protocol (agent_api/protocol.h) on the service shell (service/), over
 // TLS when a certificate is configured.
 //
-// Every request but GET /healthz must carry `Authorization: Bearer
+// Every request, GET /healthz included, must carry `Authorization: Bearer
 // <token>`, compared in constant time (SecretsEqual) before any body is
-// read; GET /healthz says the agent's protocol version and build. Errors
+// read; GET /healthz says the agent's protocol version and build, which
+// only a caller with the token needs to know. Errors
 // are the service error body, naming the field at fault:
 //   {"error": {"code": "invalid-argument", "message": "…", "field": "volume.locator"}}
 //
@@ -28,13 +29,8 @@ class AgentServer {
   explicit AgentServer(AgentConfig config);
   ~AgentServer();
 
-  // Binds the listening socket: kInvalidArgument for unusable TLS files,
-  // kUnavailable when the address cannot be bound.
-  Status Bind();
-  int port() const;
-  // Answers requests until Stop().
-  Status Serve();
-  void Stop();
+  // The HTTP server: Bind, port, Serve (until Stop), Stop.
+  service::HttpServer& http() { return *http_; }
 
  private:
   void Routes();

@@ -256,6 +256,7 @@ void WipeRequestJson(json& request) { WipeTarget(request); }
 
 Result<Health> ParseHealth(const json& j) {
   FieldReader f(j);
+  f.Only({"status", "protocol_version", "version"});
   Health h;
   int64_t version = 0;
   f.String("status", &h.status, true);
@@ -456,8 +457,11 @@ Result<JobReport> ParseJobReport(const json& j) {
     f.Take(rf);
   }
   if (const json* e = f.Object("error", f.ok() && ended_badly)) {
+    FieldReader ef(*e, "error");
+    ef.Only({"code", "message", "field", "s3_error_code"});
+    f.Take(ef);
     auto error = service::ErrorFromJson(json{{"error", *e}});
-    if (!error) {
+    if (f.ok() && !error) {
       f.Fail("error", "must be an error object with a code and a message");
     } else {
       r.error = *error;

@@ -210,6 +210,14 @@ TEST(AgentProtocolTest, MissingUnknownAndMistypedFieldsAreNamedNeverZero) {
   requests["result"]["requests"]["put"] = "ten";
   EXPECT_EQ(JobError(requests).first, "result.requests.put");
   EXPECT_EQ(JobError(json::array()).first, "id");
+  json extra_error = good;
+  extra_error["state"] = "failed";
+  extra_error["result"] = nullptr;
+  extra_error["error"] = {{"code", "internal"}, {"message", "m"}, {"hint", "x"}};
+  EXPECT_EQ(JobError(extra_error).first, "error.hint");
+  extra_error["error"].erase("hint");
+  extra_error["error"].erase("message");
+  EXPECT_EQ(JobError(extra_error).first, "error");
 
   json list = {{"jobs", {good, missing}}};
   auto l = ParseJobList(list);
@@ -271,6 +279,9 @@ TEST(AgentProtocolTest, BadRequestsNameTheirField) {
   EXPECT_EQ(ParseCommitRequest(json{{"attempt", 0}}).error().field(), "attempt");
   EXPECT_EQ(ParseCommitRequest(json::object()).error().message(), "attempt: required");
   EXPECT_EQ(ParseHealth(json{{"status", "ok"}}).error().field(), "protocol_version");
+  EXPECT_EQ(
+      ParseHealth(json{{"status", "ok"}, {"protocol_version", 1}, {"uptime", 5}}).error().field(),
+      "uptime");
 }
 
 }  // namespace

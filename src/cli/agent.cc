@@ -65,7 +65,8 @@ VerbRun AddAgent(CLI::App& app) {
     }
     const bool tls = !config.tls_cert.empty();
     const std::string host = config.listen.host;
-    agent::AgentServer server(std::move(config));
+    agent::AgentServer agent(std::move(config));
+    service::HttpServer& server = agent.http();
     if (auto st = server.Bind(); !st) return Report(FromError(st.error()), false);
     std::fprintf(stderr, "coffer agent: listening on %s://%s:%d (protocol %d)\n",
                  tls ? "https" : "http", host.c_str(), server.port(), agent_api::kProtocolVersion);

@@ -55,7 +55,7 @@ Manager::~Manager() {
   parts_->server.reset();
 }
 
-int Manager::port() const { return parts_ && parts_->server ? parts_->server->port() : 0; }
+int Manager::port() const { return parts_ && parts_->server ? parts_->server->http().port() : 0; }
 
 bool Manager::IsLeader() {
   std::lock_guard lock(leader_mu_);
@@ -149,7 +149,7 @@ Status Manager::Start(std::optional<std::string> env_token) {
   ao.max_body_bytes = config_.max_body_bytes;
   ao.log_requests = config_.log_requests;
   p.server = std::make_unique<api::ApiServer>(std::move(ctx), ao);
-  COFFER_RETURN_IF_ERROR(p.server->Bind());
+  COFFER_RETURN_IF_ERROR(p.server->http().Bind());
 
   p.poller->Start();
   p.reconciler->Start();
@@ -162,7 +162,7 @@ Status Manager::Start(std::optional<std::string> env_token) {
 Status Manager::Serve() {
   if (!parts_ || !parts_->server) return Internal("the manager was not started");
   Log("listening on http://" + config_.listen.host + ":" + std::to_string(port()));
-  auto served = parts_->server->Serve();
+  auto served = parts_->server->http().Serve();
   Log("stopping");
   parts_->scheduler->Stop();
   parts_->reconciler->Stop();
@@ -172,7 +172,7 @@ Status Manager::Serve() {
 }
 
 void Manager::Stop() {
-  if (parts_ && parts_->server) parts_->server->Stop();
+  if (parts_ && parts_->server) parts_->server->http().Stop();
 }
 
 }  // namespace coffer::manager

@@ -1,8 +1,8 @@
 // The volume backends, registered once: each one's name (as the API, the
 // database and the agent protocol spell it), what its locator looks like,
 // how a locator is checked before a job starts, and how a volume is opened
-// to read from or to restore into. The API's enums and the docs are made
-// from this table; the database's CHECK is tested against it.
+// to read from or to restore into. The API's enums (GET
+// /v1/openapi.json) are made from this table; the database's CHECK is tested against it.
 //
 // Adding a backend: its reader and writer in its folder (volume/NAME/), one
 // entry in backends.cc, and a migration that widens the volume table's

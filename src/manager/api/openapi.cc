@@ -52,7 +52,9 @@ json Op(const char* summary, const char* tag, int ok, const json& ok_schema,
         {404, "no such resource"},
         {409, "conflicts with the current state (a name taken, still referenced, running)"},
         {413, "body larger than the manager accepts"},
-        {422, "the target cannot be reached or refuses the credentials (error.s3_error_code)"},
+        {422,
+         "the target (or agent) cannot be reached, refuses the credentials "
+         "(error.s3_error_code) or speaks another protocol (error.field names what to fix)"},
         {429, "the agent runs as many jobs as it may; retry later"},
         {502, "an agent refused the manager (its token)"},
         {503, "an agent or the database cannot be reached"}};
@@ -104,13 +106,13 @@ void TargetPaths(json& p) {
 
 void AgentAndVolumePaths(json& p) {
   p["/v1/agents"]["post"] = Op("register an agent", "agents", 201, Ref("Agent"),
-                               {400, 401, 409, 413}, Ref("AgentCreate"));
+                               {400, 401, 409, 413, 422}, Ref("AgentCreate"));
   p["/v1/agents"]["get"] = Op("list agents", "agents", 200, ListOf("agents", "Agent"), {401});
   json aid = json::array({PathId("agent id")});
   p["/v1/agents/{id}"]["get"] =
       Op("one agent", "agents", 200, Ref("Agent"), {401, 404}, nullptr, aid);
   p["/v1/agents/{id}"]["patch"] = Op("change name, URL or token", "agents", 200, Ref("Agent"),
-                                     {400, 401, 404, 409, 413}, Ref("AgentPatch"), aid);
+                                     {400, 401, 404, 409, 413, 422}, Ref("AgentPatch"), aid);
   p["/v1/agents/{id}"]["delete"] = Op("unregister an agent; 409 while volumes use it", "agents",
                                       204, nullptr, {401, 404, 409}, nullptr, aid);
 

@@ -111,12 +111,15 @@ void TargetAndAgentSchemas(json& s) {
                     {"chunks_deleted", Int("")},
                     {"bytes_deleted", Int("")},
                     {"error", Nullable(Str(""))}});
-  s["Agent"] = Obj({{"id", Str("")},
-                    {"name", Str("unique")},
-                    {"url", Str("http(s)://host:port")},
-                    {"token_set", Bool("always true: the token is stored wrapped, never "
-                                       "returned")},
-                    {"created_at", Time("")}});
+  s["Agent"] =
+      Obj({{"id", Str("")},
+           {"name", Str("unique")},
+           {"url", Str("http(s)://host:port")},
+           {"token_set", Bool("always true: the token is stored wrapped, never "
+                              "returned")},
+           {"created_at", Time("")},
+           {"protocol_version", Int("the agent protocol it speaks (in the answer to POST only)")},
+           {"agent_version", Str("its build (in the answer to POST only)")}});
   s["AgentCreate"] = Obj({{"name", Str("1-128 characters, unique")},
                           {"url", Str("http(s)://host[:port]")},
                           {"token", Str("the agent's bearer token, at least 16 characters")}},

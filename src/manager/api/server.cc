@@ -32,13 +32,6 @@ ApiServer::ApiServer(ApiContext context, ApiOptions options)
   AddBackupRoutes(s, ctx_);
 }
 
-ApiServer::~ApiServer() { Stop(); }
-
-Status ApiServer::Bind() { return http_->Bind(); }
-int ApiServer::port() const { return http_->port(); }
-Status ApiServer::Serve() { return http_->Serve(); }
-void ApiServer::Stop() {
-  if (http_) http_->Stop();
-}
+ApiServer::~ApiServer() { http_->Stop(); }
 
 }  // namespace coffer::manager::api

@@ -55,11 +55,9 @@ class ApiServer {
   ApiServer(ApiContext context, ApiOptions options);
   ~ApiServer();
 
-  // Binds the socket: kUnavailable when the address cannot be bound.
-  Status Bind();
-  int port() const;
-  Status Serve();  // until Stop()
-  void Stop();
+  // The HTTP server: Bind (kUnavailable when the address cannot be
+  // bound), port, Serve (until Stop), Stop.
+  service::HttpServer& http() { return *http_; }
 
  private:
   ApiContext ctx_;

@@ -1,6 +1,6 @@
 // Small helpers the manager's background loops (scheduler, GC loop) share:
 // their clock, their log sink, blank-string checks. Internal to
-// coffer_manager_ops.
+// src/manager/loops and services.
 //
 // Thread safety: pure functions.
 #pragma once

@@ -13,7 +13,7 @@
 #include "agent_api/protocol.h"
 #include "base/uuid.h"
 #include "manager/testing/ops_testing.h"
-#include "service/http_server.h"
+#include "service/testing/served.h"
 
 namespace coffer::manager {
 namespace {
@@ -32,23 +32,19 @@ agent_api::JobReport FakeJob(agent_api::JobState state) {
 
 class FakeAgent {
  public:
-  FakeAgent() : server_(Options()) {
-    server_.Get(R"(/v1/storage/jobs/([0-9a-f-]+))",
+  FakeAgent()
+      : served_("fake agent", [this](service::HttpServer& s) {
+          s.Get(R"(/v1/storage/jobs/([0-9a-f-]+))",
                 [this](service::Request& req, service::Response& res) {
                   std::lock_guard lock(mu_);
                   auto it = jobs_.find(req.params.at(0));
-                  if (it == jobs_.end())
+                  if (it == jobs_.end()) {
                     return service::SendError(res, service::ToApiError(NotFound("no job").error()));
+                  }
                   res.Json(200, agent_api::ToJson(it->second));
                 });
-    EXPECT_TRUE(server_.Bind());
-    thread_ = std::thread([this] { (void)server_.Serve(); });
-  }
-  ~FakeAgent() {
-    server_.Stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
+        }) {}
+  std::string url() const { return served_.url(); }
   void SetJob(const std::string& id, agent_api::JobReport job) {
     std::lock_guard lock(mu_);
     job.id = id;
@@ -56,19 +52,9 @@ class FakeAgent {
   }
 
  private:
-  static service::ServerOptions Options() {
-    service::ServerOptions o;
-    o.name = "fake agent";
-    o.listen = {"127.0.0.1", 0};
-    o.authorize = [](std::string_view) { return true; };
-    o.log_requests = false;
-    return o;
-  }
-
-  service::HttpServer server_;
-  std::thread thread_;
   std::mutex mu_;
   std::map<std::string, agent_api::JobReport> jobs_;
+  service::testing::ServedOnThread served_;  // last: it answers from the members above
 };
 
 class ReconcilerTest : public ::testing::Test {

@@ -1,9 +1,8 @@
 // The checks and the probe behind TargetService (targets.h): field
 // validation that names the field, where a target lives (to tell two rows
 // naming one location apart), and the probe that writes, reads back and
-// deletes an object with a short retry budget. Internal to
-// coffer_manager_ops; the REST layer uses the Validate* functions that
-// targets.h declares.
+// deletes an object with a short retry budget. Internal to the services;
+// the REST layer uses the Validate* functions that targets.h declares.
 //
 // Thread safety: pure functions, apart from the store calls of ProbeObjects.
 #pragma once

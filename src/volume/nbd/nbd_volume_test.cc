@@ -180,22 +180,11 @@ namespace {
 
 using testing::NbdkitServer;
 
-class NbdUnresponsiveTest : public ::testing::Test {
+class NbdUnresponsiveTest : public NbdVolumeTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("coffer-nbd-slow-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // A server whose every read takes a minute (nbdkit's delay filter).
   std::unique_ptr<NbdkitServer> SlowServer() {
-    auto s = NbdkitServer::Start(dir_.string(), {"--filter=delay", "pattern", "8M", "rdelay=60"});
-    EXPECT_TRUE(s.has_value()) << s.error().message();
-    return s ? std::move(*s) : nullptr;
+    return Serve({"--filter=delay", "pattern", "8M", "rdelay=60"});
   }
 
   // A socket that accepts connections (the kernel's backlog) and never
@@ -214,7 +203,6 @@ class NbdUnresponsiveTest : public ::testing::Test {
     if (silent_ >= 0) ::close(silent_);
   }
 
-  std::filesystem::path dir_;
   int silent_ = -1;
 };
 
