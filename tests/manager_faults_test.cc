@@ -44,6 +44,7 @@ class ManagerFaultsTest : public ManagerTest {
     return r;
   }
 
+  void RestoreWhoseAgentDied(const std::string& database_url);
   void RestoreSurvivesAManagerRestart(const std::string& database_url) {
     StartCluster(database_url);
     StartedRestore r = StartRestore("256M", 21);
@@ -272,9 +273,10 @@ TEST_F(ManagerFaultsTest, ARestoreSurvivesAManagerRestartOnPostgres) {
 }
 
 // An agent killed mid-restore: the restore fails with the reason, the new
-// volume says so, and it cannot be backed up by mistake.
-TEST_F(ManagerFaultsTest, ARestoreWhoseAgentDiedFailsAndItsVolumeSaysSo) {
-  StartCluster();
+// volume says so, and it cannot be backed up by mistake; on SQLite and on
+// PostgreSQL.
+void ManagerFaultsTest::RestoreWhoseAgentDied(const std::string& database_url) {
+  StartCluster(database_url);
   StartedRestore r = StartRestore("512M", 22);
   ASSERT_FALSE(r.restore_id.empty());
   const std::string &out = r.out, &restore_id = r.restore_id, &new_volume = r.new_volume;
@@ -294,6 +296,16 @@ TEST_F(ManagerFaultsTest, ARestoreWhoseAgentDiedFailsAndItsVolumeSaysSo) {
   // It can be deleted, and with it its restore's row.
   EXPECT_EQ(manager_->Delete("/v1/volumes/" + new_volume).status, 204);
   EXPECT_EQ(manager_->Get("/v1/restores/" + restore_id).status, 404);
+}
+
+TEST_F(ManagerFaultsTest, ARestoreWhoseAgentDiedFailsAndItsVolumeSaysSoOnSqlite) {
+  RestoreWhoseAgentDied("");
+}
+
+TEST_F(ManagerFaultsTest, ARestoreWhoseAgentDiedFailsAndItsVolumeSaysSoOnPostgres) {
+  const std::string url = NewPostgresDatabase();
+  ASSERT_FALSE(url.empty());
+  RestoreWhoseAgentDied(url);
 }
 
 }  // namespace
