@@ -73,6 +73,14 @@ void ReadTarget(FieldReader& top, TargetSpec* t) {
   top.Take(f);
 }
 
+// The "backend" field read as `name`, once the fields before it were read.
+void SetBackend(FieldReader& f, const std::string& name, Backend* out) {
+  if (!f.ok()) return;
+  auto b = ParseBackend(name);
+  if (!b) return f.Fail("backend", b.error().message());
+  *out = *b;
+}
+
 // `source`: a backup's volume, with its quiescent flag and hooks.
 json VolumeJson(const VolumeSpec& v, bool source) {
   json j = {
@@ -104,14 +112,7 @@ void ReadVolume(FieldReader& top, const char* key, bool backup, VolumeSpec* v) {
   f.String("name", &v->name, backup);
   f.String("id", &v->id, false);
   f.Bool("quiescent", &v->quiescent);
-  if (f.ok()) {
-    auto b = ParseBackend(backend);
-    if (!b) {
-      f.Fail("backend", b.error().message());
-    } else {
-      v->backend = *b;
-    }
-  }
+  SetBackend(f, backend, &v->backend);
   if (v->id.empty()) v->id = v->name;
   if (const json* hooks = f.Object("hooks", false)) {
     FieldReader h(*hooks, f.Name("hooks"));
@@ -127,13 +128,6 @@ void ReadVolume(FieldReader& top, const char* key, bool backup, VolumeSpec* v) {
 }
 
 // ---- reports ----
-
-json CommitJson(const CommitReport& c) {
-  return {{"generation_at_start", c.generation_at_start},
-          {"generation_at_commit", c.generation_at_commit},
-          {"chunks_confirmed", c.chunks_confirmed},
-          {"chunks_restored", c.chunks_restored}};
-}
 
 json ErrorObject(const Error& e) { return service::ErrorJson(e)["error"]; }
 
@@ -160,6 +154,13 @@ std::string_view JobStateName(JobState s) {
       return "cancelled";
   }
   return "?";
+}
+
+json ToJson(const CommitChecks& c) {
+  return {{"generation_at_start", c.generation_at_start},
+          {"generation_at_commit", c.generation_at_commit},
+          {"chunks_confirmed", c.chunks_confirmed},
+          {"chunks_restored", c.chunks_restored}};
 }
 
 json ToJson(const Health& m) {
@@ -203,7 +204,7 @@ json ToJson(const BackupReport& m) {
           {"new_chunks", m.new_chunks},
           {"known_chunks", m.known_chunks},
           {"seconds", m.seconds},
-          {"commit", CommitJson(m.commit)},
+          {"commit", ToJson(m.commit)},
           {"snapshot", m.snapshot},
           {"requests", requests},
           {"retries", m.retries}};
@@ -378,14 +379,7 @@ void ReadRestoreReport(FieldReader& f, RestoreReport* r) {
   f.Uint("zero_bytes", &r->zero_bytes, true);
   f.Uint("chunks_fetched", &r->chunks_fetched, true);
   f.Number("seconds", &r->seconds, true);
-  if (f.ok()) {
-    auto b = ParseBackend(backend);
-    if (!b) {
-      f.Fail("backend", b.error().message());
-    } else {
-      r->backend = *b;
-    }
-  }
+  SetBackend(f, backend, &r->backend);
 }
 
 template <typename Name, typename Enum>

@@ -160,6 +160,9 @@ json ToJson(const RestoreRequest& m);
 json ToJson(const CommitRequest& m);
 json ToJson(const AbandonRequest& m);
 json ToJson(const BackupReport& m);
+// What a backup's commit checks found (engine/backup.h), as the agent's
+// report and the CLI's --json both give it.
+json ToJson(const CommitChecks& m);
 json ToJson(const RestoreReport& m);
 json ToJson(const JobReport& m);
 json ToJson(const JobList& m);

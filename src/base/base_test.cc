@@ -395,3 +395,19 @@ TEST(ForEachIndexTest, ErrorsAndExceptionsFromAnyThreadAreReturned) {
 
 }  // namespace
 }  // namespace coffer
+
+namespace coffer {
+namespace {
+
+TEST(ErrorCodeTest, EveryCodeIsFoundByItsName) {
+  for (int c = 0; c <= int(ErrorCode::kInternal); ++c) {
+    auto parsed = ParseErrorCode(ErrorCodeName(ErrorCode(c)));
+    ASSERT_TRUE(parsed.has_value()) << c;
+    EXPECT_EQ(int(*parsed), c);
+  }
+  EXPECT_FALSE(ParseErrorCode("unknown").has_value());
+  EXPECT_FALSE(ParseErrorCode("").has_value());
+}
+
+}  // namespace
+}  // namespace coffer

@@ -33,6 +33,15 @@ std::string_view ErrorCodeName(ErrorCode code) {
   return "unknown";
 }
 
+std::optional<ErrorCode> ParseErrorCode(std::string_view name) {
+  // Every code from the first to the last (kInternal), so that a code added
+  // to the enum and to ErrorCodeName is found here too.
+  for (int c = 0; c <= int(ErrorCode::kInternal); ++c) {
+    if (ErrorCodeName(ErrorCode(c)) == name) return ErrorCode(c);
+  }
+  return std::nullopt;
+}
+
 Error Error::WithContext(std::string_view context) const {
   Error e = *this;
   std::string m(context);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,6 +33,8 @@ enum class ErrorCode {
 };
 
 std::string_view ErrorCodeName(ErrorCode code);
+// The code an ErrorCodeName names, or nullopt.
+std::optional<ErrorCode> ParseErrorCode(std::string_view name);
 
 class Error {
  public:

@@ -2,6 +2,7 @@
 // device; prints the backup id.
 #include <unistd.h>
 
+#include "agent_api/protocol.h"
 #include "base/text.h"
 #include "cli/common.h"
 #include "cli/verbs.h"
@@ -104,11 +105,7 @@ VerbRun AddBackup(CLI::App& app) {
           {"zero_chunks", b.zero_chunks},
           {"new_chunks", b.new_chunks},
           {"seconds", b.seconds},
-          {"commit",
-           {{"generation_at_start", b.commit.generation_at_start},
-            {"generation_at_commit", b.commit.generation_at_commit},
-            {"chunks_confirmed", b.commit.chunks_confirmed},
-            {"chunks_restored", b.commit.chunks_restored}}}};
+          {"commit", agent_api::ToJson(b.commit)}};
       j.update(RequestStats(f->target));
       j["cache"] = memory ? nlohmann::json{{"file", CacheStateName(memory->state())},
                                            {"chunks_known", b.known_chunks},

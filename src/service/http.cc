@@ -36,9 +36,13 @@ std::string Request::Query(std::string_view key) const {
   return it == query.end() ? "" : it->second;
 }
 
+bool SameHeaderName(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
 std::string Request::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() && ::strncasecmp(k.data(), name.data(), k.size()) == 0) return v;
+    if (SameHeaderName(k, name)) return v;
   }
   return "";
 }
@@ -69,12 +73,7 @@ json ErrorJson(const ApiError& e) {
 json ErrorJson(const Error& e) { return ErrorJson(ToApiError(e)); }
 
 ErrorCode ErrorCodeFromName(std::string_view name) {
-  for (ErrorCode c : {ErrorCode::kNotFound, ErrorCode::kAlreadyExists, ErrorCode::kConflict,
-                      ErrorCode::kInvalidArgument, ErrorCode::kCorruption, ErrorCode::kAuthFailed,
-                      ErrorCode::kUnavailable, ErrorCode::kPermissionDenied,
-                      ErrorCode::kResourceExhausted, ErrorCode::kCancelled, ErrorCode::kInternal}) {
-    if (ErrorCodeName(c) == name) return c;
-  }
+  if (auto c = ParseErrorCode(name)) return *c;
   if (name == "unauthenticated") return ErrorCode::kAuthFailed;
   if (name == "too-large") return ErrorCode::kResourceExhausted;
   return ErrorCode::kInternal;

@@ -33,6 +33,9 @@ struct ListenAddress {
 };
 Result<ListenAddress> ParseListen(std::string_view text);
 
+// Whether two header names are the same (they are case-insensitive).
+bool SameHeaderName(std::string_view a, std::string_view b);
+
 struct Request {
   std::string method, path;
   std::vector<std::string> params;  // the route pattern's groups, in order

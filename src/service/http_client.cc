@@ -1,15 +1,15 @@
 #include "service/http_client.h"
 
 #include <httplib.h>
-#include <strings.h>
 
 #include "core/crypto/secret.h"
+#include "service/http.h"
 
 namespace coffer::service {
 
 std::string HttpReply::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() && ::strncasecmp(k.data(), name.data(), k.size()) == 0) return v;
+    if (SameHeaderName(k, name)) return v;
   }
   return "";
 }

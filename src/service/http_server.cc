@@ -168,11 +168,20 @@ void HttpServer::Stop() {
   if (impl_ && impl_->http) impl_->http->stop();
 }
 
+namespace {
+
+sigset_t StopSignals() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGINT);
+  sigaddset(&s, SIGTERM);
+  return s;
+}
+
+}  // namespace
+
 void BlockStopSignals() {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
+  const sigset_t stop_signals = StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
@@ -180,10 +189,7 @@ void BlockStopSignals() {
 Status ServeUntilSignal(std::string_view name, const std::function<Status()>& serve,
                         const std::function<void()>& stop) {
   BlockStopSignals();
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
+  const sigset_t stop_signals = StopSignals();
   const std::string who(name);
   std::thread waiter([&stop, stop_signals, who] {
     int sig = 0;

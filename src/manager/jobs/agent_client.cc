@@ -35,24 +35,27 @@ Error ReplyError(const std::string& url, int status, const std::string& body) {
     default:
       if (status >= 500) code = ErrorCode::kUnavailable;
   }
-  Error e(code,
-          code == ErrorCode::kInternal ? text + " (HTTP " + std::to_string(status) + ")" : text);
-  if (sent && !sent->field().empty()) e = e.WithField(sent->field());
-  if (sent && !sent->s3_code().empty()) e = e.WithS3Code(sent->s3_code());
-  return e;
+  std::string message =
+      code == ErrorCode::kInternal ? text + " (HTTP " + std::to_string(status) + ")" : text;
+  return sent ? sent->Recoded(code, std::move(message)) : Error(code, std::move(message));
 }
 
 // An answer the protocol does not allow: kInternal naming the field.
 template <typename T>
 Result<T> Answer(const std::string& url, const std::string& what, Result<T> parsed) {
   if (parsed) return parsed;
-  return std::unexpected(
-      Error(ErrorCode::kInternal, "agent " + url + ": " + what +
-                                      " breaks the agent protocol: " + parsed.error().message())
-          .WithField(parsed.error().field()));
+  return std::unexpected(parsed.error().Recoded(
+      ErrorCode::kInternal,
+      "agent " + url + ": " + what + " breaks the agent protocol: " + parsed.error().message()));
 }
 
 }  // namespace
+
+std::string JobFailure(const AgentJob& job) {
+  std::string why = "no reason given";
+  if (job.error) why = std::string(ErrorCodeName(job.error->code())) + ": " + job.error->message();
+  return "agent job " + job.id + " " + std::string(agent_api::JobStateName(job.state)) + ": " + why;
+}
 
 Result<json> AgentClient::Call(const AgentEndpoint& agent, const char* method,
                                const std::string& path, std::string* body,

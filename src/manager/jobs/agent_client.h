@@ -44,6 +44,9 @@ struct AgentEndpoint {
 // A job as the agent reports it (GET /v1/storage/jobs/{id}).
 using AgentJob = agent_api::JobReport;
 
+// Why a job ended without its result: "agent job ID failed: CODE: MESSAGE".
+std::string JobFailure(const AgentJob& job);
+
 using AgentClientOptions = service::HttpClientOptions;
 
 class AgentClient {

@@ -19,12 +19,6 @@ meta::BackupStats StatsOf(const agent_api::BackupReport& r) {
   return s;
 }
 
-std::string JobFailure(const AgentJob& job) {
-  std::string why = "no reason given";
-  if (job.error) why = std::string(ErrorCodeName(job.error->code())) + ": " + job.error->message();
-  return "agent job " + job.id + " " + std::string(agent_api::JobStateName(job.state)) + ": " + why;
-}
-
 }  // namespace
 
 Result<AgentEndpoint> EndpointOf(meta::MetaStore& meta, std::string_view agent_id) {

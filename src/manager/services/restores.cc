@@ -98,19 +98,14 @@ bool RestoreService::OnPoll(const std::string& id, const Result<AgentJob>& answe
                                           int64_t(answer->progress.done_bytes));
     return st || st.error().code() != ErrorCode::kConflict;
   }
-  if (answer->state == agent_api::JobState::kCompleted && answer->restore) {
-    auto done = meta_.FinishRestore(id, meta::RestoreState::kCompleted,
-                                    agent_api::ToJson(*answer->restore).dump(), "");
-    if (done) {
-      metrics_.RestoreFinished("completed");
-      Log("restore " + id + " completed");
-    }
-  } else {
-    std::string why = answer->error ? std::string(ErrorCodeName(answer->error->code())) + ": " +
-                                          answer->error->message()
-                                    : "completed without a restore report";
-    Fail(*r, "agent job " + r->agent_job_id + " " +
-                 std::string(agent_api::JobStateName(answer->state)) + ": " + why);
+  if (answer->state != agent_api::JobState::kCompleted) {
+    Fail(*r, JobFailure(*answer));
+  } else if (!answer->restore) {
+    Fail(*r, "agent job " + answer->id + " completed without a restore report");
+  } else if (meta_.FinishRestore(id, meta::RestoreState::kCompleted,
+                                 agent_api::ToJson(*answer->restore).dump(), "")) {
+    metrics_.RestoreFinished("completed");
+    Log("restore " + id + " completed");
   }
   return false;
 }
