@@ -3,9 +3,11 @@
 #include <strings.h>
 
 #include <charconv>
+#include <unordered_set>
 
 #include "base/text.h"
 #include "core/crypto/secret.h"
+#include "service/http_wire.h"
 
 namespace coffer::service {
 
@@ -49,7 +51,9 @@ std::string Request::Header(std::string_view name) const {
 
 void Response::Json(int s, const json& b) {
   status = s;
-  body = b.dump();
+  // A string that is not UTF-8 (a name read from somewhere outside) must
+  // not turn an answer into an exception: its bad bytes become U+FFFD.
+  body = b.dump(-1, ' ', false, json::error_handler_t::replace);
   content_type = "application/json";
 }
 
@@ -134,19 +138,81 @@ void SendError(Response& res, const ApiError& e) {
   res.Json(e.status, ErrorJson(e));
 }
 
+namespace {
+
+// Thrown from the parser's callback to stop at the first problem nlohmann
+// would let through: a key given twice (which value would win is a guess
+// the client should not have to make) and nesting past kMaxJsonDepth.
+struct JsonShapeError {
+  std::string message;
+};
+
+bool IsJsonType(std::string_view type) {
+  const std::string_view media = type.substr(0, type.find(';'));
+  std::string_view t = media;
+  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+  return SameHeaderName(t, "application/json");
+}
+
+}  // namespace
+
 std::optional<json> ReadJsonBody(Request& req, Response& res) {
+  auto refuse = [&](int status, std::string message) {
+    WipeString(req.body);
+    SendError(res, ApiError{status, "invalid-argument", std::move(message), "", ""});
+    return std::nullopt;
+  };
+  if (req.body.empty()) {
+    return refuse(400,
+                  "the request has no body: send a JSON object with Content-Type: "
+                  "application/json");
+  }
+  const std::string type = req.Header("Content-Type");
+  if (!IsJsonType(type)) {
+    return refuse(415, "the body must be JSON sent with Content-Type: application/json" +
+                           (type.empty() ? std::string(" (none was given)")
+                                         : " (not '" + wire::EscapeForLog(type) + "')"));
+  }
+  std::vector<std::unordered_set<std::string>> keys;  // of each open object
+  auto check = [&keys](int depth, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        if (depth >= kMaxJsonDepth) {
+          throw JsonShapeError{"the body nests deeper than " + std::to_string(kMaxJsonDepth) +
+                               " levels"};
+        }
+        if (event == json::parse_event_t::object_start) keys.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        keys.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!keys.back().insert(parsed.get<std::string>()).second) {
+          throw JsonShapeError{"the body gives the key '" + parsed.get<std::string>() + "' twice"};
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
   std::optional<json> body;
   try {
-    body = json::parse(req.body);
-  } catch (const json::parse_error& e) {
-    SendError(res, ApiError{400, "invalid-argument",
-                            std::string("the body is not valid JSON: ") + e.what(), "", ""});
+    body = json::parse(req.body, check);
+  } catch (const JsonShapeError& e) {
+    return refuse(400, e.message);
+  } catch (const json::exception& e) {
+    // parse_error (syntax, bytes that are not UTF-8) and out_of_range (a
+    // number beyond a double, such as 1e400) alike: the client's mistake.
+    std::string what = e.what();
+    if (size_t at = what.find("] "); what.starts_with("[json.exception.") && at != what.npos) {
+      what.erase(0, at + 2);
+    }
+    return refuse(400, "the body is not valid JSON: " + what);
   }
   WipeString(req.body);
-  if (body && !body->is_object()) {
-    SendError(res, ApiError{400, "invalid-argument", "the body must be a JSON object", "", ""});
-    body.reset();
-  }
+  if (!body->is_object()) return refuse(400, "the body must be a JSON object");
   return body;
 }
 

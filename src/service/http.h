@@ -87,7 +87,12 @@ void SendError(Response& res, const ApiError& e);
 ApiError ToApiError(const Error& e);
 
 // The body as a JSON object, then the body's bytes wiped (it may hold keys,
-// passphrases, tokens); on failure a 400 is sent and nullopt returned.
+// passphrases, tokens). On failure an answer is sent and nullopt returned:
+// 415 unless Content-Type is application/json; 400 for an empty body,
+// malformed JSON or bytes that are not UTF-8, a number beyond a double
+// (1e400), a key given twice in one object, nesting deeper than
+// kMaxJsonDepth, or a body that is not an object.
+inline constexpr int kMaxJsonDepth = 32;
 std::optional<json> ReadJsonBody(Request& req, Response& res);
 
 // RFC 3339 (UTC, seconds) for microseconds since the epoch; null for 0.

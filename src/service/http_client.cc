@@ -16,6 +16,13 @@ std::string HttpReply::Header(std::string_view name) const {
 
 Result<HttpReply> HttpClient::Call(const std::string& method, const std::string& path,
                                    const std::string& bearer, const std::string* body) {
+  // A header value with a CR or LF would add header lines of its own.
+  for (unsigned char c : bearer) {
+    if (c < 0x20 || c == 0x7f) {
+      return InvalidArgument("the token for " + base_url_ +
+                             " holds a control character and cannot be sent");
+    }
+  }
   httplib::Client cli(base_url_);
   if (!cli.is_valid()) return InvalidArgument("URL " + base_url_ + " is not usable");
   const auto t = options_.timeout;

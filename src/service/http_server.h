@@ -1,22 +1,34 @@
-// HttpServer: the one HTTP server of the manager and the agent, on
-// cpp-httplib, over TLS when a certificate is given.
+// HttpServer: the one HTTP/1.1 server of the manager and the agent, over
+// TLS (OpenSSL) when a certificate is given.
 //
 // What every request meets, in order:
-//   - bodies above max_body_bytes: 413, before the body is read;
+//   - a head that is malformed, ambiguous or holds bytes a path or query
+//     must not decode to (service/http_wire.h): 400; a head over 16 KiB:
+//     431; a method no service speaks: 405;
 //   - the bearer token (`Authorization: Bearer <token>`), checked by the
 //     `authorize` predicate before any body is read, except on open paths:
 //     401 with WWW-Authenticate;
-//   - the route: none matches, 404; a handler that throws, 500. Every one
-//     of these is the JSON error body (service/http.h);
+//   - bodies above max_body_bytes: 413, before they are read when they say
+//     their length, as soon as they pass it when chunked; a body that does
+//     not arrive in body_timeout: 408; one cut short: 400;
+//   - the route: none matches, 404; the path matches for other methods
+//     only, 405 with Allow; a handler that throws, 500. Every one of these
+//     is the JSON error body (service/http.h), and every error before the
+//     handler closes the connection after its answer;
 //   - the request log: one line "coffer NAME: METHOD PATH STATUS MS ms" on
-//     stderr when log_requests — never headers, query strings or bodies,
-//     which hold secrets — and on_request for metrics.
+//     stderr when log_requests, with the path as sent (percent-encoded, so
+//     no request can write a line of its own) — never headers, query
+//     strings or bodies, which hold secrets — and on_request for metrics.
+// HEAD is answered by the GET route without its body. Answers carry
+// X-Content-Type-Options: nosniff, and Cache-Control: no-store unless the
+// handler set one.
 //
-// Thread safety: Serve blocks on the calling thread and answers on the
-// library's worker threads; Stop may be called from any thread. Routes are
+// Thread safety: Serve blocks on the calling thread, which owns the sockets,
+// and runs handlers on `workers` threads; Stop may be called from any thread. Routes are
 // added before Bind.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,6 +54,23 @@ struct ServerOptions {
   std::function<void(const std::string& method, const std::string& path, int status,
                      double seconds)>
       on_request;
+
+  // Threads that run handlers; requests beyond them wait in a queue of
+  // max_queued_requests, past which the answer is 503.
+  int workers = 16;
+  size_t max_queued_requests = 1024;
+  // Connections held open at once, in all and from one client address;
+  // beyond either, a new connection gets a 503 and is closed.
+  size_t max_connections = 1024;
+  size_t max_connections_per_client = 128;
+  // Deadlines: for a whole request head from its first byte (a TLS
+  // handshake included), for a whole body from the end of its head, for a
+  // whole answer to be taken by the client, and for an idle kept-alive
+  // connection. A request that misses one gets a 408 and is closed.
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{30000};
+  std::chrono::milliseconds write_timeout{30000};
+  std::chrono::milliseconds idle_timeout{10000};
 };
 
 class HttpServer {

@@ -120,9 +120,15 @@ TEST(ServiceTest, FieldReaderNamesTheFirstBadField) {
   EXPECT_TRUE(optional.ok());  // absent and optional: not a problem
 }
 
-TEST(ServiceTest, JsonBodiesAreWipedAfterParsing) {
+Request JsonRequest(std::string body) {
   Request req;
-  req.body = R"({"key":"0123456789abcdef0123456789abcdef"})";
+  req.headers.emplace("Content-Type", "application/json");
+  req.body = std::move(body);
+  return req;
+}
+
+TEST(ServiceTest, JsonBodiesAreWipedAfterParsing) {
+  Request req = JsonRequest(R"({"key":"0123456789abcdef0123456789abcdef"})");
   const char* bytes = req.body.data();
   const size_t size = req.body.size();
   Response res;
@@ -130,18 +136,54 @@ TEST(ServiceTest, JsonBodiesAreWipedAfterParsing) {
   ASSERT_TRUE(body);
   EXPECT_EQ(req.body.size(), size);
   EXPECT_EQ(std::string(bytes, size), std::string(size, '\0'));
+}
 
-  Request bad;
-  bad.body = "{nope";
-  Response r2;
-  EXPECT_FALSE(ReadJsonBody(bad, r2));
-  EXPECT_EQ(r2.status, 400);
-  EXPECT_NE(r2.body.find("not valid JSON"), std::string::npos);
-  Request array;
-  array.body = "[1]";
-  Response r3;
-  EXPECT_FALSE(ReadJsonBody(array, r3));
-  EXPECT_NE(r3.body.find("must be a JSON object"), std::string::npos);
+// Each refused body: its status and what the message says (and the body is
+// wiped whatever happened, since it may hold a secret).
+TEST(ServiceTest, JsonBodiesThatAreNotOneClearObjectAreRefused) {
+  struct Case {
+    std::string body, content_type;
+    int status;
+    std::string says;
+  };
+  const std::string deep = std::string(40, '[') + std::string(40, ']');
+  const std::vector<Case> cases = {
+      {"{nope", "application/json", 400, "not valid JSON"},
+      {"[1]", "application/json", 400, "must be a JSON object"},
+      {"", "application/json", 400, "the request has no body"},
+      {R"({"a":1})", "", 415, "Content-Type: application/json (none was given)"},
+      {R"({"a":1})", "text/plain", 415, "(not 'text/plain')"},
+      {"a=1", "application/x-www-form-urlencoded", 415, "Content-Type"},
+      {"{\"name\":\"\xff\xfe\"}", "application/json", 400, "not valid JSON"},
+      {R"({"n":1e400})", "application/json", 400, "number overflow"},
+      {R"({"a":1,"a":2})", "application/json", 400, "gives the key 'a' twice"},
+      {R"({"x":{"a":1,"b":{"a":2},"a":3}})", "application/json", 400, "the key 'a' twice"},
+      {"{\"x\":" + deep + "}", "application/json", 400, "nests deeper than 32 levels"},
+  };
+  for (const Case& c : cases) {
+    Request req;
+    if (!c.content_type.empty()) req.headers.emplace("content-type", c.content_type);
+    req.body = c.body;
+    Response res;
+    EXPECT_FALSE(ReadJsonBody(req, res)) << c.body;
+    EXPECT_EQ(res.status, c.status) << c.body;
+    EXPECT_NE(res.body.find(c.says), std::string::npos) << c.body << " -> " << res.body;
+    EXPECT_EQ(req.body.find_first_not_of('\0'), std::string::npos) << c.body;
+    EXPECT_TRUE(json::accept(res.body));  // the answer itself is valid JSON
+  }
+  // Accepted: a charset parameter, the same key in sibling objects, 31 levels.
+  Request ok = JsonRequest(R"({"a":{"k":1},"b":{"k":2},"c":)" + std::string(30, '[') +
+                           std::string(30, ']') + "}");
+  ok.headers.clear();
+  ok.headers.emplace("Content-Type", "Application/JSON; charset=utf-8");
+  Response res;
+  EXPECT_TRUE(ReadJsonBody(ok, res)) << res.body;
+}
+
+TEST(ServiceTest, AnswersWithBytesThatAreNotUtf8StayValidJson) {
+  Response res;
+  res.Json(400, {{"message", std::string("volume \xff\xfe")}});
+  EXPECT_EQ(json::parse(res.body)["message"], "volume \ufffd\ufffd");
 }
 
 class ServerTest : public ::testing::Test {
@@ -214,7 +256,7 @@ TEST_F(ServerTest, AnswersRoutesAndRefusesWithJsonErrors) {
   auto too_large = client_->Call("POST", "/v1/things/box/echo", token, &large);
   EXPECT_EQ(too_large->status, 413);
   EXPECT_EQ(json::parse(too_large->body)["error"]["message"],
-            "the body is larger than the test accepts");
+            "the body is larger than the test accepts (1024 bytes)");
   std::string not_json = "{";
   auto bad = client_->Call("POST", "/v1/things/box/echo", token, &not_json);
   EXPECT_EQ(bad->status, 400);
