@@ -1,9 +1,12 @@
 #include "tests/manager_harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +74,38 @@ Reply HttpCall(int port, const std::string& method, const std::string& path,
   reply.raw = r->body;
   reply.content_type = r->Header("Content-Type");
   reply.body = json::parse(r->body, nullptr, false);
+  if (reply.body.is_discarded()) reply.body = nullptr;
+  return reply;
+}
+
+Reply RawCall(int port, const std::string& request) {
+  Reply reply;
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{30, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return reply;
+  }
+  std::string_view out = request;
+  while (!out.empty()) {
+    ssize_t n = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may answer (413) before it has it all
+    out.remove_prefix(size_t(n));
+  }
+  std::string in;
+  char buf[65536];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) in.append(buf, size_t(n));
+  ::close(fd);
+  const size_t end = in.find("\r\n\r\n");
+  if (!in.starts_with("HTTP/1.1 ") || end == std::string::npos) return reply;
+  reply.status = std::atoi(in.c_str() + 9);
+  reply.raw = in.substr(end + 4);
+  reply.body = json::parse(reply.raw, nullptr, false);
   if (reply.body.is_discarded()) reply.body = nullptr;
   return reply;
 }

@@ -31,6 +31,11 @@ struct Reply {
 Reply HttpCall(int port, const std::string& method, const std::string& path,
                const std::string& body, const std::string& token);
 
+// `request`'s bytes sent as they are on a new connection (for what
+// HttpClient will not send: other content types, bytes that are not UTF-8,
+// broken framing), and the answer read until the server closes.
+Reply RawCall(int port, const std::string& request);
+
 // A child process with its output in a log file.
 class Child {
  public:

@@ -94,11 +94,16 @@ Status Manager::OpenDatabase(std::optional<std::string> env_token) {
 void Manager::BuildServices() {
   Parts& p = *parts_;
   p.auth = std::make_unique<TokenAuthenticator>(*p.meta);
-  p.targets = std::make_unique<TargetService>(*p.meta);
+  TargetServiceOptions to;
+  to.places.allow_link_local = config_.allow_link_local_peers;
+  to.places.refused_dirs.push_back(config_.data_dir);  // its database and master key
+  to.places.directory_roots = config_.target_roots;
+  p.targets = std::make_unique<TargetService>(*p.meta, to);
   p.retention = std::make_unique<Retention>(*p.meta, *p.targets);
   p.metrics = std::make_unique<ManagerMetrics>(*p.meta);
   p.agents = std::make_unique<AgentClient>(AgentClientOptions{config_.agent_timeout, ""});
-  p.agent_service = std::make_unique<AgentService>(*p.meta, *p.agents);
+  p.agent_service =
+      std::make_unique<AgentService>(*p.meta, *p.agents, config_.allow_link_local_peers);
   p.poller = std::make_unique<JobPoller>(*p.agents, config_.job_poll_interval);
   p.orchestrator = std::make_unique<Orchestrator>(*p.meta, *p.targets, *p.retention, *p.agents,
                                                   *p.poller, *p.metrics);

@@ -187,15 +187,25 @@ Result<std::unique_ptr<VolumeWriter>> OpenNbdDestination(const std::string& uri,
   return OpenNbdVolumeForRestore(uri, size, NbdOf(ctx));
 }
 
+Status IscsiForm(const std::string& locator) {
+  COFFER_RETURN_IF_ERROR(IscsiLocator(locator, {}));
+  return {};
+}
+
+Status NbdForm(const std::string& locator) {
+  COFFER_RETURN_IF_ERROR(NbdLocator(locator, {}));
+  return {};
+}
+
 // The registry.
 constexpr BackendInfo kBackends[] = {
     {Backend::kFile, "file", "an absolute path inside one of the agent's volume roots", FileSource,
-     FileDestination, AsIs, OpenFileSource, OpenFileDestination},
+     FileDestination, AsIs, OpenFileSource, OpenFileDestination, CheckFileSyntax},
     {Backend::kIscsi, "iscsi", "iscsi://[USER[%PASSWORD]@]HOST[:PORT]/TARGET-IQN/LUN", IscsiLocator,
-     IscsiLocator, RedactIscsiUrl, OpenIscsiSource, OpenIscsiDestination},
+     IscsiLocator, RedactIscsiUrl, OpenIscsiSource, OpenIscsiDestination, IscsiForm},
     {Backend::kNbd, "nbd",
      "nbd://HOST[:PORT][/EXPORT], nbds://…, nbd+unix:///EXPORT?socket=PATH or nbds+unix://…",
-     NbdLocator, NbdLocator, AsIs, OpenNbdSource, OpenNbdDestination},
+     NbdLocator, NbdLocator, AsIs, OpenNbdSource, OpenNbdDestination, NbdForm},
 };
 
 }  // namespace

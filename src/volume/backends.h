@@ -67,6 +67,9 @@ struct BackendInfo {
   Result<std::unique_ptr<VolumeWriter>> (*open_destination)(const std::string& validated,
                                                             uint64_t size,
                                                             const BackendContext& ctx);
+  // The checks that need no host (the manager's, when a volume is entered):
+  // the locator's form, and for `file` an absolute path without NUL or "..".
+  Status (*check_form)(const std::string& locator);
 };
 
 std::span<const BackendInfo> Backends();

@@ -39,5 +39,12 @@ using service::SendError;  // an ApiError
 void SendError(Response& res, const Error& e, bool target_access = false);
 // A 400 naming `field`.
 void SendFieldError(Response& res, const std::string& field, const std::string& message);
+// The largest `limit` a list accepts (0, where allowed, means no limit).
+inline constexpr int64_t kMaxListLimit = 1'000'000;
+// The query parameter `key` as a whole number from min to max, written
+// exactly so ("1e400", "12abc", "+3" and "" are refused): true with *out set,
+// or left alone when absent; false once a 400 naming it has been sent.
+bool ReadQueryInt(const Request& req, Response& res, const char* key, int64_t min, int64_t max,
+                  int64_t* out);
 
 }  // namespace coffer::manager::api

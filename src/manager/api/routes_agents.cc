@@ -4,8 +4,6 @@
 // reached, refuses the token or speaks another protocol version is a 422
 // naming the field.
 
-#include <regex>
-
 #include "manager/api/http_util.h"
 #include "manager/api/records.h"
 #include "manager/api/server.h"
@@ -13,16 +11,27 @@
 namespace coffer::manager::api {
 namespace {
 
-// http(s)://host[:port], nothing after but an optional slash.
-bool ValidUrl(const std::string& url) {
-  static const std::regex kUrl(R"(^https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?/?$)");
-  return std::regex_match(url, kUrl);
-}
-
-void CheckFields(FieldReader& f, const std::optional<std::string>& url,
+// The fields' own checks, before the agent is asked (a 400, where the
+// agent's answer is a 422).
+void CheckFields(ApiContext& ctx, FieldReader& f, const std::optional<std::string>& url,
                  const std::optional<std::string>& token) {
-  if (url && !ValidUrl(*url)) f.Fail("url", "must be http(s)://host[:port]");
-  if (token && token->size() < 16) f.Fail("token", "must be at least 16 characters");
+  if (url) {
+    if (auto st = ctx.agents->CheckUrl(*url); !st) {
+      std::string m = st.error().message();
+      if (m.starts_with("url: ")) m.erase(0, 5);
+      f.Fail("url", m);
+    }
+  }
+  if (!token) return;
+  if (token->size() < 16) f.Fail("token", "must be at least 16 characters");
+  // The token travels as a header line: a CR or LF in it would add lines
+  // of the manager's choosing to every call (header injection).
+  for (unsigned char c : *token) {
+    if (c < 0x21 || c > 0x7e) {
+      f.Fail("token", "must be printable ASCII without spaces or control characters");
+      break;
+    }
+  }
 }
 
 // The fields were checked before the service was called: an error naming
@@ -50,7 +59,7 @@ void Create(ApiContext& ctx, Request& req, Response& res) {
   f.String("url", &a.url, true, 2048);
   f.String("token", &token, true, 4096);
   WipeFields(*body, {"token"});
-  if (f.ok()) CheckFields(f, a.url, token);
+  if (f.ok()) CheckFields(ctx, f, a.url, token);
   a.url = Trim(a.url);
   a.token = meta::SecretString(std::move(token));
   WipeString(token);
@@ -78,7 +87,7 @@ void Update(ApiContext& ctx, Request& req, Response& res) {
   WipeString(s);
   WipeFields(*body, {"token"});
   if (f.ok())
-    CheckFields(f, p.url ? std::optional<std::string>(*p.url + "/") : std::nullopt, token);
+    CheckFields(ctx, f, p.url ? std::optional<std::string>(*p.url + "/") : std::nullopt, token);
   if (token) {
     p.token = meta::SecretString(std::move(*token));
     WipeString(*token);

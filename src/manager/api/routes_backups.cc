@@ -19,14 +19,7 @@ void List(ApiContext& ctx, Request& req, Response& res) {
     if (!s) return SendFieldError(res, "status", "status: must be running, completed or failed");
     filter.status = *s;
   }
-  if (req.HasQuery("limit")) {
-    try {
-      filter.limit = std::stoll(req.Query("limit"));
-    } catch (const std::exception&) {
-      filter.limit = -1;
-    }
-    if (filter.limit < 0) return SendFieldError(res, "limit", "limit: must be a whole number");
-  }
+  if (!ReadQueryInt(req, res, "limit", 0, kMaxListLimit, &filter.limit)) return;
   auto backups = ctx.backups->List(filter);
   if (!backups) return SendError(res, backups.error());
   json list = json::array();
@@ -105,15 +98,7 @@ void AddBackupRoutes(service::HttpServer& s, ApiContext& ctx) {
       }
       filter.state = *state;
     }
-    if (req.HasQuery("limit")) {
-      const std::string text = req.Query("limit");
-      int64_t limit = 0;
-      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
-      if (ec != std::errc() || end != text.data() + text.size() || limit < 1) {
-        return SendFieldError(res, "limit", "limit: must be a positive integer");
-      }
-      filter.limit = limit;
-    }
+    if (!ReadQueryInt(req, res, "limit", 1, kMaxListLimit, &filter.limit)) return;
     auto restores = ctx.restores->List(filter);
     if (!restores) return SendError(res, restores.error());
     json list = json::array();

@@ -115,14 +115,7 @@ void AddTargetRoutes(service::HttpServer& s, ApiContext& ctx) {
   s.Get(R"(/v1/backup_targets/([^/]+)/gc_runs)", [&ctx](Request& req, Response& res) {
     const std::string id = req.params.at(0);
     int64_t limit = 0;
-    if (req.HasQuery("limit")) {
-      try {
-        limit = std::stoll(req.Query("limit"));
-      } catch (const std::exception&) {
-        limit = -1;
-      }
-      if (limit < 0) return SendFieldError(res, "limit", "limit: must be a whole number");
-    }
+    if (!ReadQueryInt(req, res, "limit", 0, kMaxListLimit, &limit)) return;
     auto runs = ctx.targets->GcRuns(id, limit);
     if (!runs) return SendError(res, runs.error());
     json list = json::array();

@@ -16,6 +16,8 @@ Status LoadConfigFile(const std::string& path, ManagerConfig* config) {
   keys.String("master_key_file", &c.master_key_file);
   keys.Listen("listen", &c.listen);
   keys.Bool("log_requests", &c.log_requests);
+  keys.Strings("target_roots", &c.target_roots);
+  keys.Bool("allow_link_local_peers", &c.allow_link_local_peers);
   using std::chrono::milliseconds, std::chrono::seconds;
   constexpr int64_t kMax = int64_t(1) << 40;
   keys.Int("max_body_bytes", 1, kMax, [&c](int64_t v) { c.max_body_bytes = uint64_t(v); });
@@ -49,6 +51,11 @@ Status FinishConfig(ManagerConfig* config) {
     return InvalidArgument("data directory " + dir.string() + " is not a directory");
   }
   config->data_dir = dir.string();
+  for (const std::string& root : config->target_roots) {
+    if (!fs::path(root).is_absolute()) {
+      return InvalidArgument("target_roots: '" + root + "' is not an absolute path");
+    }
+  }
   if (config->database_url.empty()) {
     config->database_url = "sqlite://" + (dir / "coffer.db").string();
   }

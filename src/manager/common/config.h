@@ -14,6 +14,9 @@
 //   gc_check_interval_seconds = 300         # how often the daily GC hours are looked at
 //   gc_lock_wait_seconds = 600              # a GC waits this long for others' locks in the target
 //   log_requests = true                     # "METHOD PATH STATUS ms" on stderr
+//   target_roots = ["/srv/backup"]          # directory targets only in these (default: anywhere
+//                                           # but the system's directories and data_dir)
+//   allow_link_local_peers = false          # agents and S3 endpoints at 169.254/16, fe80::/10
 //
 // Thread safety: a value, read-only once the manager runs.
 #pragma once
@@ -21,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "service/http.h"
@@ -41,6 +45,8 @@ struct ManagerConfig {
   std::chrono::seconds gc_check_interval{300};
   std::chrono::seconds gc_lock_wait{600};
   bool log_requests = true;
+  std::vector<std::string> target_roots;
+  bool allow_link_local_peers = false;
 };
 
 // Reads a TOML file into `config`; only keys present change it.

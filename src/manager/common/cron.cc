@@ -210,6 +210,20 @@ std::vector<int64_t> CronSchedule::NextRuns(int64_t after_us, int n) const {
   return out;
 }
 
+Result<std::string> CanonicalCron(std::string_view expression) {
+  COFFER_RETURN_IF_ERROR(ValidateCron(expression));
+  std::string out;
+  size_t i = 0;
+  while (i < expression.size()) {
+    while (i < expression.size() && std::isspace(static_cast<unsigned char>(expression[i]))) ++i;
+    size_t start = i;
+    while (i < expression.size() && !std::isspace(static_cast<unsigned char>(expression[i]))) ++i;
+    if (i > start)
+      out += (out.empty() ? "" : " ") + std::string(expression.substr(start, i - start));
+  }
+  return out;
+}
+
 Status ValidateCron(std::string_view expression) {
   bool blank = true;
   for (char c : expression) blank = blank && std::isspace(static_cast<unsigned char>(c));

@@ -70,5 +70,8 @@ class CronSchedule {
 // PATCH /v1/volumes/{id}/backup_schedule body). An empty expression is
 // "no schedule" and valid.
 Status ValidateCron(std::string_view expression);
+// The expression as it is stored: validated, its fields joined by single
+// spaces ("  0 3  * * * " → "0 3 * * *"), "" for a blank one (no schedule).
+Result<std::string> CanonicalCron(std::string_view expression);
 
 }  // namespace coffer::manager

@@ -192,6 +192,14 @@ TEST(CronTest, InvalidExpressionsNameTheReason) {
   }
 }
 
+// The probe stored " 0 3 * * * " as given; it is stored canonical now.
+TEST(CronTest, CanonicalCronJoinsFieldsWithSingleSpaces) {
+  EXPECT_EQ(CanonicalCron("  0 3  *\t* *  ").value(), "0 3 * * *");
+  EXPECT_EQ(CanonicalCron("   ").value(), "");
+  EXPECT_EQ(CanonicalCron("").value(), "");
+  EXPECT_FALSE(CanonicalCron(" 0 3 * * ").has_value());
+}
+
 TEST(CronTest, ValidateCronAcceptsEmptyAsNoSchedule) {
   EXPECT_TRUE(ValidateCron("").has_value());
   EXPECT_TRUE(ValidateCron("   ").has_value());

@@ -1,9 +1,12 @@
 #include "manager/services/agents.h"
 
+#include "service/peer_url.h"
+
 namespace coffer::manager {
 
 Result<agent_api::Health> AgentService::Check(const std::string& url,
                                               const meta::SecretString& token) {
+  COFFER_RETURN_IF_ERROR(CheckUrl(url));
   auto health = client_.Health(AgentEndpoint{url, token});
   if (health) return health;
   const Error& e = health.error();
@@ -11,6 +14,14 @@ Result<agent_api::Health> AgentService::Check(const std::string& url,
   std::string why = e.message();
   if (e.code() == ErrorCode::kUnavailable) why += " (register the agent once it runs)";
   return std::unexpected(Error(e.code(), field + ": " + why).WithField(field));  // its own field
+}
+
+Status AgentService::CheckUrl(const std::string& url) const {
+  auto peer = service::ParsePeerUrl(url);
+  Status allowed = peer ? service::CheckPeerHost(peer->host, allow_link_local_)
+                        : Status(std::unexpected(peer.error()));
+  if (!allowed) return FieldInvalid("url", allowed.error().message());
+  return {};
 }
 
 Result<RegisteredAgent> AgentService::Register(const meta::NewAgent& a) {

@@ -4,9 +4,10 @@
 // (agent_api::kProtocolVersion), so that a typo or an agent of another
 // version is refused when it is entered, not at the first backup.
 //
-// Errors of Register and Update: kInvalidArgument for a field, and for the
-// agent's answer an Error whose field detail is "url" (unreachable, another
-// protocol) or "token" (refused); kAlreadyExists for a taken name.
+// Errors of Register and Update: kInvalidArgument for a field (a URL that is
+// not http(s)://host[:port], or whose host is link-local or not one host's
+// address: service/peer_url.h), and for the agent's answer an Error whose field detail is "url"
+// (unreachable, another protocol) or "token" (refused); kAlreadyExists for a taken name.
 //
 // Thread safety: thread safe (the store and the client are).
 #pragma once
@@ -29,9 +30,16 @@ struct RegisteredAgent {
 
 class AgentService {
  public:
-  AgentService(meta::MetaStore& meta, AgentClient& client) : meta_(meta), client_(client) {}
+  // `allow_link_local`: whether an agent may live at a link-local address
+  // (the manager's allow_link_local_peers).
+  AgentService(meta::MetaStore& meta, AgentClient& client, bool allow_link_local = false)
+      : meta_(meta), client_(client), allow_link_local_(allow_link_local) {}
 
-  // Asks the agent at `url` with `token` what it speaks.
+  // Whether the manager may call `url` at all (before asking the agent):
+  // http(s)://host[:port], a host that is not link-local (unless allowed)
+  // and is one host's address. kInvalidArgument naming "url".
+  Status CheckUrl(const std::string& url) const;
+  // Asks the agent at `url` with `token` what it speaks (after CheckUrl).
   Result<agent_api::Health> Check(const std::string& url, const meta::SecretString& token);
 
   Result<RegisteredAgent> Register(const meta::NewAgent& a);
@@ -45,6 +53,7 @@ class AgentService {
  private:
   meta::MetaStore& meta_;
   AgentClient& client_;
+  const bool allow_link_local_;
 };
 
 }  // namespace coffer::manager

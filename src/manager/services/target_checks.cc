@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/uuid.h"
+#include "service/peer_url.h"
 #include "store/target_address.h"
 
 namespace coffer::manager {
@@ -65,6 +66,63 @@ Status ValidateAddress(std::string_view address) {
     return FieldError("address", "'" + std::string(address) + "' is not an absolute path");
   }
   return {};
+}
+
+std::vector<std::string> TargetPlaces::DefaultRefusedDirs() {
+  return {"/bin",    "/boot", "/dev", "/etc",  "/lib", "/lib32", "/lib64",
+          "/libx32", "/proc", "/run", "/sbin", "/sys", "/usr",   "/var/run"};
+}
+
+namespace {
+
+// Whether `path` is `dir` or inside it (both lexically normal, absolute).
+bool AtOrUnder(const std::filesystem::path& path, const std::filesystem::path& dir) {
+  auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
+  return d == dir.end() || (std::next(d) == dir.end() && d->empty());
+}
+
+}  // namespace
+
+Status ValidatePlace(std::string_view address, std::string_view endpoint,
+                     const TargetPlaces& places) {
+  namespace fs = std::filesystem;
+  auto where = TargetAddress::Parse(address);
+  if (!where) return {};  // ValidateAddress names it
+  if (where->is_s3()) {
+    if (endpoint.empty()) return {};
+    auto url = service::ParsePeerUrl(endpoint);
+    if (!url) return FieldError("s3_endpoint", url.error().message());
+    auto allowed = service::CheckPeerHost(url->host, places.allow_link_local);
+    if (!allowed) return FieldError("s3_endpoint", allowed.error().message());
+    return {};
+  }
+  // Both the path as written and where its existing part leads: a link
+  // from /srv/backup to /etc must not get around the refusal.
+  const fs::path lexical = fs::path(where->path).lexically_normal();
+  std::error_code ec;
+  fs::path resolved = fs::weakly_canonical(lexical, ec);
+  if (ec) resolved = lexical;
+  for (const fs::path& p : {lexical, resolved}) {
+    if (p == p.root_path()) return FieldError("address", "a target cannot be the root directory");
+    for (const std::string& refused : places.refused_dirs) {
+      const fs::path dir = fs::path(refused).lexically_normal();
+      if (AtOrUnder(p, dir)) {
+        return FieldError("address", "'" + p.string() + "' is in " + dir.string() +
+                                         ", where the manager does not put targets");
+      }
+    }
+  }
+  if (places.directory_roots.empty()) return {};
+  for (const std::string& root : places.directory_roots) {
+    const fs::path dir = fs::path(root).lexically_normal();
+    if (AtOrUnder(lexical, dir) && AtOrUnder(resolved, dir)) return {};
+  }
+  std::string roots;
+  for (const std::string& r : places.directory_roots) roots += (roots.empty() ? "" : ", ") + r;
+  return FieldError("address", "'" + lexical.string() +
+                                   "' is outside the directories the manager may put targets "
+                                   "in (target_roots: " +
+                                   roots + ")");
 }
 
 std::string Location(std::string_view address, std::string_view endpoint) {

@@ -29,6 +29,13 @@ Status ValidateConnection(std::string_view address, std::string_view endpoint,
                           std::string_view region, std::string_view access_key_id, bool has_secret);
 // "s3://bucket[/prefix]", "file:///abs" or "/abs".
 Status ValidateAddress(std::string_view address);
+// Whether `places` lets a target live there: a directory not in or under a
+// refused one (links in the part that exists resolved), under a root when
+// roots are set; an S3 endpoint whose host is not link-local (unless
+// allowed) and is one host's address. kInvalidArgument naming "address" or
+// "s3_endpoint".
+Status ValidatePlace(std::string_view address, std::string_view endpoint,
+                     const TargetPlaces& places);
 // Every field of a create request, in the order the API documents them.
 Status ValidateCreateRequest(const CreateTargetRequest& request);
 

@@ -76,6 +76,7 @@ StoreOptions TargetService::StoreOptionsFor(const meta::BackupTarget& target,
 
 Result<meta::BackupTarget> TargetService::CreateTarget(const CreateTargetRequest& r) {
   COFFER_RETURN_IF_ERROR(ValidateCreateRequest(r));
+  COFFER_RETURN_IF_ERROR(ValidatePlace(r.address, r.s3_endpoint, options_.places));
   // Refuse a taken name or location before touching the target.
   COFFER_ASSIGN_OR_RETURN(auto existing, meta_.ListBackupTargets());
   const std::string location = Location(r.address, r.s3_endpoint);
@@ -116,6 +117,7 @@ Status TargetService::ProbeConnection(const meta::BackupTarget& next,
                                       const SecretKey& target_key) const {
   COFFER_RETURN_IF_ERROR(ValidateConnection(next.address, next.s3_endpoint, next.s3_region,
                                             next.s3_access_key_id, !secret.empty()));
+  COFFER_RETURN_IF_ERROR(ValidatePlace(next.address, next.s3_endpoint, options_.places));
   StoreOptions so = ForProbe(StoreOptionsFor(next, secret), options_.probe_timeout);
   so.create = false;  // the target exists; a missing directory is an error
   COFFER_ASSIGN_OR_RETURN(auto store, OpenForProbe(next.address, so));

@@ -47,6 +47,21 @@
 
 namespace coffer::manager {
 
+// Where the manager lets a target live. It creates a missing directory, as
+// root on most hosts, and calls the S3 endpoint it is given with the
+// target's credentials, so neither may point anywhere an API client likes.
+struct TargetPlaces {
+  // S3 endpoints at link-local addresses (cloud metadata services).
+  bool allow_link_local = false;
+  // No directory target at or under these (the manager's data directory,
+  // the system's own: /etc, /usr, /boot, …), nor at "/".
+  std::vector<std::string> refused_dirs = DefaultRefusedDirs();
+  // When not empty, directory targets only at or under one of these.
+  std::vector<std::string> directory_roots;
+
+  static std::vector<std::string> DefaultRefusedDirs();
+};
+
 // POST /v1/backup_targets.
 struct CreateTargetRequest {
   std::string name;  // required, 1..128 printable characters, unique
@@ -93,6 +108,8 @@ struct TargetServiceOptions {
   std::chrono::milliseconds probe_timeout{8000};
   // Trust this PEM bundle for https S3 endpoints (tests); empty: the system's.
   std::string s3_ca_file;
+  // Where targets may live (target_checks.h, ValidatePlace).
+  TargetPlaces places;
 };
 
 class TargetService {

@@ -1,7 +1,8 @@
 // VolumeService: the volumes the manager backs up (DESIGN §4) and their
 // schedules. It owns the rules a route would otherwise repeat: a volume
-// names an agent that exists; a schedule's cron expression parses and its
-// target exists (each a kInvalidArgument naming the field).
+// names an agent that exists and a locator of its backend's form (the
+// agent checks what needs its host: volume roots, links); a schedule's cron expression parses and
+// its target exists (each a kInvalidArgument naming the field).
 //
 // Thread safety: thread safe (the store is).
 #pragma once
@@ -20,9 +21,7 @@ class VolumeService {
   Result<meta::Volume> Create(const meta::Volume& v);
   Result<meta::Volume> Get(const std::string& id) { return meta_.GetVolume(id); }
   Result<std::vector<meta::Volume>> List() { return meta_.ListVolumes(); }
-  Result<meta::Volume> Update(const std::string& id, const meta::VolumePatch& p) {
-    return meta_.UpdateVolume(id, p);
-  }
+  Result<meta::Volume> Update(const std::string& id, const meta::VolumePatch& p);
   Result<meta::Volume> SetSchedule(const std::string& id, const meta::VolumeSchedule& s);
   // kConflict while backups or a running restore refer to it.
   Status Delete(const std::string& id) { return meta_.DeleteVolume(id); }
