@@ -5,11 +5,16 @@
 // tokens, locators, target directories and S3 endpoints — pointed where
 // they must not go. Each gets its 4xx with the field named, the service
 // stays up, and nothing is created.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <tuple>
 
+#include "service/http_client.h"
 #include "tests/manager_fixture.h"
 
 namespace coffer::testing {
@@ -207,6 +212,52 @@ TEST_F(ManagerBadInputTest, TheAgentRefusesBadBodies) {
     Expect(send("application/json", "{\"a\":1,\"a\":1}"), 400, "", "twice", path);
   }
   EXPECT_EQ(HttpCall(port, "GET", "/healthz", "", token).status, 200);
+}
+
+// The probe's slow clients, against the real binaries: forty connections
+// that send half a head, and one chunked body that never ends, to each
+// service; both keep answering /healthz, and the endless body gets its 413.
+TEST_F(ManagerBadInputTest, SlowAndEndlessClientsDoNotTakeEitherServiceDown) {
+  StartCluster();
+  struct Service {
+    std::string name;
+    int port;
+    std::string token;
+  };
+  for (const Service& svc : {Service{"manager", manager_->port(), manager_->token()},
+                             Service{"agent", agent1_->port(), agent1_->token()}}) {
+    std::vector<int> slow;
+    for (int i = 0; i < 40; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(uint16_t(svc.port));
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+      const std::string half = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+      ASSERT_EQ(::send(fd, half.data(), half.size(), MSG_NOSIGNAL), ssize_t(half.size()));
+      slow.push_back(fd);
+    }
+    service::HttpClient client("http://127.0.0.1:" + std::to_string(svc.port),
+                               {std::chrono::milliseconds(3000), ""});
+    auto health = client.Call("GET", "/healthz", svc.token);
+    ASSERT_TRUE(health) << svc.name << ": " << health.error().message();
+    EXPECT_EQ(health->status, 200) << svc.name;
+
+    // 64 MiB of chunks, sent until the answer comes: the kernel's buffers
+    // take a few MiB of it, the service none.
+    const std::string path = svc.name == "manager" ? "/v1/volumes" : "/v1/storage/backup";
+    const std::string head = "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                             svc.token +
+                             "\r\nContent-Type: application/json\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n";
+    std::string endless = head;
+    const std::string chunk = "10000\r\n" + std::string(65536, ' ') + "\r\n";
+    for (int i = 0; i < 1024; ++i) endless += chunk;
+    Reply refused = RawCall(svc.port, endless);
+    EXPECT_EQ(refused.status, 413) << svc.name << ": " << refused.raw;
+    for (int fd : slow) ::close(fd);
+  }
 }
 
 }  // namespace
