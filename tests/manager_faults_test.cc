@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "meta/postgres/testing/pg_server.h"
 #include "tests/manager_fixture.h"
 
 namespace coffer::testing {
@@ -306,6 +307,62 @@ TEST_F(ManagerFaultsTest, ARestoreWhoseAgentDiedFailsAndItsVolumeSaysSoOnPostgre
   const std::string url = NewPostgresDatabase();
   ASSERT_FALSE(url.empty());
   RestoreWhoseAgentDied(url);
+}
+
+// PostgreSQL stopped for a while under a manager that runs backups (issue
+// 17): the manager stays up and says 503 while the database is gone, the
+// backup that was running ends in a state, not `running`, and once the
+// database is back everything goes on — new backups complete and every
+// completed one restores.
+TEST_F(ManagerFaultsTest, PostgresStoppedAndRestartedUnderRunningBackups) {
+  auto pg = meta::pgtest::PgServer::Start();
+  ASSERT_TRUE(pg) << pg.error().message();
+  auto url = (*pg)->CreateDatabase();
+  ASSERT_TRUE(url) << url.error().message();
+  StartCluster(*url);
+  json agent = RegisterAgent(*agent1_, "agent-1");
+  json target = CreateLocalTarget("local");
+  const std::string img = agent1_->root() + "/v.img";
+  MakeImage(img, "64M", 31);
+  json volume =
+      CreateVolume("v", agent["id"], img, {{"hooks", {{"pre_backup_command", "sleep 2"}}}});
+  const std::string vid = volume["id"];
+  Schedule(vid, target["id"]);
+  json first = BackUp(vid);
+  ASSERT_EQ(first["status"], "completed") << first.dump();
+
+  Reply started = manager_->Post("/v1/volumes/" + vid + "/backup");
+  ASSERT_EQ(started.status, 202) << started.raw;
+  const std::string running = started.body["id"];
+  (*pg)->Halt();
+  // While it is gone: the API says 503 with a reason, /readyz says the
+  // database is unavailable, /healthz that the process lives, and it does.
+  Reply listed = manager_->Get("/v1/backups");
+  EXPECT_EQ(listed.status, 503) << listed.raw;
+  EXPECT_EQ(listed.body["error"]["code"], "unavailable") << listed.raw;
+  Reply ready = HttpCall(manager_->port(), "GET", "/readyz", "", "");
+  EXPECT_EQ(ready.status, 503) << ready.raw;
+  EXPECT_EQ(ready.body["error"]["message"], "the metadata database does not answer");
+  EXPECT_EQ(HttpCall(manager_->port(), "GET", "/healthz", "", "").status, 200);
+  std::this_thread::sleep_for(std::chrono::seconds(6));  // past the job's end
+  ASSERT_TRUE(manager_->Alive()) << manager_->Log();
+  ASSERT_TRUE((*pg)->Resume());
+
+  // Back: the backup that ran meanwhile settles (completed or failed with a
+  // reason), nothing stays running, and the next backup completes.
+  json settled = manager_->WaitBackup(running, 120);
+  EXPECT_NE(settled["status"], "running") << settled.dump();
+  if (settled["status"] == "failed") {
+    EXPECT_FALSE(settled["error"].get<std::string>().empty());
+  }
+  json after = BackUp(vid);
+  EXPECT_EQ(after["status"], "completed") << after.dump() << "\n" << manager_->Log();
+  Reply all = manager_->Get("/v1/backups?volume_id=" + vid);
+  ASSERT_EQ(all.status, 200) << all.raw;
+  for (const json& b : all.body["backups"]) {
+    EXPECT_NE(b["status"], "running") << b.dump();
+  }
+  EXPECT_EQ(HttpCall(manager_->port(), "GET", "/readyz", "", "").status, 200);
 }
 
 }  // namespace

@@ -137,6 +137,12 @@ void Child::Signal(int sig) {
   if (pid_ > 0) ::kill(pid_, sig);
 }
 
+bool Child::Alive() const {
+  if (pid_ <= 0) return false;
+  siginfo_t info{};
+  return ::waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0;
+}
+
 void Child::Kill(int sig) {
   if (pid_ <= 0) return;
   ::kill(pid_, sig);

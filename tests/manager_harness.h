@@ -54,6 +54,8 @@ class Child {
   // makes it non-zero too).
   int Stop();
   bool running() const { return pid_ > 0; }
+  // Whether the process still runs (it is not reaped if it exited).
+  bool Alive() const;
 
  private:
   pid_t pid_ = -1;
@@ -102,6 +104,7 @@ class ManagerProc {
   int port() const { return port_; }
   const std::string& token() const { return token_; }
   std::string Log() const { return ReadFile(log_); }
+  bool Alive() const { return child_.Alive(); }
 
   Reply Call(const std::string& method, const std::string& path, const json& body = nullptr) const;
   Reply Get(const std::string& path) const { return Call("GET", path); }

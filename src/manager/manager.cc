@@ -148,6 +148,7 @@ Status Manager::Start(std::optional<std::string> env_token) {
   ctx.metrics = p.metrics.get();
   ctx.auth = p.auth.get();
   ctx.is_leader = [this] { return IsLeader(); };
+  ctx.ready = [this] { return parts_->meta->Ping(); };
   api::ApiOptions ao;
   ao.host = config_.listen.host;
   ao.port = config_.listen.port;

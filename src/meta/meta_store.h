@@ -77,6 +77,8 @@ class MetaStore {
 
   // "sqlite" or "postgresql".
   virtual std::string_view backend() const = 0;
+  // Whether the database answers a trivial read; kUnavailable when not.
+  virtual Status Ping() = 0;
 
   // ---- agents ----
   virtual Result<Agent> CreateAgent(const NewAgent& agent) = 0;

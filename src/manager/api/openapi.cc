@@ -70,6 +70,9 @@ json Op(const char* summary, const char* tag, int ok, const json& ok_schema,
 void SystemPaths(json& p) {
   p["/healthz"]["get"] = Op("liveness (no token needed)", "system", 200, {{"type", "object"}}, {});
   p["/healthz"]["get"]["security"] = json::array();
+  p["/readyz"]["get"] = Op("readiness: the metadata database answers (no token needed)", "system",
+                           200, {{"type", "object"}}, {503});
+  p["/readyz"]["get"]["security"] = json::array();
   p["/metrics"]["get"] =
       Op("Prometheus metrics (text format 0.0.4)", "system", 200, nullptr, {401});
   p["/v1/openapi.json"]["get"] = Op("this document", "system", 200, {{"type", "object"}}, {401});

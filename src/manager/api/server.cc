@@ -12,7 +12,7 @@ ApiServer::ApiServer(ApiContext context, ApiOptions options)
   o.listen = {options_.host, options_.port};
   o.max_body_bytes = options_.max_body_bytes;
   o.authorize = [this](std::string_view token) { return ctx_.auth->Check(token); };
-  o.open_paths = {"/healthz"};
+  o.open_paths = {"/healthz", "/readyz"};
   // The manager's own log (with its time stamps), not the shell's line.
   o.log_requests = false;
   o.on_request = [this](const std::string& method, const std::string& path, int status,

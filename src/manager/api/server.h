@@ -41,6 +41,7 @@ struct ApiContext {
   ManagerMetrics* metrics = nullptr;
   TokenAuthenticator* auth = nullptr;
   std::function<bool()> is_leader;  // for /metrics and /healthz
+  std::function<Status()> ready;    // for /readyz: the database answers
 };
 
 struct ApiOptions {

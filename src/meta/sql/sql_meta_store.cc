@@ -105,6 +105,15 @@ Result<Agent> SqlMetaStore::GetAgent(std::string_view id_in) {
   return Tx<Agent>(TxKind::kRead, [&](SqlConn& c) { return LoadAgent(c, id); });
 }
 
+Status SqlMetaStore::Ping() {
+  auto answered = Tx<bool>(TxKind::kRead, [](SqlConn& c) -> Result<bool> {
+    COFFER_RETURN_IF_ERROR(c.Exec("SELECT 1", {}));
+    return true;
+  });
+  if (!answered) return std::unexpected(answered.error());
+  return {};
+}
+
 Result<std::vector<Agent>> SqlMetaStore::ListAgents() {
   return Tx<std::vector<Agent>>(TxKind::kRead, [&](SqlConn& c) -> Result<std::vector<Agent>> {
     COFFER_ASSIGN_OR_RETURN(

@@ -43,6 +43,7 @@ class SqlMetaStore final : public MetaStore {
   SqlMetaStore(std::unique_ptr<SqlDb> db, const MetaStoreOptions& options);
 
   std::string_view backend() const override { return db_->backend(); }
+  Status Ping() override;
 
   Result<Agent> CreateAgent(const NewAgent& agent) override;
   Result<Agent> GetAgent(std::string_view id) override;

@@ -192,8 +192,12 @@ Result<std::unique_ptr<PgServer>> PgServer::Start() {
   return s;
 }
 
-Status PgServer::Launch() {
-  COFFER_ASSIGN_OR_RETURN(port_, FreePort());
+Status PgServer::Launch(int port) {
+  if (port != 0) {
+    port_ = port;
+  } else {
+    COFFER_ASSIGN_OR_RETURN(port_, FreePort());
+  }
   const fs::path log = dir_ / "server.log";
   COFFER_ASSIGN_OR_RETURN(
       pid_, Spawn({(bin_ / "postgres").string(), "-D", (dir_ / "data").string(), "-p",

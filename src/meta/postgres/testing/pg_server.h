@@ -50,12 +50,17 @@ class PgServer {
   Result<std::string> CreateDatabase();
 
   int port() const { return port_; }
+  // For tests of a database that goes away: Halt stops the server (fast
+  // shutdown, clients disconnected) and keeps its data; Resume starts it
+  // again on the same port.
+  void Halt() { Stop(); }
+  Status Resume() { return Launch(port_); }
   double startup_seconds() const { return startup_seconds_; }
   const std::string& version() const { return version_; }
 
  private:
   PgServer() = default;
-  Status Launch();
+  Status Launch(int port = 0);  // 0: a free port
   void Stop();
 
   std::filesystem::path dir_;  // the temporary directory; data/ and server.log inside
