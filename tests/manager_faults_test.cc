@@ -3,8 +3,10 @@
 // staying `running`.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -363,6 +365,69 @@ TEST_F(ManagerFaultsTest, PostgresStoppedAndRestartedUnderRunningBackups) {
     EXPECT_NE(b["status"], "running") << b.dump();
   }
   EXPECT_EQ(HttpCall(manager_->port(), "GET", "/readyz", "", "").status, 200);
+}
+
+// The manager's disk full under SQLite (issue 17): its data directory on a
+// 4 MiB tmpfs, filled up. Writes answer 503 saying the disk is full and
+// create nothing, reads still answer, the process stays up; once space
+// returns everything works again and the database is intact.
+TEST_F(ManagerFaultsTest, AFullDiskUnderSqliteIsAClearErrorAndHeals) {
+  const std::string data = dir_ / "manager";
+  std::filesystem::create_directories(data + "/data");
+  ASSERT_EQ(mount("tmpfs", (data + "/data").c_str(), "tmpfs", 0, "size=4m"), 0)
+      << "mounting a tmpfs needs root: " << std::strerror(errno);
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{data + "/data"};
+  StartCluster();
+  json agent = RegisterAgent(*agent1_, "agent-1");
+  json target = CreateLocalTarget("local");
+  const std::string img = agent1_->root() + "/v.img";
+  MakeImage(img, "8M", 41);
+  json volume = CreateVolume("v", agent["id"], img);
+  const std::string vid = volume["id"];
+  Schedule(vid, target["id"]);
+  ASSERT_EQ(BackUp(vid)["status"], "completed");
+
+  // Fill the file system to its last byte.
+  const std::string filler = data + "/data/filler";
+  {
+    std::ofstream out(filler, std::ios::binary);
+    std::string block(64 * 1024, 'f');
+    while (out.write(block.data(), std::streamsize(block.size()))) {
+    }
+  }
+  for (int i = 0; i < 100; ++i) {  // and the blocks a smaller write could still take
+    std::ofstream(filler + std::to_string(i)) << std::string(512, 'f');
+  }
+  Reply refused = manager_->Post(
+      "/v1/volumes",
+      {{"name", "w"}, {"agent_id", agent["id"]}, {"backend", "file"}, {"locator", img}});
+  EXPECT_EQ(refused.status, 503) << refused.raw;
+  EXPECT_NE(refused.raw.find("full"), std::string::npos) << refused.raw;
+  Reply backup = manager_->Post("/v1/volumes/" + vid + "/backup");
+  EXPECT_EQ(backup.status, 503) << backup.raw;
+  Reply read = manager_->Get("/v1/volumes");
+  EXPECT_EQ(read.status, 200) << read.raw;
+  EXPECT_EQ(read.body["volumes"].size(), 1u);
+  EXPECT_TRUE(manager_->Alive()) << manager_->Log();
+
+  // Space returns: writes work again, without a restart.
+  for (const auto& e : std::filesystem::directory_iterator(data + "/data")) {
+    if (e.path().filename().string().starts_with("filler")) std::filesystem::remove(e.path());
+  }
+  EXPECT_EQ(CreateVolume("w", agent["id"], img)["name"], "w");
+  EXPECT_EQ(BackUp(vid)["status"], "completed");
+  // And the database is whole: a restarted manager opens it and finds every
+  // row (its start runs the migrations and reads the schema).
+  manager_->Restart(SIGTERM);
+  Reply volumes = manager_->Get("/v1/volumes");
+  ASSERT_EQ(volumes.status, 200) << volumes.raw;
+  EXPECT_EQ(volumes.body["volumes"].size(), 2u);
+  Reply backups = manager_->Get("/v1/backups?volume_id=" + vid);
+  EXPECT_EQ(backups.body["backups"].size(), 2u) << backups.raw;
+  manager_.reset();  // before the tmpfs goes
 }
 
 }  // namespace

@@ -75,7 +75,10 @@ Error PgError(PGconn* conn, const PGresult* res, std::string_view what) {
   } else if (s == "40001" || s == "40P01" || s == "55P03" || s == "57014") {
     code = ErrorCode::kUnavailable;  // serialisation, deadlock, lock or statement timeout
   } else if (s.starts_with("53")) {
-    code = ErrorCode::kResourceExhausted;
+    // Disk full, out of memory, too many connections: the database cannot
+    // now, and may once an operator acts — unavailable (503), not the
+    // caller's quota.
+    code = ErrorCode::kUnavailable;
   } else if (s == "28P01" || s == "28000") {
     code = ErrorCode::kAuthFailed;
   } else if (s == "42501") {

@@ -35,7 +35,9 @@ Error SqliteError(int code, std::string_view what, std::string_view detail) {
     case SQLITE_LOCKED:
       return Error(ErrorCode::kUnavailable, msg);
     case SQLITE_FULL:
-      return Error(ErrorCode::kResourceExhausted, msg);
+      // The disk under the database is full: unavailable (503) until an
+      // operator makes room, not the caller's quota.
+      return Error(ErrorCode::kUnavailable, msg + " (the metadata database's disk is full)");
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return Error(ErrorCode::kCorruption, msg);
