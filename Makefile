@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build asan test test-unit test-asan demo bench compare clean
+.PHONY: all deps build asan test test-unit test-asan demo bench compare clean crash
 
 all: build
 
@@ -40,6 +40,14 @@ bench: build
 # Coffer against restic and borg on a 2 GiB image; see docs/PERFORMANCE.md.
 compare: build
 	bench/compare
+
+# The crash campaign (docs/RELIABILITY.md): CRASH_ITERATIONS commands killed
+# at random moments, each followed by the checks that nothing was lost.
+CRASH_ITERATIONS ?= 200
+CRASH_SEED ?= 1
+crash: build
+	python3 scripts/crash_campaign.py --coffer $(BUILD)/coffer --mkimage $(BUILD)/coffer-mkimage \
+	  --iterations $(CRASH_ITERATIONS) --seed $(CRASH_SEED) --json $(BUILD)/crash-campaign.json
 
 clean:
 	rm -rf $(BUILD) build-asan
