@@ -158,15 +158,13 @@ Result<std::vector<Backup>> SqlMetaStore::ListBackups(const BackupFilter& f) {
   };
   SqlParam status = f.status ? SqlParam(ToString(*f.status)) : SqlParam();
   return Tx<std::vector<Backup>>(TxKind::kRead, [&](SqlConn& c) -> Result<std::vector<Backup>> {
-    COFFER_ASSIGN_OR_RETURN(
-        auto res,
-        c.Exec("SELECT " COFFER_BACKUP_COLUMNS " FROM backup"
-               // CAST: PostgreSQL cannot tell a parameter's type from IS NULL.
-               " WHERE (CAST($1 AS TEXT) IS NULL OR volume_id = CAST($1 AS TEXT))"
-               " AND (CAST($2 AS TEXT) IS NULL OR target_id = CAST($2 AS TEXT))"
-               " AND (CAST($3 AS TEXT) IS NULL OR status = CAST($3 AS TEXT))"
-               " ORDER BY started_at_us DESC, id DESC LIMIT $4",
-               {opt(volume_id), opt(target_id), status, f.limit > 0 ? f.limit : kNoLimit}));
+    const std::string sql = "SELECT " COFFER_BACKUP_COLUMNS " FROM backup WHERE " +
+                            FilterOn(volume_id.has_value(), "volume_id", 1) + " AND " +
+                            FilterOn(target_id.has_value(), "target_id", 2) + " AND " +
+                            FilterOn(f.status.has_value(), "status", 3) +
+                            " ORDER BY started_at_us DESC, id DESC LIMIT $4";
+    COFFER_ASSIGN_OR_RETURN(auto res, c.Exec(sql, {opt(volume_id), opt(target_id), status,
+                                                   f.limit > 0 ? f.limit : kNoLimit}));
     return DecodeBackups(res);
   });
 }

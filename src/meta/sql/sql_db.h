@@ -130,6 +130,17 @@ Result<T> TransactValue(SqlDb& db, TxKind kind, const std::function<Result<T>(Sq
 }
 
 // A statement's outcome as a Status.
+// One condition of a list's WHERE for the optional filter in parameter $n:
+// "column = $n" when the filter is set, else "$n IS NULL" (true, and no OR
+// to hide the column from the planner: a query written "($n IS NULL OR
+// column = $n)" reads the whole table on SQLite even when it could use an
+// index, which made a page of 100 backups out of 100,000 take 600 ms).
+// CAST: PostgreSQL cannot tell a parameter's type from IS NULL alone.
+inline std::string FilterOn(bool set, std::string_view column, int n) {
+  const std::string param = "CAST($" + std::to_string(n) + " AS TEXT)";
+  return set ? std::string(column) + " = " + param : param + " IS NULL";
+}
+
 inline Status Done(const Result<SqlResult>& r) {
   if (!r) return std::unexpected(r.error());
   return {};

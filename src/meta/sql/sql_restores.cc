@@ -78,12 +78,11 @@ Result<std::vector<Restore>> SqlMetaStore::ListRestores(const RestoreFilter& f) 
   SqlParam state = f.state ? SqlParam(ToString(*f.state)) : SqlParam();
   const int64_t limit = f.limit > 0 ? f.limit : std::numeric_limits<int64_t>::max();
   return Tx<std::vector<Restore>>(TxKind::kRead, [&](SqlConn& c) -> Result<std::vector<Restore>> {
-    COFFER_ASSIGN_OR_RETURN(
-        auto res, c.Exec("SELECT " COFFER_RESTORE_COLUMNS " FROM restore"
-                         " WHERE (CAST($1 AS TEXT) IS NULL OR volume_id = CAST($1 AS TEXT))"
-                         " AND (CAST($2 AS TEXT) IS NULL OR state = CAST($2 AS TEXT))"
-                         " ORDER BY started_at_us DESC, id DESC LIMIT $3",
-                         {volume, state, limit}));
+    const std::string sql = "SELECT " COFFER_RESTORE_COLUMNS " FROM restore WHERE " +
+                            FilterOn(volume_id.has_value(), "volume_id", 1) + " AND " +
+                            FilterOn(f.state.has_value(), "state", 2) +
+                            " ORDER BY started_at_us DESC, id DESC LIMIT $3";
+    COFFER_ASSIGN_OR_RETURN(auto res, c.Exec(sql, {volume, state, limit}));
     std::vector<Restore> out;
     for (const auto& row : res.rows) {
       COFFER_ASSIGN_OR_RETURN(Restore r, DecodeRestore(row));
