@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build asan test test-unit test-asan demo bench compare clean crash
+.PHONY: all deps build asan test test-unit test-asan demo bench compare clean crash api-latency
 
 all: build
 
@@ -48,6 +48,10 @@ CRASH_SEED ?= 1
 crash: build
 	python3 scripts/crash_campaign.py --coffer $(BUILD)/coffer --mkimage $(BUILD)/coffer-mkimage \
 	  --iterations $(CRASH_ITERATIONS) --seed $(CRASH_SEED) --json $(BUILD)/crash-campaign.json
+
+# GET /v1/backups with 100,000 rows on SQLite and PostgreSQL, under wrk.
+api-latency: build
+	python3 bench/api_latency.py --coffer $(BUILD)/coffer --json $(BUILD)/api-latency.json
 
 clean:
 	rm -rf $(BUILD) build-asan

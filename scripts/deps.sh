@@ -16,6 +16,7 @@ packages=(
   postgresql  # the server the metadata-store tests start and stop (initdb, postgres)
   tgt nbdkit  # iSCSI and NBD peers of the volume backends' and the agent's tests
   faketime  # hosts whose clocks disagree (tests/cli_world_test.cc)
+  wrk  # the API's latency under load (bench/api_latency.py)
   curl  # make demo drives the manager's REST API with it
   ca-certificates  # S3 over https (the https test makes its certificate with openssl)
   zstd openssl  # bench/compare measures the primitives with their CLIs
