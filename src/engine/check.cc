@@ -161,6 +161,15 @@ Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& options) {
   CheckReport report;
   COFFER_ASSIGN_OR_RETURN(StoredChunks stored, ListStored(repo, report));
   COFFER_ASSIGN_OR_RETURN(References referenced, CheckManifests(repo, stored, report));
+  // Counted as a backup or gc would judge them; nothing is removed.
+  COFFER_ASSIGN_OR_RETURN(
+      TemporaryReport t,
+      AddContext(repo.store().CleanTemporaries(
+                     {.dead_writers = true, .dry_run = true, .everywhere = true}),
+                 "looking for temporary objects"));
+  report.temporaries = t.removed + t.kept;
+  report.temporaries_bytes = t.removed_bytes + t.kept_bytes;
+  report.temporaries_of_dead_writers = t.removed;
   if (!options.read_data) return report;
   COFFER_RETURN_IF_ERROR(ReadData(repo, options, stored, referenced, report));
   return report;

@@ -32,8 +32,13 @@ struct GcReport {
   uint64_t bytes_deleted = 0;
   uint64_t chunks_young = 0;  // unreferenced but within the grace period: kept
   uint64_t bytes_young = 0;
-  uint64_t generation = 0;           // the GC generation after the run
-  uint64_t temporaries_deleted = 0;  // left by writers that died; older than grace and 1 h
+  uint64_t generation = 0;  // the GC generation after the run
+  // Temporaries (ObjectStore::CleanTemporaries) deleted, with dry_run:
+  // would be: those of provably dead writers, and any older than the grace
+  // and an hour. Kept: the others (a live writer's, or a young one of a
+  // writer that cannot be judged).
+  uint64_t temporaries_deleted = 0, temporaries_bytes_deleted = 0;
+  uint64_t temporaries_kept = 0, temporaries_bytes_kept = 0;
 };
 
 Result<GcReport> RunGc(Repository& repo, const GcOptions& options);
