@@ -271,5 +271,46 @@ TEST_F(CliLeftoversTest, LocksOfKilledProcessesAreRemovedByTheNextCommandThatSay
   ExpectRestores(small_id, small);
 }
 
+// The hostile probe of 2026-12-07: one truncated manifest made ls and check
+// exit 4 and hide the seven healthy backups.
+TEST_F(CliLeftoversTest, ATruncatedManifestHidesNoHealthyBackup) {
+  std::vector<std::string> images, ids;
+  for (int i = 0; i < 4; ++i) {
+    images.push_back(Image("img" + std::to_string(i), "2M", 30 + i));
+    ids.push_back(Backup(images.back(), "vol" + std::to_string(i)));
+  }
+  const std::string damaged = ids[1];
+  fs::resize_file(target_ + "/manifests/" + damaged, 30);
+
+  RunResult ls = Coffer({"ls", "--target", target_});
+  EXPECT_EQ(ls.exit_code, 4) << ls.err;
+  for (const std::string& id : ids) {
+    EXPECT_EQ(ls.out.find(id) != std::string::npos, id != damaged) << id << "\n" << ls.out;
+  }
+  EXPECT_NE(ls.err.find("backup " + damaged + " is damaged"), std::string::npos) << ls.err;
+
+  std::string err;
+  json listed = CofferJson({"ls", "--target", target_}, 4, &err);
+  ASSERT_TRUE(listed.is_array()) << listed.dump();
+  EXPECT_EQ(listed.size(), 3u);
+  for (const json& b : listed) EXPECT_NE(b["backup_id"], damaged);
+  EXPECT_NE(err.find(damaged), std::string::npos) << err;
+
+  json check = CofferJson({"check", "--target", target_, "--read-data"}, 4);
+  EXPECT_EQ(check["backups"], 3);
+  EXPECT_EQ(check["damaged_backups"], json::array({damaged}));
+  ASSERT_EQ(check["errors"].size(), 1u);
+  EXPECT_NE(check["errors"][0].get<std::string>().find(damaged), std::string::npos);
+
+  // The healthy backups restore, and the damaged one's volume backs up again.
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] != damaged) ExpectRestores(ids[i], images[i]);
+  }
+  RunResult again =
+      Coffer({"backup", "--target", target_, "--name", "vol1", "--no-cache", images[1]});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  ExpectRestores(again.out.substr(0, 36), images[1]);
+}
+
 }  // namespace
 }  // namespace coffer::testing

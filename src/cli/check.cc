@@ -39,6 +39,7 @@ VerbRun AddCheck(CLI::App& app) {
       nlohmann::json j = {{"ok", r->errors.empty()},
                           {"read_data", f->read_data},
                           {"backups", r->backups},
+                          {"damaged_backups", r->damaged_backups},
                           {"chunks_stored", r->chunks_stored},
                           {"bytes_stored", r->bytes_stored},
                           {"chunks_referenced", r->chunks_referenced},

@@ -78,15 +78,21 @@ Result<References> CheckManifests(Repository& repo, const StoredChunks& stored,
     auto m = repo.LoadManifest(id);
     if (!m) {
       if (m.error().code() == ErrorCode::kNotFound) continue;  // forgotten meanwhile
-      report.errors.push_back(m.error().message());
-      if (m.error().code() == ErrorCode::kCorruption) report.integrity_error = true;
+      report.errors.push_back("backup " + id.ToString() + " is damaged: " + m.error().message());
+      if (m.error().code() == ErrorCode::kCorruption) {
+        report.integrity_error = true;
+        report.damaged_backups.push_back(id.ToString());
+      }
+      continue;
+    }
+    if (m->summary.target_id != repo.config().target_id) {
+      report.errors.push_back("backup " + id.ToString() +
+                              " is damaged: its manifest belongs to another target");
+      report.integrity_error = true;
+      report.damaged_backups.push_back(id.ToString());
       continue;
     }
     ++report.backups;
-    if (m->summary.target_id != repo.config().target_id) {
-      report.errors.push_back("manifest " + id.ToString() + " belongs to another target");
-      report.integrity_error = true;
-    }
     AddReferences(id, *m, stored, referenced, report);
   }
   report.chunks_referenced = referenced.size();

@@ -22,7 +22,10 @@ struct CheckOptions {
 };
 
 struct CheckReport {
-  uint64_t backups = 0;
+  uint64_t backups = 0;  // whose manifests open: checked
+  // Backups whose manifest does not open or is another target's, by id;
+  // each also has its sentence in `errors`.
+  std::vector<std::string> damaged_backups;
   uint64_t chunks_stored = 0;
   uint64_t bytes_stored = 0;
   uint64_t chunks_referenced = 0;    // distinct
