@@ -47,9 +47,8 @@ class RetryStore final : public ObjectStore {
   Result<ObjectInfo> Head(std::string_view key) override;
   Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
   Status Delete(std::string_view key) override;
-  Result<TemporaryReport> CleanTemporaries(const TemporaryCleanup& cleanup) override {
-    return inner_->CleanTemporaries(cleanup);
-  }
+  // Retried whole: removing what is gone already is no error.
+  Result<TemporaryReport> CleanTemporaries(const TemporaryCleanup& cleanup) override;
   Status DeleteMany(std::span<const std::string> keys) override;
 
   uint64_t retries() const { return retries_.load(); }  // over all calls so far
