@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -55,6 +56,22 @@ size_t Occurrences(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
+}
+
+// Whether every thread of `pid` is in state `state` ('T': stopped, 'Z').
+bool AllThreadsIn(pid_t pid, char state) {
+  std::error_code ec;
+  size_t seen = 0;
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string stat = ReadFile(it->path().string() + "/stat");
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != state) {
+      return false;
+    }
+    ++seen;
+  }
+  return seen > 0;
 }
 
 bool WaitFor(const std::function<bool()>& done, std::chrono::seconds limit) {
@@ -184,6 +201,8 @@ TEST_F(CliLeftoversTest, TemporariesOfALiveWriterAreKeptUntilItIsGone) {
   pid_t pid = SpawnBackup(big, "big");
   ASSERT_TRUE(WaitFor([&] { return Temporaries(target_).count > 0; }, std::chrono::seconds(60)));
   kill(pid, SIGSTOP);
+  // Each thread stops on its way back from the kernel: counted once all did.
+  ASSERT_TRUE(WaitFor([&] { return AllThreadsIn(pid, 'T'); }, std::chrono::seconds(30)));
   const Files held = Temporaries(target_);
 
   json check = CofferJson({"check", "--target", target_}, 0);
