@@ -1,4 +1,5 @@
-// coffer gc --target T [--grace D] [--dry-run]: sweep unreferenced chunks.
+// coffer gc --target T [--grace D] [--dry-run]: sweep unreferenced chunks and
+// the temporaries of writers that are gone (engine/gc.h).
 #include "engine/gc.h"
 
 #include "base/text.h"
@@ -15,7 +16,8 @@ VerbRun AddGc(CLI::App& app) {
     bool dry_run = false;
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand("gc", "delete chunks no backup references");
+  CLI::App* cmd = app.add_subcommand(
+      "gc", "delete chunks no backup references, and the temporaries of killed writers");
   AddTargetFlags(cmd, &f->target);
   AddLockWaitFlag(cmd, &f->target.lock_wait);
   cmd->add_option("--grace", f->grace,

@@ -1,7 +1,9 @@
 // Garbage collection (DESIGN §5): mark every chunk any manifest names, then
 // sweep chunks that are not live and older than the grace period. The sweep
 // raises the target's GC generation before it deletes anything, so caches of
-// "known chunks" tagged with the old generation are dropped.
+// "known chunks" tagged with the old generation are dropped. It also removes
+// the store's temporaries (ObjectStore::CleanTemporaries) of writers that are
+// provably gone, and any older than the grace period and an hour.
 //
 // The caller holds the target's exclusive lock. GC refuses to run when any
 // manifest cannot be read: it could not know which chunks that backup needs.
