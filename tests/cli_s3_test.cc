@@ -8,6 +8,8 @@
 #include <fstream>
 #include <random>
 
+#include "store/s3/s3_client.h"
+#include "store/s3/s3_xml.h"
 #include "store/s3/testing/tools.h"
 #include "tests/cli_s3_fixture.h"
 
@@ -196,6 +198,47 @@ TEST_F(CliS3Test, TargetsCopiedWithAwsS3SyncRestoreOnBothSides) {
   sync("s3://" + bucket_ + "/up", down);
   ExpectRestoresTo({"--target", down}, to_bucket["backup_id"], other);
   ExpectRestoresTo({"--target", "file://" + down}, up["backup_id"], img);
+}
+
+// A writer killed during a multipart upload (a manifest above 64 MiB) leaves
+// it unfinished: parts stored and billed, no object. check counts it, gc
+// --dry-run says it would abort it, gc aborts it. moto dates every upload
+// 2010-11-10, so this one is past any grace.
+TEST_F(CliS3Test, UnfinishedUploadsAreCountedByCheckAndAbortedByGc) {
+  const auto ts = S3Target("t");
+  ASSERT_EQ(Coffer(Cat({"init"}, ts)).exit_code, 0);
+  std::string img = MakeImage("vm.img", "8M", 10);
+  json backup = CofferJson(Cat({"backup", img, "--name", "vm"}, ts));
+
+  S3Config config;
+  config.bucket = bucket_;
+  config.endpoint = moto_->endpoint();
+  config.region = "us-east-1";
+  config.credentials = {"AKIAEXAMPLECLITEST", "any-secret-moto-accepts", ""};
+  auto client = S3Client::Create(config, nullptr);
+  ASSERT_TRUE(client.has_value()) << client.error().message();
+  const std::string key = "t/manifests/00000000-0000-4000-8000-00000000000a";
+  ASSERT_TRUE(
+      (*client)->Call(S3Call{"POST", RequestKind::kMultipartCreate, key, {{"uploads", ""}}}));
+  auto uploads = [&] {
+    auto listed = (*client)->Call(S3Call{"GET", RequestKind::kList, "", {{"uploads", ""}}});
+    auto page = s3xml::ParseListMultipartUploads(listed ? listed->body : "");
+    return page ? page->uploads.size() : size_t(99);
+  };
+  ASSERT_EQ(uploads(), 1u);
+
+  json check = CofferJson(Cat({"check"}, ts));
+  EXPECT_EQ(check["ok"], true);
+  EXPECT_EQ(check["temporaries"], 1);
+  EXPECT_EQ(check["temporaries_of_dead_writers"], 0) << "S3 does not say who began an upload";
+  json dry = CofferJson(Cat({"gc", "--dry-run"}, ts));
+  EXPECT_EQ(dry["temporaries_deleted"], 1);
+  EXPECT_EQ(uploads(), 1u) << "a dry run aborted it";
+  json gc = CofferJson(Cat({"gc"}, ts));
+  EXPECT_EQ(gc["temporaries_deleted"], 1);
+  EXPECT_EQ(Requests(gc, "multipart_abort"), 1u);
+  EXPECT_EQ(uploads(), 0u);
+  ExpectRestoresTo(ts, backup["backup_id"], img);
 }
 
 TEST_F(CliS3Test, BandwidthLimitsAreHonoured) {

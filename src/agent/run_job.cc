@@ -94,6 +94,9 @@ Result<std::unique_ptr<TargetLock>> LockForJob(Job& job, Repository& repo, std::
   r.wait = std::chrono::seconds(config.lock_wait_seconds);
   r.on_wait = [&job](const std::string& holder) { job.log().Add("waiting for " + holder); };
   r.cancel = &job.cancel_flag();
+  r.on_removed = [&job](const LockInfo& gone) {
+    job.log().Add("removed " + DescribeLock(gone) + ": " + gone.stale_reason);
+  };
   auto lock = TargetLock::Acquire(repo.store(), r);
   if (lock) job.log().Add("holding " + (*lock)->key());
   return lock;

@@ -92,6 +92,9 @@ VerbRun AddBackup(CLI::App& app) {
     if (!r) return Report(FromError(r.error()), json);
     lock->reset();  // released now, so that its DELETE is in the request counts
     const BackupFigures b = FiguresOf(*r);
+    if (r->temporaries.removed > 0) {
+      std::fprintf(stderr, "coffer: %s\n", DescribeReclaimed(r->temporaries).c_str());
+    }
     if (json) {
       nlohmann::json j = {
           {"backup_id", b.backup_id},
@@ -105,7 +108,9 @@ VerbRun AddBackup(CLI::App& app) {
           {"zero_chunks", b.zero_chunks},
           {"new_chunks", b.new_chunks},
           {"seconds", b.seconds},
-          {"commit", agent_api::ToJson(b.commit)}};
+          {"commit", agent_api::ToJson(b.commit)},
+          {"temporaries_removed", r->temporaries.removed},
+          {"temporaries_removed_bytes", r->temporaries.removed_bytes}};
       j.update(RequestStats(f->target));
       j["cache"] = memory ? nlohmann::json{{"file", CacheStateName(memory->state())},
                                            {"chunks_known", b.known_chunks},

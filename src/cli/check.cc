@@ -39,11 +39,15 @@ VerbRun AddCheck(CLI::App& app) {
       nlohmann::json j = {{"ok", r->errors.empty()},
                           {"read_data", f->read_data},
                           {"backups", r->backups},
+                          {"damaged_backups", r->damaged_backups},
                           {"chunks_stored", r->chunks_stored},
                           {"bytes_stored", r->bytes_stored},
                           {"chunks_referenced", r->chunks_referenced},
                           {"chunks_unreferenced", r->chunks_unreferenced},
                           {"chunks_read", r->chunks_read},
+                          {"temporaries", r->temporaries},
+                          {"temporaries_bytes", r->temporaries_bytes},
+                          {"temporaries_of_dead_writers", r->temporaries_of_dead_writers},
                           {"errors", r->errors}};
       j.update(RequestStats(f->target));
       PrintJson(j);
@@ -57,6 +61,13 @@ VerbRun AddCheck(CLI::App& app) {
                 r->chunks_unreferenced ? " (gc frees them)" : "");
     if (f->read_data)
       std::printf("%llu chunks read and verified\n", (unsigned long long)r->chunks_read);
+    if (r->temporaries > 0) {
+      std::printf(
+          "%llu temporary objects (%s) not yet published, %llu of them left by processes "
+          "that are gone (the next backup or gc removes those)\n",
+          (unsigned long long)r->temporaries, FormatBytes(r->temporaries_bytes).c_str(),
+          (unsigned long long)r->temporaries_of_dead_writers);
+    }
     std::printf(r->errors.empty() ? "no errors found\n" : "%zu errors found\n", r->errors.size());
     return code;
   };

@@ -69,6 +69,10 @@ Result<std::unique_ptr<TargetLock>> LockTarget(Repository& repo, bool exclusive,
   request.on_wait = [](const std::string& holder) {
     std::fprintf(stderr, "coffer: waiting for %s\n", holder.c_str());
   };
+  request.on_removed = [](const LockInfo& gone) {
+    std::fprintf(stderr, "coffer: removed %s: %s\n", DescribeLock(gone).c_str(),
+                 gone.stale_reason.c_str());
+  };
   return TargetLock::Acquire(repo.store(), request);
 }
 

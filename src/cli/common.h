@@ -52,7 +52,7 @@ void AddLockWaitFlag(CLI::App* cmd, std::string* lock_wait);
 
 // Takes the target's lock (engine/lock.h) for `purpose`, waiting up to
 // `lock_wait` (a duration; "" or "0": not at all) and saying on stderr what
-// it waits for.
+// it waits for and which locks of gone processes it removed.
 Result<std::unique_ptr<TargetLock>> LockTarget(Repository& repo, bool exclusive,
                                                std::string purpose, const std::string& lock_wait);
 

@@ -1,4 +1,5 @@
-// coffer gc --target T [--grace D] [--dry-run]: sweep unreferenced chunks.
+// coffer gc --target T [--grace D] [--dry-run]: sweep unreferenced chunks and
+// the temporaries of writers that are gone (engine/gc.h).
 #include "engine/gc.h"
 
 #include "base/text.h"
@@ -15,7 +16,8 @@ VerbRun AddGc(CLI::App& app) {
     bool dry_run = false;
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand("gc", "delete chunks no backup references");
+  CLI::App* cmd = app.add_subcommand(
+      "gc", "delete chunks no backup references, and the temporaries of killed writers");
   AddTargetFlags(cmd, &f->target);
   AddLockWaitFlag(cmd, &f->target.lock_wait);
   cmd->add_option("--grace", f->grace,
@@ -43,7 +45,10 @@ VerbRun AddGc(CLI::App& app) {
                           {"chunks_in_grace", r->chunks_young},
                           {"bytes_in_grace", r->bytes_young},
                           {"generation", r->generation},
-                          {"temporaries_deleted", r->temporaries_deleted}};
+                          {"temporaries_deleted", r->temporaries_deleted},
+                          {"temporaries_bytes_deleted", r->temporaries_bytes_deleted},
+                          {"temporaries_kept", r->temporaries_kept},
+                          {"temporaries_bytes_kept", r->temporaries_bytes_kept}};
       j.update(RequestStats(f->target));
       PrintJson(j);
       return kExitOk;
@@ -56,8 +61,16 @@ VerbRun AddGc(CLI::App& app) {
         f->grace.c_str(), FormatBytes(r->bytes_young).c_str(), (unsigned long long)r->chunks_live,
         (unsigned long long)r->backups);
     if (r->temporaries_deleted > 0) {
-      std::printf("removed %llu temporary objects left by interrupted writers\n",
-                  (unsigned long long)r->temporaries_deleted);
+      std::printf("%s %llu temporary objects (%s) left by interrupted writers\n",
+                  f->dry_run ? "would remove" : "removed",
+                  (unsigned long long)r->temporaries_deleted,
+                  FormatBytes(r->temporaries_bytes_deleted).c_str());
+    }
+    if (r->temporaries_kept > 0) {
+      std::printf(
+          "kept %llu temporary objects (%s): of writers that run or cannot be proven "
+          "gone, younger than the grace and an hour\n",
+          (unsigned long long)r->temporaries_kept, FormatBytes(r->temporaries_bytes_kept).c_str());
     }
     return kExitOk;
   };

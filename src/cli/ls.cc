@@ -1,4 +1,6 @@
-// coffer ls --target T: the backups, oldest first.
+// coffer ls --target T: the backups, oldest first. A backup whose manifest
+// is damaged is named on stderr, the others listed all the same, and the
+// exit code is then 4.
 #include "base/text.h"
 #include "cli/common.h"
 #include "cli/verbs.h"
@@ -13,8 +15,18 @@ VerbRun AddLs(CLI::App& app) {
     auto opened = OpenRepository(*f);
     if (auto* failure = std::get_if<Failure>(&opened)) return Report(*failure, f->json);
     auto& repo = std::get<std::unique_ptr<Repository>>(opened);
-    auto list = repo->ListSummaries();
+    std::vector<DamagedBackup> damaged;
+    auto list = repo->ListSummaries(nullptr, &damaged);
     if (!list) return Report(FromError(list.error()), f->json);
+    // After the listing, so that a script reading stdout gets every healthy
+    // backup whatever the exit code says.
+    auto finish = [&damaged]() -> int {
+      for (const DamagedBackup& d : damaged) {
+        std::fprintf(stderr, "coffer: backup %s is damaged: %s\n", d.backup_id.ToString().c_str(),
+                     d.error.message().c_str());
+      }
+      return damaged.empty() ? kExitOk : kExitIntegrity;
+    };
     if (f->json) {
       nlohmann::json out = nlohmann::json::array();
       for (const ManifestSummary& s : *list) {
@@ -30,7 +42,7 @@ VerbRun AddLs(CLI::App& app) {
               s.parent_id.IsNil() ? nlohmann::json() : nlohmann::json(s.parent_id.ToString())}});
       }
       PrintJson(out);
-      return kExitOk;
+      return finish();
     }
     std::printf("%-36s  %-20s  %10s  %s\n", "ID", "CREATED", "SIZE", "NAME");
     for (const ManifestSummary& s : *list) {
@@ -39,8 +51,10 @@ VerbRun AddLs(CLI::App& app) {
                   s.volume_name.c_str());
     }
     std::fflush(stdout);
-    std::fprintf(stderr, "%zu backup%s\n", list->size(), list->size() == 1 ? "" : "s");
-    return kExitOk;
+    std::fprintf(stderr, "%zu backup%s", list->size(), list->size() == 1 ? "" : "s");
+    if (!damaged.empty()) std::fprintf(stderr, ", and %zu damaged", damaged.size());
+    std::fprintf(stderr, "\n");
+    return finish();
   };
 }
 

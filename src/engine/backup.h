@@ -110,6 +110,8 @@ struct BackupResult {
   double seconds = 0;
   // The size of the known set after the backup (RunBackupSession sets it).
   uint64_t known_chunks = 0;
+  // Temporaries of dead writers removed before the backup (RunBackupSession).
+  TemporaryReport temporaries;
 };
 
 Result<BackupResult> RunBackup(Repository& repo, VolumeReader& source,

@@ -9,7 +9,12 @@ namespace coffer {
 Result<BackupParent> BackupParent::Load(Repository& repo, const std::string& volume_name,
                                         SummaryCache* cache) {
   BackupParent out;
-  COFFER_ASSIGN_OR_RETURN(std::vector<ManifestSummary> summaries, repo.ListSummaries(cache));
+  // A damaged manifest (`coffer check` reports it) is no parent: the newest
+  // healthy one of the volume is, or none, which costs this backup reads
+  // and uploads, not correctness.
+  std::vector<DamagedBackup> damaged;
+  COFFER_ASSIGN_OR_RETURN(std::vector<ManifestSummary> summaries,
+                          repo.ListSummaries(cache, &damaged));
   const ManifestSummary* parent = nullptr;
   for (const ManifestSummary& s : summaries) {
     if (s.volume_name == volume_name) parent = &s;  // oldest first: keeps the newest

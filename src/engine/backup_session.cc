@@ -1,5 +1,7 @@
 #include "engine/backup_session.h"
 
+#include "base/text.h"
+
 namespace coffer {
 
 Result<KnownChunkCache> FileBackupMemory::CheckoutKnown(Repository& repo, std::string* note) {
@@ -46,16 +48,34 @@ BackupFigures FiguresOf(const BackupResult& r) {
   return f;
 }
 
+std::string DescribeReclaimed(const TemporaryReport& r) {
+  return "removed " + std::to_string(r.removed) + " temporar" + (r.removed == 1 ? "y" : "ies") +
+         " (" + FormatBytes(r.removed_bytes) + ") left by writers that were killed";
+}
+
 Result<BackupResult> RunBackupSession(Repository& repo, VolumeReader& source,
                                       const BackupSession& session) {
   auto note = [&session](const std::string& line) {
     if (session.note) session.note(line);
   };
+  // What a killed writer left (a local target's temporaries of a process
+  // that has exited) goes before this backup writes its own: a target
+  // written by killed backups does not grow by their unpublished batches.
+  // Not a reason to fail the backup if it cannot be done.
+  TemporaryReport reclaimed;
+  if (auto cleaned = repo.store().CleanTemporaries({.dead_writers = true}); !cleaned) {
+    if (session.warn) session.warn(cleaned.error().message());
+  } else {
+    reclaimed = *cleaned;
+    if (reclaimed.removed > 0) note(DescribeReclaimed(reclaimed));
+  }
   BackupOptions o = session.options;
   if (session.memory == nullptr) {
     o.known_chunks = nullptr;
     o.summary_cache = nullptr;
-    return RunBackup(repo, source, o);
+    auto result = RunBackup(repo, source, o);
+    if (result) result->temporaries = reclaimed;
+    return result;
   }
   std::string where;
   COFFER_ASSIGN_OR_RETURN(KnownChunkCache known, session.memory->CheckoutKnown(repo, &where));
@@ -68,6 +88,7 @@ Result<BackupResult> RunBackupSession(Repository& repo, VolumeReader& source,
     // The new backup's summary joins the others for the next run.
     summaries.Put(result->summary.backup_id, result->manifest_head);
     result->known_chunks = known.size();
+    result->temporaries = reclaimed;
   }
   if (auto kept = session.memory->Keep(known, summaries); !kept && session.warn) {
     session.warn(kept.error().message());

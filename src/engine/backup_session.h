@@ -87,8 +87,13 @@ struct BackupFigures {
 };
 BackupFigures FiguresOf(const BackupResult& r);
 
-// Runs one backup of `source` into `repo` with the session's memory. Call
-// it holding the target's lock (engine/lock.h).
+// "removed 3 temporaries (12 MiB) left by writers that were killed"
+std::string DescribeReclaimed(const TemporaryReport& r);
+
+// Runs one backup of `source` into `repo` with the session's memory, after
+// removing the temporaries of writers that are provably dead
+// (ObjectStore::CleanTemporaries; said in a note, counted in the result).
+// Call it holding the target's lock (engine/lock.h).
 Result<BackupResult> RunBackupSession(Repository& repo, VolumeReader& source,
                                       const BackupSession& session);
 

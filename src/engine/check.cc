@@ -78,15 +78,21 @@ Result<References> CheckManifests(Repository& repo, const StoredChunks& stored,
     auto m = repo.LoadManifest(id);
     if (!m) {
       if (m.error().code() == ErrorCode::kNotFound) continue;  // forgotten meanwhile
-      report.errors.push_back(m.error().message());
-      if (m.error().code() == ErrorCode::kCorruption) report.integrity_error = true;
+      report.errors.push_back("backup " + id.ToString() + " is damaged: " + m.error().message());
+      if (m.error().code() == ErrorCode::kCorruption) {
+        report.integrity_error = true;
+        report.damaged_backups.push_back(id.ToString());
+      }
+      continue;
+    }
+    if (m->summary.target_id != repo.config().target_id) {
+      report.errors.push_back("backup " + id.ToString() +
+                              " is damaged: its manifest belongs to another target");
+      report.integrity_error = true;
+      report.damaged_backups.push_back(id.ToString());
       continue;
     }
     ++report.backups;
-    if (m->summary.target_id != repo.config().target_id) {
-      report.errors.push_back("manifest " + id.ToString() + " belongs to another target");
-      report.integrity_error = true;
-    }
     AddReferences(id, *m, stored, referenced, report);
   }
   report.chunks_referenced = referenced.size();
@@ -161,6 +167,15 @@ Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& options) {
   CheckReport report;
   COFFER_ASSIGN_OR_RETURN(StoredChunks stored, ListStored(repo, report));
   COFFER_ASSIGN_OR_RETURN(References referenced, CheckManifests(repo, stored, report));
+  // Counted as a backup or gc would judge them; nothing is removed.
+  COFFER_ASSIGN_OR_RETURN(
+      TemporaryReport t,
+      AddContext(repo.store().CleanTemporaries(
+                     {.dead_writers = true, .dry_run = true, .everywhere = true}),
+                 "looking for temporary objects"));
+  report.temporaries = t.removed + t.kept;
+  report.temporaries_bytes = t.removed_bytes + t.kept_bytes;
+  report.temporaries_of_dead_writers = t.removed;
   if (!options.read_data) return report;
   COFFER_RETURN_IF_ERROR(ReadData(repo, options, stored, referenced, report));
   return report;

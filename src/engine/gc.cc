@@ -8,6 +8,16 @@
 #include "core/format/chunk_object.h"
 
 namespace coffer {
+namespace {
+
+void CountTemporaries(const TemporaryReport& t, GcReport& report) {
+  report.temporaries_deleted = t.removed;
+  report.temporaries_bytes_deleted = t.removed_bytes;
+  report.temporaries_kept = t.kept;
+  report.temporaries_bytes_kept = t.kept_bytes;
+}
+
+}  // namespace
 
 Result<GcReport> RunGc(Repository& repo, const GcOptions& options) {
   GcReport report;
@@ -49,7 +59,21 @@ Result<GcReport> RunGc(Repository& repo, const GcOptions& options) {
     return {};
   }));
 
+  // Temporary objects of writers that died mid-write (a backup killed
+  // before its batch was published): nothing names them. Those of a writer
+  // provably dead go at once; any other only when older than the grace
+  // period and than an hour, since a writer this GC does not exclude (on
+  // another host, without a lock) may still be at work on it, and a live
+  // writer publishes its batch within seconds.
+  constexpr int64_t kMinTemporaryAge = 3600;
+  TemporaryCleanup cleanup{.dead_writers = true,
+                           .min_age = std::max<int64_t>(options.grace.count(), kMinTemporaryAge),
+                           .dry_run = options.dry_run,
+                           .everywhere = true};
   if (options.dry_run) {
+    COFFER_ASSIGN_OR_RETURN(TemporaryReport t, AddContext(repo.store().CleanTemporaries(cleanup),
+                                                          "looking for temporary objects"));
+    CountTemporaries(t, report);
     COFFER_ASSIGN_OR_RETURN(report.generation, repo.GcGeneration());
     return report;
   }
@@ -57,16 +81,9 @@ Result<GcReport> RunGc(Repository& repo, const GcOptions& options) {
     COFFER_RETURN_IF_ERROR(
         AddContext(options.lock->Reassert(), "gc stopped before deleting anything"));
   }
-  // Temporary objects of writers that died mid-write (a backup killed
-  // before its batch was published): nothing names them. A live writer
-  // publishes its batch within seconds, but a writer this GC does not
-  // exclude (another manager's, a GC run with --grace 0) may be at work, so
-  // a temporary must be older than the grace period and than an hour.
-  constexpr int64_t kMinTemporaryAge = 3600;
-  COFFER_ASSIGN_OR_RETURN(report.temporaries_deleted,
-                          AddContext(repo.store().RemoveStaleTemporaries(std::max<int64_t>(
-                                         options.grace.count(), kMinTemporaryAge)),
-                                     "removing stale temporary objects"));
+  COFFER_ASSIGN_OR_RETURN(TemporaryReport t, AddContext(repo.store().CleanTemporaries(cleanup),
+                                                        "removing stale temporary objects"));
+  CountTemporaries(t, report);
   if (doomed.empty()) {
     COFFER_ASSIGN_OR_RETURN(report.generation, repo.GcGeneration());
   } else {

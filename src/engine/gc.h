@@ -1,7 +1,9 @@
 // Garbage collection (DESIGN §5): mark every chunk any manifest names, then
 // sweep chunks that are not live and older than the grace period. The sweep
 // raises the target's GC generation before it deletes anything, so caches of
-// "known chunks" tagged with the old generation are dropped.
+// "known chunks" tagged with the old generation are dropped. It also removes
+// the store's temporaries (ObjectStore::CleanTemporaries) of writers that are
+// provably gone, and any older than the grace period and an hour.
 //
 // The caller holds the target's exclusive lock. GC refuses to run when any
 // manifest cannot be read: it could not know which chunks that backup needs.
@@ -32,8 +34,13 @@ struct GcReport {
   uint64_t bytes_deleted = 0;
   uint64_t chunks_young = 0;  // unreferenced but within the grace period: kept
   uint64_t bytes_young = 0;
-  uint64_t generation = 0;           // the GC generation after the run
-  uint64_t temporaries_deleted = 0;  // left by writers that died; older than grace and 1 h
+  uint64_t generation = 0;  // the GC generation after the run
+  // Temporaries (ObjectStore::CleanTemporaries) deleted, with dry_run:
+  // would be: those of provably dead writers, and any older than the grace
+  // and an hour. Kept: the others (a live writer's, or a young one of a
+  // writer that cannot be judged).
+  uint64_t temporaries_deleted = 0, temporaries_bytes_deleted = 0;
+  uint64_t temporaries_kept = 0, temporaries_bytes_kept = 0;
 };
 
 Result<GcReport> RunGc(Repository& repo, const GcOptions& options);

@@ -4,49 +4,14 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 
-#include "base/subprocess.h"
 #include "base/text.h"
 #include "base/uuid.h"
 
 namespace coffer {
 namespace {
-
-std::string FirstLine(const char* path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
-  return line;
-}
-
-std::string HostName() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
-// The start time of `pid` in clock ticks after boot (field 22 of
-// /proc/PID/stat); 0 when the process does not exist or cannot be read.
-uint64_t ProcessStartTime(int64_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(in, stat)) return 0;
-  // The command name may hold spaces and parentheses: fields start after
-  // the last ')'. Field 3 (state) is the first after it; 22 is starttime.
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(close + 1));
-  std::string field;
-  for (int i = 3; i <= 22; ++i) {
-    if (!(fields >> field)) return 0;
-  }
-  return std::strtoull(field.c_str(), nullptr, 10);
-}
 
 // Why `l` is stale, or "" when it is live, judged at `now` by `self`.
 std::string StaleReason(const LockInfo& l, const LockOwner& self, int64_t now) {
@@ -55,22 +20,14 @@ std::string StaleReason(const LockInfo& l, const LockOwner& self, int64_t now) {
     return "not refreshed for " + std::to_string(quiet) + " s, longer than the " +
            std::to_string(l.stale_after) + " s its holder promised";
   }
-  const bool this_host = l.host_id.empty() ? l.host == self.host : l.host_id == self.host_id;
-  if (!this_host) return "";
-  if (!l.boot_id.empty() && !self.boot_id.empty() && l.boot_id != self.boot_id) {
-    return "its host was restarted since";
-  }
-  if (!ProcessExists(l.pid)) {
-    return "process " + std::to_string(l.pid) + " on this host has exited";
-  }
-  if (l.pid_start != 0) {
-    uint64_t start = ProcessStartTime(l.pid);
-    if (start != 0 && start != l.pid_start) {
-      return "process " + std::to_string(l.pid) +
-             " on this host has exited (its id now belongs to another process)";
-    }
-  }
-  return "";
+  ProcessIdentity holder{.host = l.host,
+                         .host_id = l.host_id,
+                         .boot_id = l.boot_id,
+                         .pid = l.pid,
+                         .pid_start = l.pid_start};
+  // A lock without a host id names its host by name alone.
+  if (holder.host_id.empty() && l.host == self.host) holder.host_id = self.host_id;
+  return WhyProcessGone(holder, self);
 }
 
 LockInfo ParseLock(const ObjectInfo& info, ByteView raw) {
@@ -113,12 +70,15 @@ bool Conflicts(bool exclusive, const LockInfo& other) { return exclusive || othe
 // The first live lock among `locks` that conflicts with a holder of kind
 // `exclusive` (other than `self_key`); removes the stale ones it passes.
 std::optional<LockInfo> FirstConflict(ObjectStore& store, const std::vector<LockInfo>& locks,
-                                      const std::string& self_key, bool exclusive) {
+                                      const std::string& self_key, bool exclusive,
+                                      const std::function<void(const LockInfo&)>& on_removed) {
   std::optional<LockInfo> conflict;
   for (const LockInfo& other : locks) {
     if (other.key == self_key) continue;
     if (other.stale) {
-      (void)store.Delete(other.key);  // broken: its holder is provably gone
+      // Broken: its holder is provably gone. Left in place, it would be
+      // read again by every command that lists the locks.
+      if (store.Delete(other.key) && on_removed) on_removed(other);
       continue;
     }
     if (!conflict && Conflicts(exclusive, other)) conflict = other;
@@ -137,27 +97,6 @@ std::unexpected<Error> Held(const LockInfo& other, bool waited) {
 }
 
 }  // namespace
-
-const LockOwner& LockOwner::Self() {
-  static const LockOwner self = [] {
-    LockOwner o;
-    o.host = HostName();
-    if (const char* id = std::getenv("COFFER_HOST_ID"); id != nullptr && *id != '\0') {
-      o.host_id = id;
-    } else {
-      std::string machine = FirstLine("/etc/machine-id");
-      if (machine.empty()) machine = o.host;
-      char ns[64] = {};
-      ssize_t n = ::readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
-      o.host_id = machine + (n > 0 ? "/" + std::string(ns, size_t(n)) : "");
-    }
-    o.boot_id = FirstLine("/proc/sys/kernel/random/boot_id");
-    o.pid = ::getpid();
-    o.pid_start = ProcessStartTime(o.pid);
-    return o;
-  }();
-  return self;
-}
 
 std::string DescribeLock(const LockInfo& l) {
   std::string s = std::string(l.exclusive ? "an exclusive" : "a shared") + " lock (" + l.purpose;
@@ -231,10 +170,11 @@ Result<std::unique_ptr<TargetLock>> TargetLock::Acquire(ObjectStore& store,
       (void)store.Delete(key);
       return std::unexpected(locks.error().WithContext("listing locks"));
     }
-    std::optional<LockInfo> conflict = FirstConflict(store, *locks, key, request.exclusive);
+    std::optional<LockInfo> conflict =
+        FirstConflict(store, *locks, key, request.exclusive, request.on_removed);
     if (!conflict) {
       return std::unique_ptr<TargetLock>(
-          new TargetLock(store, key, body, request.exclusive, stale_after));
+          new TargetLock(store, key, body, request.exclusive, stale_after, request.on_removed));
     }
     // Step aside, so that a holder waiting for us (two takers that met)
     // is not kept out while we wait in turn.
@@ -259,12 +199,14 @@ Result<std::unique_ptr<TargetLock>> TargetLock::Acquire(ObjectStore& store,
 }
 
 TargetLock::TargetLock(ObjectStore& store, std::string key, std::string body, bool exclusive,
-                       std::chrono::seconds stale_after)
+                       std::chrono::seconds stale_after,
+                       std::function<void(const LockInfo&)> on_removed)
     : store_(store),
       key_(std::move(key)),
       body_(std::move(body)),
       exclusive_(exclusive),
-      stale_after_(stale_after) {
+      stale_after_(stale_after),
+      on_removed_(std::move(on_removed)) {
   refresher_ = std::thread([this] { RefreshLoop(); });
 }
 
@@ -314,7 +256,7 @@ Status TargetLock::Reassert() {
   for (int look = 0;; ++look) {
     COFFER_ASSIGN_OR_RETURN(std::vector<LockInfo> locks,
                             AddContext(ListOtherLocks(store_, key_), "listing locks"));
-    std::optional<LockInfo> other = FirstConflict(store_, locks, key_, exclusive_);
+    std::optional<LockInfo> other = FirstConflict(store_, locks, key_, exclusive_, on_removed_);
     if (!other) break;
     // Whoever breaks a lock deletes it, so while ours stayed in place a
     // conflicting lock is a taker that saw ours and is backing off: it is

@@ -8,12 +8,13 @@
 // A lock is rewritten every stale_after/6 while held, and says who holds it
 // (host, host id, process and its start time, job) and after how long
 // without a rewrite it may be taken for abandoned. It is stale, and so
-// ignored and removed by the next taker, only when its holder is provably
-// gone:
+// ignored and removed by the next taker (which may say so: on_removed), only
+// when its holder is provably gone:
 //   - it was not rewritten for longer than the stale_after it declares
 //     (30 minutes unless COFFER_LOCK_STALE_AFTER says otherwise), or
-//   - it names this host (same host id: machine id and PID namespace) and
-//     either another boot, or a process that no longer runs, or a process of
+//   - its holder is provably gone by base/process_identity.h: on this host
+//     (same host id: machine id and PID namespace), and either another
+//     boot, or a process that has exited (a zombie too), or a process of
 //     that id started at another time (the id was reused).
 // Anything else is live; `coffer unlock --all` is the operator's tool for a
 // lock whose holder they know to be gone but cannot be proven so.
@@ -40,6 +41,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/process_identity.h"
 #include "store/object_store.h"
 
 namespace coffer {
@@ -63,16 +65,8 @@ struct LockInfo {
   std::string stale_reason;  // why it is stale, when it is
 };
 
-// Who this process is, as its locks say it. The host id is
-// /etc/machine-id (else the host name) joined with the PID namespace, so
-// that two containers on one machine never judge each other's processes;
-// COFFER_HOST_ID replaces it (tests, or hosts that share a machine id).
-struct LockOwner {
-  std::string host, host_id, boot_id;
-  int64_t pid = 0;
-  uint64_t pid_start = 0;
-  static const LockOwner& Self();
-};
+// Who this process is, as its locks say it (base/process_identity.h).
+using LockOwner = ProcessIdentity;
 
 struct LockRequest {
   bool exclusive = false;
@@ -87,6 +81,10 @@ struct LockRequest {
   // When set and it becomes true, a wait ends at once with kCancelled (an
   // agent job cancelled while it waits for a GC).
   const std::atomic<bool>* cancel = nullptr;
+  // Called for each lock of a provably gone holder that this taker removed
+  // (its stale_reason says why), here and in Reassert, so that the caller
+  // can say so where its user looks.
+  std::function<void(const LockInfo&)> on_removed;
 };
 
 class TargetLock {
@@ -99,7 +97,7 @@ class TargetLock {
 
   // Takes the lock, waiting up to request.wait for incompatible holders to
   // go; kUnavailable names the one that stayed. Stale locks met on the way
-  // are removed.
+  // are removed (and passed to request.on_removed).
   static Result<std::unique_ptr<TargetLock>> Acquire(ObjectStore& store,
                                                      const LockRequest& request);
   static Result<std::unique_ptr<TargetLock>> Acquire(ObjectStore& store, bool exclusive,
@@ -119,13 +117,14 @@ class TargetLock {
 
  private:
   TargetLock(ObjectStore& store, std::string key, std::string body, bool exclusive,
-             std::chrono::seconds stale_after);
+             std::chrono::seconds stale_after, std::function<void(const LockInfo&)> on_removed);
   void RefreshLoop();
 
   ObjectStore& store_;
   const std::string key_, body_;
   const bool exclusive_;
   const std::chrono::seconds stale_after_;
+  const std::function<void(const LockInfo&)> on_removed_;
   std::atomic<bool> lost_{false};
   std::mutex mu_;
   std::condition_variable cv_;

@@ -180,7 +180,8 @@ Result<Uuid> Repository::ResolveBackupId(std::string_view text) {
   return matches[0];
 }
 
-Result<std::vector<ManifestSummary>> Repository::ListSummaries(SummaryCache* cache) {
+Result<std::vector<ManifestSummary>> Repository::ListSummaries(
+    SummaryCache* cache, std::vector<DamagedBackup>* damaged) {
   COFFER_ASSIGN_OR_RETURN(std::vector<Uuid> ids, ListBackupIds());
   if (cache != nullptr) cache->Retain(ids);
   std::vector<ManifestSummary> out;
@@ -196,6 +197,10 @@ Result<std::vector<ManifestSummary>> Repository::ListSummaries(SummaryCache* cac
     auto s = LoadSummary(id, cache);
     if (!s) {
       if (s.error().code() == ErrorCode::kNotFound) continue;  // forgotten meanwhile
+      if (damaged != nullptr && s.error().code() == ErrorCode::kCorruption) {
+        damaged->push_back({id, s.error()});
+        continue;
+      }
       return std::unexpected(s.error());
     }
     out.push_back(std::move(*s));

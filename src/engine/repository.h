@@ -31,6 +31,12 @@ struct InitOptions {
   Argon2Params argon2 = DefaultArgon2Params();
 };
 
+// A backup whose manifest does not open, and why.
+struct DamagedBackup {
+  Uuid backup_id;
+  Error error;
+};
+
 class Repository {
  public:
   // Creates a new target in an empty store: config and the first key slot.
@@ -75,7 +81,12 @@ class Repository {
   // holds (and that still authenticates) is not read from the store, one it
   // lacks is read and added, and backups no longer listed are dropped from
   // it: one LIST of manifests/ plus a GET per backup not seen before.
-  Result<std::vector<ManifestSummary>> ListSummaries(SummaryCache* cache = nullptr);
+  // Without `damaged`, a manifest that does not open fails the call; with
+  // it, a manifest that is damaged (kCorruption: truncated, tampered, not
+  // this target's) is left out and its error added there, so one damaged
+  // backup hides none of the others.
+  Result<std::vector<ManifestSummary>> ListSummaries(SummaryCache* cache = nullptr,
+                                                     std::vector<DamagedBackup>* damaged = nullptr);
 
   // Key slots.
   Result<std::vector<KeySlotInfo>> ListKeySlots();

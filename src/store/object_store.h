@@ -47,6 +47,28 @@ struct StoreProperties {
   }
 };
 
+// Which temporaries CleanTemporaries removes. By default none: it only
+// counts them.
+struct TemporaryCleanup {
+  // Those whose writer is provably gone (base/process_identity.h): a
+  // process on this host that has exited. Safe at any time.
+  bool dead_writers = false;
+  // Any at least this many seconds old, whoever wrote it (< 0: none by age).
+  // For a writer that cannot be judged: on another host, or unnamed.
+  int64_t min_age = -1;
+  // Count what would be removed, remove nothing.
+  bool dry_run = false;
+  // Also look beyond where temporaries are written now, through the whole
+  // store (the local store: temporaries beside the objects, of unnamed
+  // writers); else only where a quick look finds them.
+  bool everywhere = false;
+};
+
+struct TemporaryReport {
+  uint64_t removed = 0, removed_bytes = 0;  // with dry_run: would be removed
+  uint64_t kept = 0, kept_bytes = 0;        // left in place
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -74,10 +96,13 @@ class ObjectStore {
   // the store is destroyed are dropped.
   virtual Status Flush() { return {}; }
 
-  // Removes what writers that died left behind (the local store's temporary
-  // files) older than `min_age_seconds`; returns how many. Stores that leave
-  // nothing behind return 0. GC calls it under the exclusive lock.
-  virtual Result<uint64_t> RemoveStaleTemporaries(int64_t /*min_age_seconds*/) { return 0; }
+  // Finds what writers left behind that is not an object (the local
+  // store's temporary files: a writer killed between its write and its
+  // rename) and removes what `cleanup` says may go. Stores whose writes
+  // leave nothing behind report nothing.
+  virtual Result<TemporaryReport> CleanTemporaries(const TemporaryCleanup& /*cleanup*/) {
+    return TemporaryReport{};
+  }
 
   // Reads the object, or `range` of it, into *out (its size set to what was
   // read). A range that runs past the end is cut at the end; one that starts

@@ -28,8 +28,8 @@ class FaultStore final : public ObjectStore {
   Result<ObjectInfo> Head(std::string_view key) override;
   Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
   Status Delete(std::string_view key) override;
-  Result<uint64_t> RemoveStaleTemporaries(int64_t min_age_seconds) override {
-    return inner_->RemoveStaleTemporaries(min_age_seconds);
+  Result<TemporaryReport> CleanTemporaries(const TemporaryCleanup& cleanup) override {
+    return inner_->CleanTemporaries(cleanup);
   }
   Status DeleteMany(std::span<const std::string> keys) override;
 

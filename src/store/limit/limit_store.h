@@ -37,8 +37,8 @@ class LimitStore final : public ObjectStore {
     return inner_->List(prefix, fn);
   }
   Status Delete(std::string_view key) override { return inner_->Delete(key); }
-  Result<uint64_t> RemoveStaleTemporaries(int64_t min_age_seconds) override {
-    return inner_->RemoveStaleTemporaries(min_age_seconds);
+  Result<TemporaryReport> CleanTemporaries(const TemporaryCleanup& cleanup) override {
+    return inner_->CleanTemporaries(cleanup);
   }
   Status DeleteMany(std::span<const std::string> keys) override { return inner_->DeleteMany(keys); }
 

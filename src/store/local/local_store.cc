@@ -14,6 +14,7 @@
 #include "base/bytes.h"
 #include "base/direct_io.h"
 #include "base/parallel.h"
+#include "base/process_identity.h"
 #include "base/uuid.h"
 
 namespace coffer {
@@ -165,11 +166,13 @@ Result<int> LocalStore::OpenTemporary(const std::string& path, bool* direct) {
   }
 }
 
-Result<LocalStore::Temporary> LocalStore::WriteTemporary(const std::string& dir, ByteView data,
-                                                         bool sync) {
+Result<LocalStore::Temporary> LocalStore::WriteTemporary(ByteView data, bool sync) {
+  const std::string dir = root_ + "/" + std::string(kTempDir);
+  COFFER_RETURN_IF_ERROR(EnsureDir(dir));
   uint8_t rnd[8];
   FillRandom(rnd, sizeof rnd);
-  Temporary t{dir + "/" + std::string(kTempPrefix) + HexEncode(rnd), {}};
+  static const std::string writer = ProcessIdentity::Self().Tag();
+  Temporary t{dir + "/" + std::string(kTempPrefix) + writer + "-" + HexEncode(rnd), {}};
   // Whole pages go to the device with O_DIRECT; a partial last page through
   // the page cache. Padding it for O_DIRECT and cutting the padding off
   // with ftruncate instead made the kernel read that block back from the
@@ -188,7 +191,7 @@ Result<LocalStore::Temporary> LocalStore::WriteTemporary(const std::string& dir,
       t.fd.reset();
       ::unlink(t.path.c_str());
       direct_ = false;
-      return WriteTemporary(dir, data, sync);
+      return WriteTemporary(data, sync);
     }
     if (!r) {
       st = std::unexpected(r.error());
@@ -220,7 +223,7 @@ Status LocalStore::Put(std::string_view key, ByteView data) {
   COFFER_ASSIGN_OR_RETURN(std::string path, PathOf(key));
   std::string dir = DirName(path);
   COFFER_RETURN_IF_ERROR(EnsureDir(dir));
-  COFFER_ASSIGN_OR_RETURN(Temporary tmp, WriteTemporary(dir, data, true));
+  COFFER_ASSIGN_OR_RETURN(Temporary tmp, WriteTemporary(data, true));
   if (::rename(tmp.path.c_str(), path.c_str()) != 0) {
     Error e = ErrnoError(errno, "renaming " + tmp.path + " to " + path);
     ::unlink(tmp.path.c_str());
@@ -233,7 +236,7 @@ Status LocalStore::PutDeferred(std::string_view key, ByteView data) {
   COFFER_ASSIGN_OR_RETURN(std::string path, PathOf(key));
   std::string dir = DirName(path);
   COFFER_RETURN_IF_ERROR(EnsureDir(dir));
-  COFFER_ASSIGN_OR_RETURN(Temporary tmp, WriteTemporary(dir, data, false));
+  COFFER_ASSIGN_OR_RETURN(Temporary tmp, WriteTemporary(data, false));
   bool full;
   {
     std::lock_guard lock(mu_);
@@ -387,28 +390,33 @@ Result<ObjectInfo> LocalStore::Head(std::string_view key) {
 namespace {
 
 // Walks `dir` (whose key is `dir_key`, "" for the root) depth first, calling
-// visit(key, stat) for every regular file except temporaries.
+// visit(key, stat) for every regular file that is a temporary, or for every
+// one that is not. Only what is visited is stat'ed: a walk for temporaries
+// through a million chunks reads their directories, not their inodes.
 Status Walk(const std::string& dir, const std::string& dir_key,
             const std::function<Status(const std::string&, const struct stat&)>& visit,
-            bool include_temporaries) {
+            bool temporaries) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
     if (errno == ENOENT) return {};
     return std::unexpected(ErrnoError(errno, "listing " + dir));
   }
-  std::vector<std::pair<std::string, bool>> entries;  // name, is directory
+  std::vector<std::pair<std::string, unsigned char>> entries;  // name, d_type
   while (true) {
     errno = 0;
     struct dirent* e = ::readdir(d);
     if (e == nullptr) break;
     std::string name = e->d_name;
     if (name == "." || name == "..") continue;
-    entries.emplace_back(name, false);
+    entries.emplace_back(name, e->d_type);
   }
   int read_err = errno;
   ::closedir(d);
   if (read_err != 0) return std::unexpected(ErrnoError(read_err, "listing " + dir));
-  for (auto& [name, is_dir] : entries) {
+  for (auto& [name, type] : entries) {
+    const bool temp = name.starts_with(LocalStore::kTempPrefix);
+    if (type == DT_REG && temp != temporaries) continue;
+    if (type != DT_REG && type != DT_DIR && type != DT_UNKNOWN) continue;
     std::string path = dir + "/" + name;
     std::string key = dir_key.empty() ? name : dir_key + "/" + name;
     struct stat st;
@@ -417,13 +425,21 @@ Status Walk(const std::string& dir, const std::string& dir_key,
       return std::unexpected(ErrnoError(errno, path));
     }
     if (S_ISDIR(st.st_mode)) {
-      COFFER_RETURN_IF_ERROR(Walk(path, key, visit, include_temporaries));
-    } else if (S_ISREG(st.st_mode)) {
-      bool temp = name.starts_with(LocalStore::kTempPrefix);
-      if (temp == include_temporaries) COFFER_RETURN_IF_ERROR(visit(key, st));
+      COFFER_RETURN_IF_ERROR(Walk(path, key, visit, temporaries));
+    } else if (S_ISREG(st.st_mode) && temp == temporaries) {
+      COFFER_RETURN_IF_ERROR(visit(key, st));
     }
   }
   return {};
+}
+
+// Who wrote the temporary file `name` (".tmp-<tag>-<16 hex>"); nullopt for
+// a name that does not say (".tmp-<16 hex>").
+std::optional<ProcessIdentity> WriterOf(std::string_view name) {
+  name.remove_prefix(LocalStore::kTempPrefix.size());
+  size_t dash = name.rfind('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  return ProcessIdentity::FromTag(name.substr(0, dash));
 }
 
 }  // namespace
@@ -451,22 +467,41 @@ Status LocalStore::Delete(std::string_view key) {
   return {};
 }
 
-Result<uint64_t> LocalStore::RemoveStaleTemporaries(int64_t min_age_seconds) {
-  int64_t now = int64_t(::time(nullptr));
-  uint64_t removed = 0;
-  COFFER_RETURN_IF_ERROR(Walk(
-      root_, "",
-      [&](const std::string& key, const struct stat& st) -> Status {
-        if (now - int64_t(st.st_mtim.tv_sec) < min_age_seconds) return {};
-        std::string path = root_ + "/" + key;
-        if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-          return std::unexpected(ErrnoError(errno, "deleting " + path));
-        }
-        ++removed;
-        return {};
-      },
-      true));
-  return removed;
+Result<TemporaryReport> LocalStore::CleanTemporaries(const TemporaryCleanup& cleanup) {
+  // Writers are judged in the form their names give them (hashed ids).
+  static const ProcessIdentity self = *ProcessIdentity::FromTag(ProcessIdentity::Self().Tag());
+  const int64_t now = int64_t(::time(nullptr));
+  TemporaryReport report;
+  auto visit = [&](const std::string& key, const struct stat& st) -> Status {
+    const std::string name = key.substr(key.rfind('/') + 1);
+    bool doomed = cleanup.min_age >= 0 && now - int64_t(st.st_mtim.tv_sec) >= cleanup.min_age;
+    if (!doomed && cleanup.dead_writers) {
+      auto writer = WriterOf(name);
+      doomed = writer && !WhyProcessGone(*writer, self).empty();
+    }
+    if (!doomed) {
+      ++report.kept;
+      report.kept_bytes += uint64_t(st.st_size);
+      return {};
+    }
+    if (!cleanup.dry_run) {
+      const std::string path = root_ + "/" + key;
+      if (::unlink(path.c_str()) != 0) {
+        if (errno == ENOENT) return {};  // its writer renamed it, or another cleaner took it
+        return std::unexpected(ErrnoError(errno, "deleting " + path));
+      }
+    }
+    ++report.removed;
+    report.removed_bytes += uint64_t(st.st_size);
+    return {};
+  };
+  if (cleanup.everywhere) {
+    COFFER_RETURN_IF_ERROR(Walk(root_, "", visit, true));
+  } else {
+    const std::string dir(kTempDir);
+    COFFER_RETURN_IF_ERROR(Walk(root_ + "/" + dir, dir, visit, true));
+  }
+  return report;
 }
 
 }  // namespace coffer

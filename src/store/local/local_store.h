@@ -1,10 +1,14 @@
 // LocalStore keeps a target in a directory: the key "chunks/ab/ab12…" is the
 // file <root>/chunks/ab/ab12…
 //
-// Put writes a temporary file (".tmp-…" in the same directory), fsyncs it,
-// renames it over the final name and fsyncs the directory, so no partial
-// object is ever visible under its final name, whatever the moment the
-// process or the machine stops. List never reports temporary files.
+// Put writes a temporary file, fsyncs it, renames it over the final name and
+// fsyncs the directory, so no partial object is ever visible under its final
+// name, whatever the moment the process or the machine stops. Temporaries
+// are written to <root>/tmp/, named ".tmp-<writer>-<16 hex>", where <writer>
+// is the writing process's ProcessIdentity::Tag() (base/process_identity.h):
+// so a later process finds a killed writer's leftovers in one directory, not
+// in a walk of the whole target, and can prove their writer dead before it
+// removes them (CleanTemporaries). List never reports temporary files.
 //
 // PutDeferred writes the temporary file and keeps it open, nothing more.
 // Flush (run by PutDeferred itself every kFlushObjects objects or
@@ -59,11 +63,12 @@ class LocalStore final : public ObjectStore {
   Status Flush() override;
   ~LocalStore() override;  // drops objects not flushed
 
-  // Removes temporary files left by processes that died mid-Put and are
-  // older than `min_age_seconds`. Returns how many were removed.
-  Result<uint64_t> RemoveStaleTemporaries(int64_t min_age_seconds) override;
+  // Temporaries in tmp/ and, with cleanup.everywhere, anywhere in the
+  // target (named ".tmp-<16 hex>" beside the objects, their writer unknown).
+  Result<TemporaryReport> CleanTemporaries(const TemporaryCleanup& cleanup) override;
 
   static constexpr std::string_view kTempPrefix = ".tmp-";
+  static constexpr std::string_view kTempDir = "tmp";
   static constexpr size_t kFlushObjects = 256;
   static constexpr uint64_t kFlushBytes = 256 << 20;
 
@@ -79,7 +84,7 @@ class LocalStore final : public ObjectStore {
   // Writes `data` to a new temporary file in `dir`. With `sync` the file is
   // durable and closed on return; without, it is returned open, for
   // Publish to sync on the descriptor that wrote it.
-  Result<Temporary> WriteTemporary(const std::string& dir, ByteView data, bool sync);
+  Result<Temporary> WriteTemporary(ByteView data, bool sync);
   // Creates `path` for writing, with O_DIRECT if *direct and the file
   // system allows it (*direct says whether it did). Out of descriptors, it
   // publishes the deferred objects, which hold theirs, and tries again.

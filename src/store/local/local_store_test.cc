@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "base/process_identity.h"
 #include "store/store_conformance.h"
 
 namespace coffer {
@@ -176,11 +178,78 @@ TEST(LocalStoreTest, TemporariesFromADeadWriterAreInvisibleAndRemovable) {
                          })
                   .has_value());
   EXPECT_EQ(listed, 1);
-  auto removed = (*store)->RemoveStaleTemporaries(0);
+  // Its writer is not named: only age removes it.
+  auto kept = (*store)->CleanTemporaries({.dead_writers = true, .everywhere = true});
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->removed, 0u);
+  EXPECT_EQ(kept->kept, 1u);
+  EXPECT_EQ(kept->kept_bytes, 7u);
+  auto removed = (*store)->CleanTemporaries({.min_age = 0, .everywhere = true});
   ASSERT_TRUE(removed.has_value());
-  EXPECT_EQ(*removed, 1u);
+  EXPECT_EQ(removed->removed, 1u);
+  EXPECT_EQ(removed->removed_bytes, 7u);
   EXPECT_FALSE(std::filesystem::exists(dir + "/chunks/ab/.tmp-deadbeef"));
   EXPECT_TRUE(std::filesystem::exists(dir + "/chunks/ab/real"));
+  std::filesystem::remove_all(dir);
+}
+
+// Temporaries anywhere in the store, removing none.
+uint64_t TemporariesIn(LocalStore& store) {
+  auto r = store.CleanTemporaries({.everywhere = true});
+  return r ? r->removed + r->kept : 99;
+}
+
+// A temporary is written in tmp/ under its writer's tag: one of a writer
+// that exited is removed by a cleanup of dead writers, a live one's is not.
+TEST(LocalStoreTest, TemporariesNameTheirWriterAndGoWhenItIsProvablyGone) {
+  std::string dir = FreshDir();
+  auto store = LocalStore::Open(dir, true);
+  ASSERT_TRUE(store.has_value());
+  ASSERT_TRUE((*store)->PutDeferred("chunks/ab/mine", AsBytes("pending")).has_value());
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/tmp")) {
+    names.push_back(e.path().filename().string());
+  }
+  ASSERT_EQ(names.size(), 1u);
+  const std::string self_prefix = ".tmp-" + ProcessIdentity::Self().Tag() + "-";
+  EXPECT_TRUE(names[0].starts_with(self_prefix)) << names[0];
+
+  // What a child of this process that exited left behind.
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ProcessIdentity dead = ProcessIdentity::Self();
+  dead.pid = child;
+  dead.pid_start = ProcessStartTime(child);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  const std::string dead_tmp = dir + "/tmp/.tmp-" + dead.Tag() + "-0123456789abcdef";
+  int fd = ::open(dead_tmp.c_str(), O_CREAT | O_WRONLY, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "half", 4), 4);
+  ::close(fd);
+  // Another host's: cannot be judged, so kept.
+  ProcessIdentity other = dead;
+  other.host_id = "another host";
+  const std::string other_tmp = dir + "/tmp/.tmp-" + other.Tag() + "-0123456789abcdef";
+  ::close(::open(other_tmp.c_str(), O_CREAT | O_WRONLY, 0600));
+
+  auto dry = (*store)->CleanTemporaries({.dead_writers = true, .dry_run = true});
+  ASSERT_TRUE(dry.has_value());
+  EXPECT_EQ(dry->removed, 1u);
+  EXPECT_EQ(dry->removed_bytes, 4u);
+  EXPECT_EQ(dry->kept, 2u);
+  EXPECT_TRUE(std::filesystem::exists(dead_tmp));
+  auto done = (*store)->CleanTemporaries({.dead_writers = true});
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->removed, 1u);
+  EXPECT_FALSE(std::filesystem::exists(dead_tmp));
+  EXPECT_TRUE(std::filesystem::exists(other_tmp));
+  // The live writer's own goes on to be published.
+  ASSERT_TRUE((*store)->Flush().has_value());
+  Buffer got;
+  ASSERT_TRUE(static_cast<ObjectStore&>(**store).Get("chunks/ab/mine", &got).has_value());
+  EXPECT_EQ(got.size(), 7u);
+  EXPECT_EQ(TemporariesIn(**store), 1u);  // the other host's
   std::filesystem::remove_all(dir);
 }
 
@@ -235,13 +304,13 @@ TEST(LocalStoreTest, AFailedFlushLosesTheBatchAndSaysSoFromThenOn) {
   // Nothing of the batch is left half-done: no temporaries; a second Flush
   // and any later deferred put fail with the same cause instead of
   // pretending the objects were stored.
-  EXPECT_EQ((*store)->RemoveStaleTemporaries(0).value_or(99), 0u);
+  EXPECT_EQ(TemporariesIn(**store), 0u);
   EXPECT_FALSE(std::filesystem::exists(dir + "/chunks/ab/after"));
   auto again = (*store)->Flush();
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().message(), st.error().message());
   EXPECT_FALSE((*store)->PutDeferred("chunks/ab/later", AsBytes("l")).has_value());
-  EXPECT_EQ((*store)->RemoveStaleTemporaries(0).value_or(99), 0u);
+  EXPECT_EQ(TemporariesIn(**store), 0u);
   // Plain puts are unaffected.
   EXPECT_TRUE((*store)->Put("chunks/ab/plain", AsBytes("p")).has_value());
   std::filesystem::remove_all(dir);
@@ -281,7 +350,7 @@ TEST(LocalStoreTest, AFlushMissingOneTemporaryNamesItAndLeavesNoTemporary) {
     ASSERT_EQ(got.size(), want.size()) << key_of(i);
     EXPECT_TRUE(std::equal(want.begin(), want.end(), got.data())) << key_of(i);
   }
-  EXPECT_EQ((*store)->RemoveStaleTemporaries(0).value_or(99), 0u);
+  EXPECT_EQ(TemporariesIn(**store), 0u);
   EXPECT_FALSE((*store)->PutDeferred("chunks/ab/later", AsBytes("l")).has_value());
   std::filesystem::remove_all(dir);
 }

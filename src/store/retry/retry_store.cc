@@ -64,6 +64,10 @@ Result<ObjectInfo> RetryStore::Head(std::string_view key) {
   return Run<ObjectInfo>([&] { return inner_->Head(key); });
 }
 
+Result<TemporaryReport> RetryStore::CleanTemporaries(const TemporaryCleanup& cleanup) {
+  return Run<TemporaryReport>([&] { return inner_->CleanTemporaries(cleanup); });
+}
+
 Status RetryStore::Delete(std::string_view key) {
   return Run<void>([&] { return inner_->Delete(key); });
 }

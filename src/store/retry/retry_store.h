@@ -47,9 +47,8 @@ class RetryStore final : public ObjectStore {
   Result<ObjectInfo> Head(std::string_view key) override;
   Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
   Status Delete(std::string_view key) override;
-  Result<uint64_t> RemoveStaleTemporaries(int64_t min_age_seconds) override {
-    return inner_->RemoveStaleTemporaries(min_age_seconds);
-  }
+  // Retried whole: removing what is gone already is no error.
+  Result<TemporaryReport> CleanTemporaries(const TemporaryCleanup& cleanup) override;
   Status DeleteMany(std::span<const std::string> keys) override;
 
   uint64_t retries() const { return retries_.load(); }  // over all calls so far

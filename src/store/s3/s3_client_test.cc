@@ -125,6 +125,35 @@ TEST(S3XmlTest, MultipartDocuments) {
       << done;
 }
 
+TEST(S3XmlTest, ParsesAListOfUnfinishedUploads) {
+  auto page = s3xml::ParseListMultipartUploads(
+      "<?xml version=\"1.0\"?><ListMultipartUploadsResult><Bucket>b</Bucket>"
+      "<IsTruncated>true</IsTruncated><NextKeyMarker>p/manifests/b</NextKeyMarker>"
+      "<NextUploadIdMarker>u2</NextUploadIdMarker>"
+      "<Upload><Key>p/manifests/a</Key><UploadId>u1</UploadId>"
+      "<Initiated>2026-11-24T04:20:58.000Z</Initiated></Upload>"
+      "<Upload><Key>p/manifests/b</Key><UploadId>u2</UploadId></Upload>"
+      "</ListMultipartUploadsResult>");
+  ASSERT_TRUE(page.has_value()) << page.error().message();
+  ASSERT_EQ(page->uploads.size(), 2u);
+  EXPECT_EQ(page->uploads[0].key, "p/manifests/a");
+  EXPECT_EQ(page->uploads[0].upload_id, "u1");
+  EXPECT_EQ(page->uploads[0].initiated, 1795494058);
+  EXPECT_EQ(page->uploads[1].initiated, 0);
+  EXPECT_TRUE(page->truncated);
+  EXPECT_EQ(page->next_key_marker, "p/manifests/b");
+  EXPECT_EQ(page->next_upload_id_marker, "u2");
+  EXPECT_FALSE(s3xml::ParseListMultipartUploads("<ListBucketResult/>").has_value());
+  EXPECT_FALSE(
+      s3xml::ParseListMultipartUploads("<ListMultipartUploadsResult><Upload><Key>k</Key></Upload>"
+                                       "</ListMultipartUploadsResult>")
+          .has_value());
+  EXPECT_FALSE(
+      s3xml::ParseListMultipartUploads("<ListMultipartUploadsResult><IsTruncated>true</IsTruncated>"
+                                       "</ListMultipartUploadsResult>")
+          .has_value());
+}
+
 TEST(S3XmlTest, HttpDates) {
   EXPECT_EQ(s3xml::ParseHttpDate("Tue, 24 Nov 2026 04:20:58 GMT"), 1795494058);
   EXPECT_FALSE(s3xml::ParseHttpDate("yesterday").has_value());

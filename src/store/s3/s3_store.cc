@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/text.h"
 #include "store/s3/s3_xml.h"
 
 namespace coffer {
@@ -206,6 +207,43 @@ Status S3Store::Delete(std::string_view key) {
   S3Call call{"DELETE", RequestKind::kDelete, full};
   COFFER_RETURN_IF_ERROR(client_->Call(call));
   return {};
+}
+
+Result<TemporaryReport> S3Store::CleanTemporaries(const TemporaryCleanup& cleanup) {
+  TemporaryReport report;
+  if (!cleanup.everywhere) return report;
+  const int64_t now = UnixNow();
+  std::string key_marker, upload_marker;
+  for (;;) {
+    S3Call call{"GET", RequestKind::kList, "", {{"uploads", ""}, {"prefix", root_}}};
+    if (!key_marker.empty()) {
+      call.query.emplace_back("key-marker", key_marker);
+      call.query.emplace_back("upload-id-marker", upload_marker);
+    }
+    COFFER_ASSIGN_OR_RETURN(HttpResponse resp, client_->Call(call));
+    auto page = s3xml::ParseListMultipartUploads(resp.body);
+    if (!page) return std::unexpected(page.error().WithContext("listing uploads in " + Describe()));
+    for (const s3xml::ListedUpload& u : page->uploads) {
+      if (!std::string_view(u.key).starts_with(root_)) continue;
+      // An upload of unknown age (no Initiated time) is not known to be old.
+      if (cleanup.min_age < 0 || u.initiated == 0 || now - u.initiated < cleanup.min_age) {
+        ++report.kept;
+        continue;
+      }
+      if (!cleanup.dry_run) {
+        S3Call abort{"DELETE", RequestKind::kMultipartAbort, u.key, {{"uploadId", u.upload_id}}};
+        auto st = client_->Call(abort);
+        // NoSuchUpload: completed or aborted meanwhile, gone either way.
+        if (!st && st.error().code() != ErrorCode::kNotFound) {
+          return std::unexpected(st.error().WithContext("aborting the upload of " + u.key));
+        }
+      }
+      ++report.removed;
+    }
+    if (!page->truncated) return report;
+    key_marker = page->next_key_marker;
+    upload_marker = page->next_upload_id_marker;
+  }
 }
 
 Status S3Store::DeleteMany(std::span<const std::string> keys) {

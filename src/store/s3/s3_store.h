@@ -10,7 +10,9 @@
 // Writes carry Content-MD5 and a signed x-amz-content-sha256 of the body, so
 // a body damaged or cut short on the way is rejected rather than stored.
 // Objects above `multipart_threshold` go up by multipart upload, aborted if
-// any part fails.
+// any part fails. A writer killed meanwhile leaves its upload unfinished: its
+// parts are stored and billed but no object; these are the store's
+// temporaries (CleanTemporaries).
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -51,6 +53,12 @@ class S3Store final : public ObjectStore {
   Status Delete(std::string_view key) override;
   // One request per 1000 keys (the multi-object delete API).
   Status DeleteMany(std::span<const std::string> keys) override;
+  // Unfinished multipart uploads under the prefix, only with
+  // cleanup.everywhere (one LIST per 1000; an abort each). A listing does
+  // not say who began an upload, so none is of a provably dead writer: they
+  // go by age alone (their Initiated time against this host's clock), and
+  // their sizes are not counted (that would take a request per upload).
+  Result<TemporaryReport> CleanTemporaries(const TemporaryCleanup& cleanup) override;
 
   StoreMetrics& metrics() { return client_->metrics(); }
 

@@ -18,6 +18,7 @@
 #include "store/local/local_store.h"
 #include "store/open_store.h"
 #include "store/retry/retry_store.h"
+#include "store/s3/s3_xml.h"
 #include "store/s3/testing/fault_proxy.h"
 #include "store/s3/testing/moto_server.h"
 #include "store/s3/testing/tools.h"
@@ -187,6 +188,59 @@ TEST(S3StoreTest, AFailedMultipartUploadIsAborted) {
   ASSERT_TRUE(uploads.has_value()) << uploads.error().message();
   EXPECT_EQ(uploads->body.find("<UploadId>"), std::string::npos) << uploads->body;
   EXPECT_FALSE(store->Head("manifests/big").has_value());
+}
+
+// A writer killed during a multipart upload leaves it unfinished: its parts
+// are stored (and billed) but no object. Those under the target's prefix are
+// the store's temporaries: counted when asked to look everywhere, aborted by
+// age alone (a listing does not say who began an upload).
+TEST(S3StoreTest, UnfinishedUploadsAreTheStoresTemporariesAndGoByAge) {
+  REQUIRE_MOTO();
+  const std::string bucket = NewBucket();
+  auto client = S3Client::Create(Options(bucket, "").client, nullptr);
+  ASSERT_TRUE(client.has_value());
+  for (const char* key : {"m/manifests/a", "m/manifests/b", "other/manifests/c"}) {
+    auto created =
+        (*client)->Call(S3Call{"POST", RequestKind::kMultipartCreate, key, {{"uploads", ""}}});
+    ASSERT_TRUE(created.has_value()) << created.error().message();
+  }
+  auto uploads_left = [&] {
+    auto listed = (*client)->Call(S3Call{"GET", RequestKind::kList, "", {{"uploads", ""}}});
+    EXPECT_TRUE(listed.has_value());
+    auto page = s3xml::ParseListMultipartUploads(listed ? listed->body : "");
+    return page ? page->uploads.size() : size_t(99);
+  };
+  ASSERT_EQ(uploads_left(), 3u);
+
+  auto metrics = std::make_shared<StoreMetrics>();
+  auto store = Open(Options(bucket, "m"), metrics);
+  // A backup's quick look (dead writers only) costs no request.
+  auto quick = store->CleanTemporaries({.dead_writers = true});
+  ASSERT_TRUE(quick.has_value()) << quick.error().message();
+  EXPECT_EQ(quick->kept + quick->removed, 0u);
+  EXPECT_EQ(metrics->requests(RequestKind::kList), 0u);
+  // check's count: both of the prefix, none of a provably dead writer.
+  auto counted =
+      store->CleanTemporaries({.dead_writers = true, .dry_run = true, .everywhere = true});
+  ASSERT_TRUE(counted.has_value()) << counted.error().message();
+  EXPECT_EQ(counted->kept, 2u);
+  EXPECT_EQ(counted->removed, 0u);
+  // gc's: younger than its age, kept; past it, aborted (a dry run only says
+  // so). moto dates every upload 2010-11-10T20:48:33Z, so "young" here is
+  // younger than a century.
+  auto young = store->CleanTemporaries({.min_age = int64_t(100) * 365 * 86400, .everywhere = true});
+  ASSERT_TRUE(young.has_value());
+  EXPECT_EQ(young->kept, 2u);
+  EXPECT_EQ(uploads_left(), 3u);
+  auto dry = store->CleanTemporaries({.min_age = 0, .dry_run = true, .everywhere = true});
+  ASSERT_TRUE(dry.has_value());
+  EXPECT_EQ(dry->removed, 2u);
+  EXPECT_EQ(uploads_left(), 3u);
+  auto done = store->CleanTemporaries({.min_age = 0, .everywhere = true});
+  ASSERT_TRUE(done.has_value()) << done.error().message();
+  EXPECT_EQ(done->removed, 2u);
+  EXPECT_EQ(metrics->requests(RequestKind::kMultipartAbort), 2u);
+  EXPECT_EQ(uploads_left(), 1u) << "only the upload outside the prefix stays";
 }
 
 TEST(S3StoreTest, DeleteManySendsOneRequestPerThousandKeys) {

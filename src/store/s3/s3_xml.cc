@@ -101,6 +101,33 @@ Result<std::string> ParseUploadId(std::string_view body) {
   return id;
 }
 
+Result<UploadsPage> ParseListMultipartUploads(std::string_view body) {
+  pugi::xml_document doc;
+  pugi::xml_node root;
+  if (!Load(doc, body) || !(root = doc.child("ListMultipartUploadsResult"))) {
+    return Internal("ListMultipartUploads answer is not a ListMultipartUploadsResult: " +
+                    std::string(body.substr(0, 200)));
+  }
+  UploadsPage page;
+  for (pugi::xml_node u : root.children("Upload")) {
+    ListedUpload l;
+    l.key = Text(u, "Key");
+    l.upload_id = Text(u, "UploadId");
+    l.initiated = ParseIsoTime(Text(u, "Initiated")).value_or(0);
+    if (l.key.empty() || l.upload_id.empty()) {
+      return Internal("ListMultipartUploads answer has an Upload without Key or UploadId");
+    }
+    page.uploads.push_back(std::move(l));
+  }
+  page.truncated = std::string_view(root.child("IsTruncated").text().as_string()) == "true";
+  page.next_key_marker = Text(root, "NextKeyMarker");
+  page.next_upload_id_marker = Text(root, "NextUploadIdMarker");
+  if (page.truncated && page.next_key_marker.empty()) {
+    return Internal("ListMultipartUploads page is truncated but has no NextKeyMarker");
+  }
+  return page;
+}
+
 std::string BuildCompleteMultipart(const std::vector<CompletedPart>& parts) {
   pugi::xml_document doc;
   pugi::xml_node root = doc.append_child("CompleteMultipartUpload");

@@ -49,6 +49,21 @@ Result<std::vector<DeleteFailure>> ParseDeleteResult(std::string_view body);
 
 Result<std::string> ParseUploadId(std::string_view body);
 
+struct ListedUpload {
+  std::string key, upload_id;
+  int64_t initiated = 0;  // seconds since the epoch; 0 if the answer had no time
+};
+
+struct UploadsPage {
+  std::vector<ListedUpload> uploads;
+  bool truncated = false;
+  std::string next_key_marker, next_upload_id_marker;  // when truncated
+};
+
+// A ListMultipartUploadsResult: the multipart uploads begun and neither
+// completed nor aborted.
+Result<UploadsPage> ParseListMultipartUploads(std::string_view body);
+
 struct CompletedPart {
   int number = 0;
   std::string etag;
