@@ -5,6 +5,7 @@
 
 #include "manager/api/http_util.h"
 #include "manager/api/records.h"
+#include "manager/api/requests.h"
 #include "manager/api/server.h"
 
 namespace coffer::manager::api {
@@ -46,22 +47,9 @@ void Get(ApiContext& ctx, Request& req, Response& res) {
 void Restore(ApiContext& ctx, Request& req, Response& res) {
   auto body = service::ReadJsonBody(req, res);
   if (!body) return;
-  FieldReader f(*body);
-  f.Only({"name", "agent_id", "backend", "locator"});
-  RestoreRequest r;
-  r.backup_id = req.params.at(0);
-  std::string backend;
-  f.String("name", &r.name, true, 128);
-  f.String("agent_id", &r.agent_id, true, 128);
-  f.String("backend", &backend, true, 16);
-  f.String("locator", &r.locator, true, 4096);
-  if (f.ok()) {
-    auto b = meta::ParseVolumeBackend(backend);
-    if (!b) f.Fail("backend", "must be " + BackendList());
-    if (b) r.backend = *b;
-  }
-  if (!f.ok()) return SendError(res, f.error());
-  auto started = ctx.restores->Start(r);
+  auto r = ReadRestoreRequest(*body, req.params.at(0));
+  if (!r) return SendError(res, r.error());
+  auto started = ctx.restores->Start(*r);
   if (!started) return SendError(res, started.error());
   json j = VolumeJson(started->first);
   j["restore"] = RestoreJson(started->second);

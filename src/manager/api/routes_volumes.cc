@@ -4,6 +4,7 @@
 #include "base/text.h"
 #include "manager/api/http_util.h"
 #include "manager/api/records.h"
+#include "manager/api/requests.h"
 #include "manager/api/server.h"
 #include "manager/common/cron.h"
 
@@ -28,37 +29,12 @@ json FullVolumeJson(ApiContext& ctx, const meta::Volume& v) {
   return j;
 }
 
-void ReadHooks(FieldReader& f, meta::VolumeHooks* hooks) {
-  const json* h = f.Object("hooks", false);
-  if (h == nullptr) return;
-  FieldReader hf(*h, "hooks");
-  hf.Only({"pre_backup_command", "post_backup_command", "timeout_seconds"});
-  hf.String("pre_backup_command", &hooks->pre_backup_command, false, 4096);
-  hf.String("post_backup_command", &hooks->post_backup_command, false, 4096);
-  hf.Int("timeout_seconds", &hooks->timeout_seconds, false, 1, 86400);
-  f.Take(hf);
-}
-
 void Create(ApiContext& ctx, Request& req, Response& res) {
   auto body = service::ReadJsonBody(req, res);
   if (!body) return;
-  FieldReader f(*body);
-  f.Only({"name", "agent_id", "backend", "locator", "size_bytes", "hooks"});
-  meta::Volume v;
-  std::string backend;
-  f.String("name", &v.name, true, 128);
-  f.String("agent_id", &v.agent_id, true, 128);
-  f.String("backend", &backend, true, 16);
-  f.String("locator", &v.locator, true, 4096);
-  f.Int("size_bytes", &v.size_bytes, false, 0, INT64_MAX);
-  ReadHooks(f, &v.hooks);
-  if (f.ok()) {
-    auto b = meta::ParseVolumeBackend(backend);
-    if (!b) f.Fail("backend", "must be " + BackendList());
-    if (b) v.backend = *b;
-  }
-  if (!f.ok()) return SendError(res, f.error());
-  auto volume = ctx.volumes->Create(v);
+  auto v = ReadNewVolume(*body);
+  if (!v) return SendError(res, v.error());
+  auto volume = ctx.volumes->Create(*v);
   if (!volume) return SendError(res, volume.error());
   res.SetHeader("Location", "/v1/volumes/" + volume->id);
   res.Json(201, FullVolumeJson(ctx, *volume));
@@ -67,23 +43,15 @@ void Create(ApiContext& ctx, Request& req, Response& res) {
 void Update(ApiContext& ctx, Request& req, Response& res) {
   auto body = service::ReadJsonBody(req, res);
   if (!body) return;
-  FieldReader f(*body);
-  f.Only({"name", "locator", "size_bytes", "hooks"});
-  meta::VolumePatch p;
-  std::string s;
-  int64_t n = 0;
-  if (f.Has("name") && f.String("name", &s, true, 128)) p.name = s;
-  if (f.Has("locator") && f.String("locator", &s, true, 4096)) p.locator = s;
-  if (f.Int("size_bytes", &n, false, 0, INT64_MAX)) p.size_bytes = n;
-  if (f.Has("hooks")) {
+  meta::VolumeHooks hooks;  // fields a "hooks" object does not give stay
+  if (body->contains("hooks")) {
     auto current = ctx.volumes->Get(req.params.at(0));
     if (!current) return SendError(res, current.error());
-    meta::VolumeHooks hooks = current->hooks;  // fields not given stay
-    ReadHooks(f, &hooks);
-    p.hooks = hooks;
+    hooks = current->hooks;
   }
-  if (!f.ok()) return SendError(res, f.error());
-  auto volume = ctx.volumes->Update(req.params.at(0), p);
+  auto p = ReadVolumePatch(*body, hooks);
+  if (!p) return SendError(res, p.error());
+  auto volume = ctx.volumes->Update(req.params.at(0), *p);
   if (!volume) return SendError(res, volume.error());
   res.Json(200, FullVolumeJson(ctx, *volume));
 }
@@ -93,22 +61,13 @@ void Schedule(ApiContext& ctx, Request& req, Response& res) {
   if (!body) return;
   auto current = ctx.volumes->Get(req.params.at(0));
   if (!current) return SendError(res, current.error());
-  FieldReader f(*body);
-  f.Only({"backup_target_id", "backup_cron", "backup_retain_count"});
-  meta::VolumeSchedule s;
-  s.backup_target_id = current->backup_target_id;
-  s.backup_cron = current->backup_cron;
-  s.backup_retain_count = current->backup_retain_count;
-  std::optional<std::string> target;
-  bool clear_target = false;
-  if (f.NullableString("backup_target_id", &target, &clear_target)) {
-    s.backup_target_id = clear_target || (target && target->empty()) ? std::nullopt : target;
-  }
-  f.String("backup_cron", &s.backup_cron, false, 256);
-  int64_t retain = s.backup_retain_count;
-  if (f.Int("backup_retain_count", &retain, false, 0, 100000)) s.backup_retain_count = int(retain);
-  if (!f.ok()) return SendError(res, f.error());
-  auto volume = ctx.volumes->SetSchedule(current->id, s);
+  meta::VolumeSchedule current_schedule;
+  current_schedule.backup_target_id = current->backup_target_id;
+  current_schedule.backup_cron = current->backup_cron;
+  current_schedule.backup_retain_count = current->backup_retain_count;
+  auto s = ReadVolumeSchedule(*body, current_schedule);
+  if (!s) return SendError(res, s.error());
+  auto volume = ctx.volumes->SetSchedule(current->id, *s);
   if (!volume) return SendError(res, volume.error());
   res.Json(200, FullVolumeJson(ctx, *volume));
 }
