@@ -252,12 +252,19 @@ Result<uint64_t> Repository::GcGeneration() {
     if (raw.error().code() == ErrorCode::kNotFound) return uint64_t(0);
     return std::unexpected(raw.error());
   }
-  std::string_view text = AsChars(*raw);
+  auto gen = ParseGcGeneration(*raw);
+  if (!gen)
+    return std::unexpected(gen.error().WithContext("the gc object of " + store_->Describe()));
+  return gen;
+}
+
+Result<uint64_t> ParseGcGeneration(ByteView object) {
+  std::string_view text = AsChars(object);
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
   uint64_t gen = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), gen);
   if (ec != std::errc() || ptr != text.data() + text.size()) {
-    return Corruption("the gc object of " + store_->Describe() + " is not a number");
+    return Corruption("not a number");
   }
   return gen;
 }

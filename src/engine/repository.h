@@ -112,4 +112,8 @@ inline constexpr std::string_view kConfigKey = "config";
 inline constexpr std::string_view kKeySlotPrefix = "keys/";
 inline constexpr std::string_view kGcKey = "gc";
 
+// The "gc" object's bytes: a decimal counter, trailing newlines and spaces
+// allowed. kCorruption for anything else (the caller names the object).
+Result<uint64_t> ParseGcGeneration(ByteView object);
+
 }  // namespace coffer
