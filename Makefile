@@ -4,7 +4,13 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build asan test test-unit test-asan demo bench compare clean crash api-latency
+# The fuzz targets (docs/FUZZING.md): clang 19, their own build directory.
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 4
+FUZZ_TARGETS ?=
+
+.PHONY: all deps build asan test test-unit test-asan demo bench compare clean crash api-latency \
+	fuzz-build fuzz fuzz-smoke
 
 all: build
 
@@ -24,11 +30,30 @@ build-asan/CMakeCache.txt:
 asan: deps build-asan/CMakeCache.txt
 	cmake --build build-asan -j$(JOBS)
 
-# The whole suite: the release build, then the same tests under ASan + UBSan.
+build-fuzz/CMakeCache.txt:
+	cmake -S . -B build-fuzz -DCOFFER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 $(CMAKE_FLAGS) >/dev/null
+
+# Only the fuzz targets and the libraries they link.
+fuzz-build: deps build-fuzz/CMakeCache.txt
+	cmake --build build-fuzz -j$(JOBS) --target fuzz
+
+# Each target for FUZZ_SECONDS (or those in FUZZ_TARGETS), its work corpus
+# kept in build-fuzz/corpus/.
+fuzz: fuzz-build
+	bash fuzz/run.sh long $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Each target for a few seconds over its committed seeds.
+fuzz-smoke: fuzz-build
+	bash fuzz/run.sh smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+# The whole suite: the release build, then the same tests under ASan + UBSan,
+# then the fuzz targets' smoke.
 test: build asan
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j$(JOBS)
+	$(MAKE) fuzz-smoke
 
 demo: build
 	@bash scripts/demo.sh
@@ -54,4 +79,4 @@ api-latency: build
 	python3 bench/api_latency.py --coffer $(BUILD)/coffer --json $(BUILD)/api-latency.json
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -17,6 +17,7 @@ packages=(
   tgt nbdkit  # iSCSI and NBD peers of the volume backends' and the agent's tests
   faketime  # hosts whose clocks disagree (tests/cli_world_test.cc)
   wrk  # the API's latency under load (bench/api_latency.py)
+  clang-19 libclang-rt-19-dev  # libFuzzer for the fuzz targets (clang 14 lacks std::expected)
   curl  # make demo drives the manager's REST API with it
   ca-certificates  # S3 over https (the https test makes its certificate with openssl)
   zstd openssl  # bench/compare measures the primitives with their CLIs

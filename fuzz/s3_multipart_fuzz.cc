@@ -1,0 +1,14 @@
+// Multipart upload answers (store/s3/s3_xml.h): the upload id of
+// CreateMultipartUpload, and CompleteMultipartUpload's body, which S3 may
+// send with status 200 and an <Error> inside (s3_store.cc reads it with
+// ParseError).
+#include "fuzz/fuzz_util.h"
+#include "store/s3/s3_xml.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace coffer;
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  if (auto id = s3xml::ParseUploadId(body); id && id->empty()) std::abort();
+  (void)s3xml::ParseError(body);
+  return 0;
+}
