@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -92,17 +93,43 @@ Result<size_t> DecompressInto(ByteView in, uint8_t* out, size_t max_size) {
 
 Status Decompress(ByteView in, size_t max_size, Buffer* out) {
   out->set_size(0);
-  // Room for what the frame declares, or for the limit when it declares
-  // nothing. A bad frame, or one that declares too much, gets no room:
-  // DecompressInto refuses it before writing.
-  unsigned long long content = ZSTD_getFrameContentSize(in.data(), in.size());
-  if (content == ZSTD_CONTENTSIZE_UNKNOWN) {
-    out->Reserve(max_size);
-  } else if (content <= max_size) {
-    out->Reserve(size_t(content));
+  const unsigned long long content = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (content == ZSTD_CONTENTSIZE_ERROR) return Corruption("not a zstd frame");
+  if (content != ZSTD_CONTENTSIZE_UNKNOWN && content > max_size) {
+    return Corruption("zstd frame declares " + std::to_string(content) +
+                      " bytes, more than the limit of " + std::to_string(max_size));
   }
-  COFFER_ASSIGN_OR_RETURN(size_t n, DecompressInto(in, out->data(), max_size));
-  out->set_size(n);
+  // The room grows with what the frame really holds, from a start that
+  // depends on its compressed size only: a frame of a few bytes may declare
+  // gigabytes, and the limit may be far above what any frame holds. One byte
+  // over the limit tells a frame that exceeds it.
+  const size_t cap = max_size == SIZE_MAX ? max_size : max_size + 1;
+  size_t room = std::min(cap, std::max<size_t>(size_t(64) << 10, in.size() * 4));
+  ZSTD_DCtx* dctx = ThreadDCtx();
+  ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+  ZSTD_inBuffer src{in.data(), in.size(), 0};
+  for (;;) {
+    out->Reserve(room);
+    ZSTD_outBuffer dst{out->data(), room, out->size()};
+    const size_t r = ZSTD_decompressStream(dctx, &dst, &src);
+    if (ZSTD_isError(r)) return Corruption(std::string("zstd: ") + ZSTD_getErrorName(r));
+    out->set_size(dst.pos);
+    if (dst.pos > max_size) {
+      return Corruption("zstd frame holds more than the limit of " + std::to_string(max_size) +
+                        " bytes");
+    }
+    if (r == 0) break;  // the frame is complete
+    if (dst.pos < dst.size) {
+      if (src.pos == src.size) return Corruption("zstd frame is truncated");
+      continue;
+    }
+    room = room > cap / 2 ? cap : room * 2;
+  }
+  if (src.pos != src.size) return Corruption("bytes after the zstd frame");
+  if (content != ZSTD_CONTENTSIZE_UNKNOWN && out->size() != content) {
+    return Corruption("zstd frame decompressed to " + std::to_string(out->size()) +
+                      " bytes, not the " + std::to_string(content) + " it declares");
+  }
   return {};
 }
 

@@ -1,6 +1,7 @@
 #include "core/compress/zstd_codec.h"
 
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include <random>
 #include <string>
@@ -23,6 +24,35 @@ Bytes Random(size_t n, uint32_t seed) {
   Bytes b(n);
   for (auto& x : b) x = uint8_t(rng());
   return b;
+}
+
+// Found by fuzz/manifest_parts_fuzz: Decompress reserved the whole limit
+// for a frame that does not declare its size (and whatever size a frame
+// declared), so a manifest's chunk list of a few bytes could make a reader
+// allocate gigabytes. The room now follows what the frame holds.
+TEST(ZstdCodecTest, DecompressAllocatesWhatTheFrameHoldsNotItsLimit) {
+  const Bytes in = Text(1000);
+  // A frame without its content size, as a streaming writer makes it.
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 0);
+  Bytes frame(ZSTD_compressBound(in.size()));
+  const size_t n = ZSTD_compress2(cctx, frame.data(), frame.size(), in.data(), in.size());
+  ZSTD_freeCCtx(cctx);
+  ASSERT_FALSE(ZSTD_isError(n));
+  frame.resize(n);
+
+  Buffer out;
+  ASSERT_TRUE(Decompress(frame, size_t(1) << 40, &out));  // a 1 TiB limit
+  EXPECT_EQ(Bytes(out.view().begin(), out.view().end()), in);
+  EXPECT_LT(out.capacity(), size_t(1) << 20);
+
+  EXPECT_FALSE(Decompress(frame, in.size() - 1, &out));  // over the limit
+  EXPECT_TRUE(Decompress(frame, in.size(), &out));       // at it
+  Bytes trailing = frame;
+  trailing.push_back(0);
+  EXPECT_FALSE(Decompress(trailing, 1 << 20, &out));
+  const Bytes truncated(frame.begin(), frame.end() - 3);
+  EXPECT_FALSE(Decompress(truncated, 1 << 20, &out));
 }
 
 TEST(ZstdCodecTest, TextCompressesAndRoundTrips) {

@@ -199,6 +199,20 @@ TEST_F(FormatTest, AnyFlippedBitInAManifestFails) {
   }
 }
 
+// Found by fuzz/manifest_parts_fuzz: a summary declaring 2^32 chunks over a
+// short list made OpenManifest reserve 2^32 entries (160 GiB) before it
+// read one. A writer holding the key can seal any count; the reader must
+// refuse it, not allocate it.
+TEST_F(FormatTest, AManifestCountingMoreChunksThanItsListHoldsIsCorruption) {
+  for (uint64_t count : {uint64_t(1) << 32, uint64_t(1) << 20, uint64_t(1001)}) {
+    Manifest m = SampleManifest(Uuid::Random());
+    m.summary.chunk_count = count;
+    auto r = OpenManifest(keys_, m.summary.backup_id, SealManifest(keys_, m));
+    ASSERT_FALSE(r.has_value()) << count;
+    EXPECT_EQ(r.error().code(), ErrorCode::kCorruption) << count;
+  }
+}
+
 TEST_F(FormatTest, AManifestCannotPassAsAnotherBackup) {
   Manifest m = SampleManifest(Uuid::Random());
   Bytes obj = SealManifest(keys_, m);

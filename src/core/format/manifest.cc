@@ -176,6 +176,12 @@ Result<Manifest> OpenManifest(const TargetKeys& keys, const Uuid& backup_id, Byt
   if (auto st = Decompress(compressed, size_t(count) * kEntryLen, &list); !st) {
     return Corruption("manifest chunk list: " + st.error().message());
   }
+  // The smallest entry (a zero run) takes 5 bytes: a count the list cannot
+  // hold is refused before it sizes anything.
+  if (list.size() / (kEntryLen - kChunkIdLen) < count) {
+    return Corruption("manifest chunk list holds fewer entries than its count " +
+                      std::to_string(count));
+  }
   ByteReader r(list.view());
   m.entries.reserve(size_t(count));
   uint64_t total = 0;
