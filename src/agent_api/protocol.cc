@@ -455,7 +455,9 @@ Result<JobReport> ParseJobReport(const json& j) {
     ef.Only({"code", "message", "field", "s3_error_code"});
     f.Take(ef);
     auto error = service::ErrorFromJson(json{{"error", *e}});
-    if (f.ok() && !error) {
+    if (!error) {
+      // Whether or not an earlier field already failed: there is no error
+      // to keep.
       f.Fail("error", "must be an error object with a code and a message");
     } else {
       r.error = *error;

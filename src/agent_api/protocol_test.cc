@@ -225,6 +225,27 @@ TEST(AgentProtocolTest, MissingUnknownAndMistypedFieldsAreNamedNeverZero) {
   EXPECT_EQ(l.error().message(), "jobs[1].result.new_bytes: required");
 }
 
+// Found by fuzz/agent_protocol_fuzz: a failed job whose error object had an
+// unknown field and so no message ("messgae") made ParseJobReport read an
+// empty optional (the unknown field had already failed the reader, which
+// skipped the check that the error was there): a crash of the manager on an
+// agent's answer.
+TEST(AgentProtocolTest, AJobErrorWithAMisspeltMessageIsNamedNotACrash) {
+  JobReport job;
+  job.id = "job-1";
+  job.state = JobState::kFailed;
+  job.volume = {"v", "v", Backend::kFile, "/v", false, {}};
+  job.created_at = "2026-12-07T20:00:00Z";
+  job.error = Error(ErrorCode::kUnavailable, "SlowDown");
+  json bad = ToJson(job);
+  ASSERT_TRUE(ParseJobReport(bad));
+  bad["error"] = {{"code", "unavailable"}, {"messgae", "SlowDown"}};
+  EXPECT_EQ(JobError(bad).first, "error.messgae");
+  auto list = ParseJobList(json{{"jobs", {bad}}});
+  ASSERT_FALSE(list);
+  EXPECT_EQ(list.error().message(), "jobs[0].error.messgae: unknown field");
+}
+
 TEST(AgentProtocolTest, BadRequestsNameTheirField) {
   BackupRequest in;
   in.attempt = 1;
