@@ -10,9 +10,13 @@ namespace {
 
 constexpr int64_t kMinuteUs = 60'000'000;
 constexpr int64_t kDayMinutes = 24 * 60;
-// Far enough for any date that exists at all (Feb 29 recurs every 4 years,
-// at most 8 apart across a century rule, e.g. 2096 → 2104).
-constexpr int kSearchYears = 8;
+// The Gregorian calendar's whole cycle: 400 years are 146,097 days, a whole
+// number of weeks, so any 400 years hold every day a schedule can match —
+// dates (Feb 29th) and the days where a restricted day of the month meets a
+// restricted weekday too ("*/7 11 sun": the 1st, 8th, … of November on a
+// Sunday, eleven years apart from 2026). Months that do not match are
+// skipped a month at a time, so the search stays short.
+constexpr int kSearchYears = 400;
 
 struct FieldSpec {
   const char* name;
@@ -145,8 +149,9 @@ Result<CronSchedule> CronSchedule::Parse(std::string_view expression) {
   s.weekdays_ = Narrow<7>(bits[4]);
   s.dom_star_ = star[2];
   s.dow_star_ = star[4];
-  // Only day-of-month and month together can ask for a date that never
-  // exists; any 8 years hold every date that does, February 29th included.
+  // Day of month, month and weekday together may ask for a day that never
+  // comes (February 30th); a search of the calendar's whole cycle finds
+  // every one that does.
   if (!s.NextAfter(0)) {
     return InvalidArgument("cron: '" + s.expression_ +
                            "' never runs: no month has that day (e.g. February 30th)");

@@ -41,8 +41,9 @@ class CronSchedule {
   // The first minute strictly after `after_us` (microseconds since the
   // epoch, UTC) that the schedule matches, as microseconds since the epoch
   // (always a whole minute). Parse refuses schedules that never run (a date
-  // that does not exist, e.g. "0 0 30 2 *"), so nullopt only comes when the
-  // search passes 8 years, which no parsed schedule needs.
+  // that does not exist, e.g. "0 0 30 2 *"), and the search covers the
+  // calendar's 400-year cycle, so a parsed schedule always has a next run
+  // (the times of 64-bit microseconds permitting).
   std::optional<int64_t> NextAfter(int64_t after_us) const;
 
   // The next `n` run times after `after_us`, in order (fewer if the schedule

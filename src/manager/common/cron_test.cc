@@ -130,6 +130,17 @@ TEST(CronTest, OnlyTheRestrictedDayFieldCountsWhenTheOtherIsStar) {
             (V{"2026-03-13 00:00", "2026-03-27 00:00", "2026-04-03 00:00"}));
 }
 
+// Found by fuzz/cron_fuzz: the search stopped after 8 years, enough for
+// any date but not for a restricted day of the month that must also fall on
+// a restricted weekday; Parse accepted the schedule (it ran in 1970) and
+// NextAfter then answered "none", so the scheduler would never run it.
+TEST(CronTest, ADayThatFallsOnAWeekdayOnlyEveryElevenYearsStillHasItsNextRun) {
+  // The 1st, 8th, 15th, 22nd or 29th of November on a Sunday: 2037-11-01.
+  EXPECT_EQ(Next(" 0 0 */7\t11 0", At(2026, 12, 7)), "2037-11-01 00:00");
+  EXPECT_EQ(Next("0 0 29 2 mon", At(2026, 1, 1)), "2026-02-02 00:00");    // OR: any Monday
+  EXPECT_EQ(Next("0 0 */28 2 sun", At(2026, 3, 1)), "2032-02-01 00:00");  // the 1st or 29th
+}
+
 TEST(CronTest, NextRunsForTheScheduleEditor) {
   auto runs = Cron("0 3 * * *").NextRuns(At(2026, 3, 1, 12), 5);
   ASSERT_EQ(runs.size(), 5u);
