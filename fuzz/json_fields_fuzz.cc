@@ -34,6 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace coffer;
   service::Request req;
   req.body.assign(reinterpret_cast<const char*>(data), size);
+  req.headers.emplace("Content-Type", "application/json");
   service::Response res;
   auto body = service::ReadJsonBody(req, res);
   if (!body) {
