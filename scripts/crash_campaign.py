@@ -237,19 +237,11 @@ class Campaign:
             target.backups.pop(oldest)
 
     def temporaries(self, target):
-        if target.name != "dir":
-            check = self.run(target, "check", "--json")
-            doc = json.loads(check.stdout)
-            n = doc.get("temporaries", {}).get("count", 0) if isinstance(
-                doc.get("temporaries"), dict) else doc.get("temporaries", 0)
-            return [f"{n} unfinished uploads"] if n else []
-        root = target.flags[1]
-        found = []
-        for dirpath, _, files in os.walk(root):
-            for f in files:
-                if f.startswith(".tmp") or os.path.basename(dirpath) == "tmp":
-                    found.append(os.path.join(dirpath, f))
-        return found
+        """What `check` counts as temporaries (a directory target's tmp/, an
+        S3 target's unfinished uploads), as a list of descriptions."""
+        doc = json.loads(self.run(target, "check", "--json").stdout)
+        n = doc.get("temporaries", 0)
+        return [f"{n} temporaries ({doc.get('temporaries_bytes', 0)} bytes)"] if n else []
 
     # --- the loop ---
 
