@@ -174,6 +174,7 @@ struct HttpServer::Impl {
   void CollectDone();
   ssize_t Read(Conn& c, char* buf, size_t n);         // >0 bytes, 0 EOF, -1 later, -2 broken
   ssize_t Write(Conn& c, const char* buf, size_t n);  // >0 bytes, -1 later, -2 broken
+  ssize_t TlsOutcome(Conn& c, int r);
   bool Authorized(const wire::RequestHead& h) const;
 
   // --- the workers ---
@@ -274,18 +275,20 @@ void HttpServer::Impl::CloseAll() {
   while (!conns.empty()) Close(*conns.begin()->second);
 }
 
-ssize_t HttpServer::Impl::Read(Conn& c, char* buf, size_t n) {
-  if (!c.ssl) {
-    ssize_t r = ::recv(c.fd, buf, n, 0);
-    if (r > 0) return r;
-    if (r == 0) return 0;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return -1;
-    return -2;
-  }
-  c.tls_wants_read = c.tls_wants_write = false;
-  ERR_clear_error();
-  int r = SSL_read(c.ssl, buf, int(std::min<size_t>(n, INT32_MAX)));
-  if (r > 0) return r;
+namespace {
+
+// What a send or recv that did not move bytes means: -1 try again once the
+// socket is ready, -2 the connection is broken.
+ssize_t SocketOutcome() {
+  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+}
+
+}  // namespace
+
+// What an SSL_read or SSL_write that returned `r` <= 0 means: -1 wait for
+// the socket readiness TLS asked for (noted in the connection), 0 the peer
+// closed the TLS session, -2 broken.
+ssize_t HttpServer::Impl::TlsOutcome(Conn& c, int r) {
   switch (SSL_get_error(c.ssl, r)) {
     case SSL_ERROR_WANT_READ:
       c.tls_wants_read = true;
@@ -300,27 +303,29 @@ ssize_t HttpServer::Impl::Read(Conn& c, char* buf, size_t n) {
   }
 }
 
+ssize_t HttpServer::Impl::Read(Conn& c, char* buf, size_t n) {
+  if (!c.ssl) {
+    ssize_t r = ::recv(c.fd, buf, n, 0);
+    return r >= 0 ? r : SocketOutcome();
+  }
+  c.tls_wants_read = c.tls_wants_write = false;
+  ERR_clear_error();
+  int r = SSL_read(c.ssl, buf, int(std::min<size_t>(n, INT32_MAX)));
+  return r > 0 ? r : TlsOutcome(c, r);
+}
+
 ssize_t HttpServer::Impl::Write(Conn& c, const char* buf, size_t n) {
   if (!c.ssl) {
     ssize_t w = ::send(c.fd, buf, n, MSG_NOSIGNAL);
-    if (w >= 0) return w == 0 ? -1 : w;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return -1;
-    return -2;
+    if (w > 0) return w;
+    return w == 0 ? -1 : SocketOutcome();
   }
   c.tls_wants_read = c.tls_wants_write = false;
   ERR_clear_error();
   int w = SSL_write(c.ssl, buf, int(std::min<size_t>(n, INT32_MAX)));
   if (w > 0) return w;
-  switch (SSL_get_error(c.ssl, w)) {
-    case SSL_ERROR_WANT_READ:
-      c.tls_wants_read = true;
-      return -1;
-    case SSL_ERROR_WANT_WRITE:
-      c.tls_wants_write = true;
-      return -1;
-    default:
-      return -2;
-  }
+  const ssize_t outcome = TlsOutcome(c, w);
+  return outcome == 0 ? -2 : outcome;  // a closed session takes no more bytes
 }
 
 void HttpServer::Impl::Accept() {
