@@ -63,6 +63,17 @@ class CliWorldTest : public ::testing::Test {
     EXPECT_EQ(CompareFiles(img, out), "");
     std::filesystem::remove(out);
   }
+  // Files anywhere in the target, temporaries included.
+  static size_t Files(const std::string& target) {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(target, ec);
+         it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec) break;
+      n += it->is_regular_file(ec);
+    }
+    return n;
+  }
   size_t Backups(const std::string& target) {
     RunResult ls = Coffer({"ls", "--target", target, "--json"});
     EXPECT_EQ(ls.exit_code, 0) << ls.err;
@@ -98,17 +109,26 @@ TEST_F(CliWorldTest, ATargetThatTurnsReadOnlyMidBackupFailsClearlyAndLosesNothin
   const std::string small = Image("small", "8M", 61);
   const std::string id = BackupAndCheck(target, small);
   const std::string big = Image("big", "384M", 62);
-  const size_t before = ChunkFiles(target).size();
+  // Mid-backup: once it has written a few objects (temporaries count: a
+  // batch of chunks is published under its names only when it is whole).
+  const size_t before = Files(target);
   pid_t pid =
       Spawn({CofferBin(), "backup", "--target", target, big}, {{"COFFER_PASSPHRASE", "pw"}});
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (ChunkFiles(target).size() < before + 3 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  while (Files(target) < before + 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  ::kill(pid, SIGSTOP);
-  ASSERT_EQ(mount(nullptr, mount_point.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr), 0)
-      << std::strerror(errno);
-  ::kill(pid, SIGCONT);
+  // A file system cannot be remounted read-only while a file on it is open
+  // for writing (EBUSY): stop the backup, try, and let it run a little
+  // until it is between two objects.
+  bool read_only = false;
+  for (int attempt = 0; attempt < 5000 && !read_only; ++attempt) {
+    ::kill(pid, SIGSTOP);
+    read_only = mount(nullptr, mount_point.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0;
+    ::kill(pid, SIGCONT);
+    if (!read_only) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ASSERT_TRUE(read_only) << "no moment without a file open for writing: " << std::strerror(errno);
   int status = 0;
   ::waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status));
