@@ -29,16 +29,10 @@ class CliFaultTest : public ::testing::Test {
     ASSERT_EQ(Coffer({"init", "--target", target_}).exit_code, 0);
   }
   RunResult Coffer(std::vector<std::string> args, Env env = {}) {
-    args.insert(args.begin(), CofferBin());
-    if (!env.contains("COFFER_PASSPHRASE")) env["COFFER_PASSPHRASE"] = "pw";
-    return RunProcess(args, env);
+    return RunCoffer(std::move(args), std::move(env));
   }
   std::string Image(const std::string& name, const std::string& size, int seed) {
-    std::string path = dir_ / name;
-    RunResult r =
-        RunProcess({MkimageBin(), "create", "--size", size, "--seed", std::to_string(seed), path});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return path;
+    return MakeImageFile(dir_ / name, size, seed);
   }
   std::string Backup(const std::string& img) {
     RunResult r = Coffer({"backup", "--target", target_, img});

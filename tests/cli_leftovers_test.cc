@@ -90,9 +90,7 @@ class CliLeftoversTest : public ::testing::Test {
     ASSERT_EQ(Coffer({"init", "--target", target_}).exit_code, 0);
   }
   RunResult Coffer(std::vector<std::string> args, Env env = {}) {
-    args.insert(args.begin(), CofferBin());
-    if (!env.contains("COFFER_PASSPHRASE")) env["COFFER_PASSPHRASE"] = "pw";
-    return RunProcess(args, env);
+    return RunCoffer(std::move(args), std::move(env));
   }
   json CofferJson(std::vector<std::string> args, int want_exit, std::string* err = nullptr) {
     args.push_back("--json");
@@ -104,11 +102,7 @@ class CliLeftoversTest : public ::testing::Test {
     return j;
   }
   std::string Image(const std::string& name, const std::string& size, int seed) {
-    std::string path = dir_ / name;
-    RunResult r =
-        RunProcess({MkimageBin(), "create", "--size", size, "--seed", std::to_string(seed), path});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return path;
+    return MakeImageFile(dir_ / name, size, seed);
   }
   std::string Backup(const std::string& img, const std::string& name) {
     RunResult r = Coffer({"backup", "--target", target_, "--name", name, img});

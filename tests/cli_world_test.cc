@@ -37,16 +37,10 @@ class CliWorldTest : public ::testing::Test {
     return target;
   }
   RunResult Coffer(std::vector<std::string> args, Env env = {}) {
-    args.insert(args.begin(), CofferBin());
-    env["COFFER_PASSPHRASE"] = "pw";
-    return RunProcess(args, env);
+    return RunCoffer(std::move(args), std::move(env));
   }
   std::string Image(const std::string& name, const std::string& size, int seed) {
-    std::string path = dir_ / name;
-    RunResult r =
-        RunProcess({MkimageBin(), "create", "--size", size, "--seed", std::to_string(seed), path});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return path;
+    return MakeImageFile(dir_ / name, size, seed);
   }
   // Backs `img` up, restores it and compares; returns the backup id.
   std::string BackupAndCheck(const std::string& target, const std::string& img,

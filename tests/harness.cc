@@ -1,6 +1,7 @@
 #include "tests/harness.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -75,6 +76,19 @@ pid_t Start(const std::vector<std::string>& argv, const Env& env, int out_fd, in
 }
 
 }  // namespace
+
+RunResult RunCoffer(std::vector<std::string> args, Env env) {
+  args.insert(args.begin(), CofferBin());
+  if (!env.contains("COFFER_PASSPHRASE")) env["COFFER_PASSPHRASE"] = "pw";
+  return RunProcess(args, env);
+}
+
+std::string MakeImageFile(const std::string& path, const std::string& size, int seed) {
+  RunResult r =
+      RunProcess({MkimageBin(), "create", "--size", size, "--seed", std::to_string(seed), path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return path;
+}
 
 RunResult RunProcess(const std::vector<std::string>& argv, const Env& env) {
   int out[2], err[2];

@@ -30,6 +30,11 @@ pid_t Spawn(const std::vector<std::string>& argv, const Env& env = {});
 std::string CofferBin();
 std::string MkimageBin();
 
+// build/coffer with `args`; COFFER_PASSPHRASE is "pw" unless `env` says.
+RunResult RunCoffer(std::vector<std::string> args, Env env = {});
+// coffer-mkimage create: an image of `size` from `seed` at `path` (returned).
+std::string MakeImageFile(const std::string& path, const std::string& size, int seed);
+
 // A fresh directory for one test, removed by the destructor.
 class TempDir {
  public:
